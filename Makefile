@@ -1,0 +1,30 @@
+# HemoLens developer commands. `make run` starts the app, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BENCH_ARGS ?=
+
+.PHONY: run test bench install install-dev lint-imports
+
+# The virtual environment is made once; the installs below are cheap no-ops when up to date.
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+install: $(PY)
+	$(PY) -m pip install -e .
+
+install-dev: $(PY)
+	$(PY) -m pip install -e ".[training,dev]"
+
+run: install
+	$(PY) -m hemoapp
+
+test: install-dev
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# Classify 2,000 files end to end; e.g. `make bench BENCH_ARGS="--count 10000 --model models/x.tflite"`.
+bench: install
+	$(PY) benchmarks/bench_classify.py $(BENCH_ARGS)
+
+lint-imports: install-dev
+	$(VENV)/bin/lint-imports

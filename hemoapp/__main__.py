@@ -1,0 +1,73 @@
+"""``python -m hemoapp`` / the ``hemoapp`` command / PyInstaller's entry point.
+
+``hemoapp`` (optionally with folders or images) opens the desktop app;
+``hemoapp classify FOLDER ...`` classifies without a window; ``hemoapp --version``
+prints the version. The GUI is imported only when it is needed, so the headless
+path works where Qt cannot start.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hemoapp import __version__
+
+USAGE = """\
+usage: hemoapp [FOLDER_OR_IMAGE ...]      open the HemoLens app (optionally with these)
+       hemoapp classify FOLDER [--out results.csv] [--model PATH] [--batch-size N] [--threads N]
+       hemoapp --version
+"""
+
+EXIT_USAGE = 2
+
+
+def _run_gui(paths: list[str]) -> int:
+    try:
+        from hemoapp.gui.app import run_gui
+    except ImportError as exc:
+        sys.stderr.write(
+            f"hemoapp: error: the desktop app cannot start ({exc}).\n"
+            "Use 'hemoapp classify FOLDER' to classify without a window.\n"
+        )
+        return EXIT_USAGE
+    return int(run_gui(paths) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch on the first argument; return the exit status.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "classify":
+        from hemoapp import cli
+
+        return cli.main(args[1:])
+    if args and args[0] in ("--version", "-V"):
+        print(f"HemoLens {__version__}")
+        return 0
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+
+    # ---- SELF-TEST HOOK ----------------------------------------------------------
+    # `hemoapp --self-test` checks a build headlessly (model + card + samples);
+    # `--startup-probe` (hidden) times the GUI to a shown window for benchmarks/.
+    if args and args[0] in ("--self-test", "--startup-probe"):
+        from hemoapp import selftest
+
+        return selftest.dispatch(args)
+    # -------------------------------------------------------------------------------
+
+    # macOS Finder may add a -psn_... process serial number; it is not ours to judge.
+    args = [arg for arg in args if not arg.startswith("-psn_")]
+    unknown = [arg for arg in args if arg.startswith("-")]
+    if unknown:
+        sys.stderr.write(f"hemoapp: error: unknown option {unknown[0]}\n{USAGE}")
+        return EXIT_USAGE
+    return _run_gui(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""``hemoapp classify``: headless batch classification with the same core as the app.
+
+Exit status: 0 when the batch ran to the end (unreadable files are rows in the
+CSV with their error), 2 for a fatal problem (no usable model, a folder that
+cannot be read, a results file that cannot be written), 130 when interrupted.
+Progress goes to stderr (a bar on a terminal, plain lines otherwise); the
+summary goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+from hemoapp.core.classifier import Classifier, ModelLoadError, load_default_classifier
+from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.core.export import write_predictions_csv
+from hemoapp.core.pipeline import Prediction, iter_predictions
+from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
+from hemoapp.core.summary import Summary, summarize
+
+#: Results file name used when ``--out`` is not given (in the current directory,
+#: never inside the user's export folder).
+DEFAULT_OUT_NAME = "hemolens_results.csv"
+
+EXIT_OK = 0
+EXIT_FATAL = 2
+EXIT_INTERRUPTED = 130
+
+
+class FatalError(Exception):
+    """A problem that stops the command (exit status 2)."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``hemoapp classify`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="hemoapp classify",
+        description="Classify every blood-cell image in a folder (recursively) and write a CSV.",
+    )
+    parser.add_argument("folder", help="folder of images (or a single image file)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"results CSV (default: ./{DEFAULT_OUT_NAME} in the current folder)"
+    )
+    parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
+    parser.add_argument("--batch-size", type=_positive_int, default=32, help="images per batch (default 32)")
+    parser.add_argument("--threads", type=_positive_int, default=None, help="inference threads (default: all cores)")
+    return parser
+
+
+class Progress:
+    """Progress on a stream: a redrawn bar on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.interactive = bool(getattr(stream, "isatty", lambda: False)())
+        self._last_tenth = -1
+
+    def update(self, done: int, total: int, elapsed_s: float) -> None:
+        """Show that ``done`` of ``total`` files are finished."""
+        rate = done / elapsed_s if elapsed_s > 0 else 0.0
+        fraction = done / total if total else 1.0
+        if self.interactive:
+            filled = int(self.width * fraction)
+            remaining = (total - done) / rate if rate > 0 else 0.0
+            bar = "#" * filled + "-" * (self.width - filled)
+            self.stream.write(
+                f"\r[{bar}] {fraction:4.0%} {done}/{total}  {rate:6.1f} img/s  ETA {_duration(remaining)} "
+            )
+            self.stream.flush()
+            return
+        tenth = int(fraction * 10)
+        if tenth != self._last_tenth:
+            self._last_tenth = tenth
+            self.stream.write(f"classified {done}/{total} ({fraction:.0%}), {rate:.1f} images/s\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _load_classifier(model: Path | None, threads: int | None) -> Classifier:
+    try:
+        if model is not None:
+            return Classifier(model, num_threads=threads)
+        return load_default_classifier(num_threads=threads)
+    except ModelLoadError as exc:
+        raise FatalError(str(exc)) from exc
+
+
+def _scan(target: str) -> ScanResult:
+    if os.path.isfile(target):
+        scan = records_from_paths([target])
+        if not scan.records:
+            reason = scan.skipped[0][1] if scan.skipped else "not an image"
+            raise FatalError(f"{display_text(target)}: {reason}.")
+        return scan
+    try:
+        return scan_folder(target)
+    except FolderError as exc:
+        raise FatalError(str(exc)) from exc
+
+
+def _resolve_out(out: Path | None) -> Path:
+    path = (out if out is not None else Path.cwd() / DEFAULT_OUT_NAME).expanduser().absolute()
+    # Checked before the run, so an hour of classification is not lost to a typo.
+    if path.is_dir():
+        raise FatalError(f"{path} is a folder; --out needs a file name.")
+    if not path.parent.is_dir():
+        raise FatalError(f"cannot write {path}: the folder {path.parent} does not exist.")
+    if not os.access(path.parent, os.W_OK):
+        raise FatalError(f"cannot write {path}: permission denied for {path.parent}.")
+    return path
+
+
+def format_summary(summary: Summary) -> str:
+    """The end-of-run report: counts per class and the white-cell differential."""
+    lines = [f"{'Class':<22}{'Count':>7}{'%':>8}"]
+    for name in CLASS_NAMES:
+        count = summary.counts.get(name, 0)
+        lines.append(f"{display_name(name):<22}{count:>7}{summary.percentages.get(name, 0.0):>8.1f}")
+    lines.append(f"{'Total classified':<22}{summary.classified:>7}")
+    if summary.white_cells:
+        parts = ", ".join(
+            f"{display_name(name)} {summary.differential[name]:.1f}%" for name in WHITE_CELL_CLASSES
+        )
+        lines.append(f"White-cell differential ({summary.white_cells} white cells): {parts}")
+        lines.append(f"Erythroblasts per 100 white cells: {summary.erythroblasts_per_100_wbc:.1f}")
+    else:
+        lines.append("White-cell differential: no white cells found.")
+    lines.append(f"Platelets (counted apart): {summary.platelets}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``classify`` with parsed arguments; fatal problems raise :class:`FatalError`."""
+    out = _resolve_out(args.out)
+    classifier = _load_classifier(args.model, args.threads)
+    info = classifier.info
+    stderr.write(f"Model: {info.name} {info.version} (sha256 {info.sha256[:12]}), {classifier.num_threads} threads\n")
+    scan = _scan(args.folder)
+    for relpath, reason in scan.skipped:
+        stderr.write(f"warning: skipped {relpath or '.'}: {reason}\n")
+    total = len(scan.records)
+    if total == 0:
+        stderr.write(f"warning: no images found in {display_text(args.folder)}\n")
+
+    predictions: list[Prediction] = []
+    cancel = threading.Event()
+    progress = Progress(stderr)
+    started = time.perf_counter()
+    batches = iter_predictions(scan.records, classifier, batch_size=args.batch_size, cancel=cancel)
+    try:
+        for batch in batches:
+            predictions.extend(batch.predictions)
+            progress.update(batch.done, batch.total, batch.elapsed_s)
+    except KeyboardInterrupt:
+        cancel.set()
+        batches.close()
+        progress.close()
+        stderr.write(f"Interrupted after {len(predictions)} of {total} images; no results written.\n")
+        return EXIT_INTERRUPTED
+    progress.close()
+    elapsed = time.perf_counter() - started
+
+    try:
+        write_predictions_csv(out, predictions, info)
+    except OSError as exc:
+        raise FatalError(f"cannot write {out}: {exc.strerror or exc}") from exc
+
+    summary = summarize(predictions, info.card.review_threshold)
+    rate = summary.total / elapsed if elapsed > 0 else 0.0
+    stdout.write(
+        f"Classified {summary.classified} of {summary.total} images in {elapsed:.1f} s ({rate:.1f} images/s).\n"
+    )
+    if summary.errors:
+        stdout.write(f"{summary.errors} file(s) could not be read; see the error column of the CSV.\n")
+    stdout.write(
+        f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.2f}).\n\n"
+    )
+    stdout.write(format_summary(summary) + "\n\n")
+    stdout.write(f"Results written to {out}\n")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Entry point of ``hemoapp classify`` (``argv`` excludes the word ``classify``).
+
+    Returns:
+        The exit status.
+    """
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args, stdout, stderr)
+    except FatalError as exc:
+        stderr.write(f"hemoapp: error: {exc}\n")
+        return EXIT_FATAL

@@ -1,0 +1,1 @@
+"""The Qt-free core: scan, decode, classify, summarise, export (no PySide6, no TensorFlow)."""

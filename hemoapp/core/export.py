@@ -1,0 +1,252 @@
+"""CSV writers for results and summaries: Excel-friendly, injection-safe, atomic.
+
+Files are UTF-8 with a byte-order mark, so Excel on Windows shows accented names
+right (without the mark it assumes the local code page). A text cell that
+starts with ``= + - @``, a tab or a carriage return is prefixed with ``'`` so a
+spreadsheet shows it instead of running it as a formula (file names come from
+whoever produced the folder). Each file is written to a temporary file in the
+same folder and renamed over the target: a crash or a full disk never leaves a
+half-written CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO
+
+from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.core.summary import Summary, flag_for
+
+#: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
+CSV_ENCODING = "utf-8-sig"
+
+#: Columns of the per-file results CSV, in order.
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "file",
+    "predicted_class",
+    "predicted_display_name",
+    "confidence",
+    *(f"p_{name}" for name in CLASS_NAMES),
+    "flag",
+    "error_kind",
+    "error",
+    "model_name",
+    "model_version",
+    "model_sha256",
+    "classified_at",
+)
+
+#: Columns of the summary CSV, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "section",
+    "class",
+    "label",
+    "count",
+    "value",
+    "unit",
+    "model_name",
+    "model_version",
+    "model_sha256",
+    "created_at",
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """Neutralise spreadsheet formula injection in one text cell."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def utc_timestamp(moment: _dt.datetime | None = None) -> str:
+    """ISO 8601 UTC time to the second, e.g. ``2025-01-31T14:05:09Z`` (naive means UTC)."""
+    moment = moment or _dt.datetime.now(_dt.timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def write_predictions_csv(
+    path: str | os.PathLike[str],
+    predictions: Iterable,
+    model_info,
+    created: _dt.datetime | None = None,
+    review_threshold: float | None = None,
+) -> Path:
+    """Write one row per file.
+
+    Columns are :data:`PREDICTION_COLUMNS`. ``flag`` is ``review`` when the
+    confidence is below the threshold and ``error`` for a file that could not be
+    classified. Probabilities have six decimals.
+
+    Args:
+        path: the CSV to (over)write.
+        predictions: :class:`~hemoapp.core.pipeline.Prediction` objects.
+        model_info: the :class:`~hemoapp.core.classifier.ModelInfo` that made them.
+        created: time written in ``classified_at`` (default: now).
+        review_threshold: default: the model card's.
+
+    Returns:
+        The path written.
+    """
+    threshold = model_info.card.review_threshold if review_threshold is None else float(review_threshold)
+    stamp = utc_timestamp(created)
+    model_cells = [safe_cell(str(model_info.name)), safe_cell(str(model_info.version)), safe_cell(model_info.sha256)]
+    with atomic_csv_writer(path) as writer:
+        writer.writerow(PREDICTION_COLUMNS)
+        for prediction in predictions:
+            if prediction.ok:
+                cells = [
+                    safe_cell(prediction.predicted),
+                    safe_cell(display_name(prediction.predicted)),
+                    _number(prediction.confidence, 6),
+                    *(_number(p, 6) for p in prediction.probabilities),
+                ]
+            else:
+                cells = [""] * (3 + len(CLASS_NAMES))
+            writer.writerow(
+                [
+                    safe_cell(prediction.record.relpath),
+                    *cells,
+                    flag_for(prediction, threshold),
+                    safe_cell(prediction.error_kind or ""),
+                    safe_cell(prediction.error or ""),
+                    *model_cells,
+                    stamp,
+                ]
+            )
+    return Path(path)
+
+
+def summary_rows(summary: Summary) -> list[list[str]]:
+    """The summary as ``(section, class, label, count, value, unit)`` rows of text."""
+    rows = [
+        ["totals", "", "Images", str(summary.total), "", ""],
+        ["totals", "", "Classified", str(summary.classified), "", ""],
+        ["totals", "", "Could not be read", str(summary.errors), "", ""],
+        [
+            "totals",
+            "",
+            f"Flagged for review (confidence below {summary.review_threshold:.2f})",
+            str(summary.flagged),
+            "",
+            "",
+        ],
+    ]
+    for name in CLASS_NAMES:
+        rows.append(
+            [
+                "counts",
+                name,
+                display_name(name),
+                str(summary.counts.get(name, 0)),
+                _number(summary.percentages.get(name), 1),
+                "% of classified images",
+            ]
+        )
+    for name in WHITE_CELL_CLASSES:
+        rows.append(
+            [
+                "differential",
+                name,
+                display_name(name),
+                str(summary.counts.get(name, 0)),
+                _number(summary.differential.get(name), 1),
+                "% of white cells",
+            ]
+        )
+    rows.append(["differential", "", "White cells", str(summary.white_cells), "", ""])
+    rows.append(
+        [
+            "differential",
+            "erythroblast",
+            "Erythroblasts per 100 white cells",
+            str(summary.counts.get("erythroblast", 0)),
+            _number(summary.erythroblasts_per_100_wbc, 1),
+            "per 100 white cells",
+        ]
+    )
+    rows.append(["other", "platelet", "Platelets (not in the differential)", str(summary.platelets), "", ""])
+    return rows
+
+
+def write_summary_csv(
+    path: str | os.PathLike[str], summary: Summary, model_info, created: _dt.datetime | None = None
+) -> Path:
+    """Write the summary (totals, counts per class, differential) as a CSV.
+
+    Columns are :data:`SUMMARY_COLUMNS`; every row repeats the model's identity.
+
+    Returns:
+        The path written.
+    """
+    tail = [
+        safe_cell(str(model_info.name)),
+        safe_cell(str(model_info.version)),
+        safe_cell(model_info.sha256),
+        utc_timestamp(created),
+    ]
+    with atomic_csv_writer(path) as writer:
+        writer.writerow(SUMMARY_COLUMNS)
+        for row in summary_rows(summary):
+            writer.writerow([*row, *tail])
+    return Path(path)
+
+
+@contextmanager
+def atomic_csv_writer(path: str | os.PathLike[str]) -> Iterator:
+    """A ``csv.writer`` whose file replaces ``path`` only if the block completes."""
+    with atomic_text_file(path) as handle:
+        yield csv.writer(handle)
+
+
+@contextmanager
+def atomic_text_file(path: str | os.PathLike[str], encoding: str = CSV_ENCODING) -> Iterator[IO[str]]:
+    """Open a temporary text file beside ``path``; rename it over ``path`` on success.
+
+    The temporary name starts with a dot (hidden, and ignored by the scanner).
+    On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding=encoding, newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(temporary, _target_mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # os.umask() can only be read by setting it, which races with other threads;
+    # Linux shows it in /proc. Elsewhere assume the usual 022.
+    with suppress(OSError, ValueError):
+        status = Path("/proc/self/status").read_text()
+        match = re.search(r"^Umask:\s*([0-7]+)", status, re.MULTILINE)
+        if match:
+            return int(match.group(1), 8)
+    return 0o022

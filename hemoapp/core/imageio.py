@@ -1,0 +1,245 @@
+"""Decode one image file into the RGB array the model sees, or a typed error.
+
+This is the single preprocessing path shared by the app and by training
+(``training.data`` calls :func:`load_rgb` too), so both see the same pixels.
+
+Nothing here raises anything but :class:`ImageReadError` for a bad file: a batch
+turns each error into a row with a human-readable message and goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from hemoapp.core.contract import IMAGE_SIZE, RESIZE_METHOD
+
+# Decoding a partial image would hand the model invented pixels: refuse instead.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+#: Refuse images with more pixels than this before decoding them (a 30000x30000
+#: header would need gigabytes). Analyser exports are well under 1 megapixel.
+MAX_PIXELS: int = 64_000_000
+
+#: Refuse files larger than this without reading them.
+MAX_FILE_BYTES: int = 256 * 1024 * 1024
+
+#: File extensions the scanner picks up (lower case, with the dot).
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff"}
+)
+
+_RESAMPLE = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}[RESIZE_METHOD]
+
+
+class ErrorKind:
+    """Short, stable codes for why a file could not be used (they go into the CSV)."""
+
+    MISSING = "missing"
+    PERMISSION = "permission-denied"
+    NOT_A_FILE = "not-a-file"
+    EMPTY = "empty-file"
+    TOO_LARGE = "too-large"
+    NOT_AN_IMAGE = "not-an-image"
+    UNSUPPORTED = "unsupported-format"
+    TRUNCATED = "truncated"
+    CORRUPT = "corrupt"
+    UNREADABLE = "unreadable"
+
+
+class ImageReadError(Exception):
+    """A file that cannot be turned into a model input.
+
+    Attributes:
+        kind: one of the :class:`ErrorKind` codes.
+        message: a sentence a lab technician can act on.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header of a decoded file said (shown in the app's detail panel)."""
+
+    width: int
+    height: int
+    format: str
+    mode: str
+    frames: int
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """Read a whole file, turning every OS-level failure into :class:`ImageReadError`."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        # os.stat follows links: a dangling symlink lands here too.
+        raise ImageReadError(ErrorKind.MISSING, "the file does not exist (or is a broken link)") from None
+    except PermissionError:
+        raise ImageReadError(ErrorKind.PERMISSION, "permission denied") from None
+    except OSError as exc:
+        raise ImageReadError(ErrorKind.UNREADABLE, f"cannot access the file ({exc.strerror or exc})") from None
+    if not _is_regular(stat.st_mode):
+        raise ImageReadError(ErrorKind.NOT_A_FILE, "not a regular file")
+    if stat.st_size == 0:
+        raise ImageReadError(ErrorKind.EMPTY, "the file is empty (0 bytes)")
+    if stat.st_size > MAX_FILE_BYTES:
+        raise ImageReadError(
+            ErrorKind.TOO_LARGE, f"the file is {stat.st_size / 1e6:.0f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB limit"
+        )
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except PermissionError:
+        raise ImageReadError(ErrorKind.PERMISSION, "permission denied") from None
+    except OSError as exc:
+        raise ImageReadError(ErrorKind.UNREADABLE, f"cannot read the file ({exc.strerror or exc})") from None
+
+
+def _is_regular(mode: int) -> bool:
+    import stat as stat_module
+
+    return stat_module.S_ISREG(mode)
+
+
+def open_image(data: bytes, draft_size: int | None = None) -> tuple[Image.Image, ImageInfo]:
+    """Decode bytes into an RGB Pillow image with EXIF orientation applied.
+
+    Args:
+        data: the file's bytes.
+        draft_size: if given, JPEGs are decoded at the smallest DCT scale that is
+            still at least this many pixels on each side (much faster, same look).
+
+    Raises:
+        ImageReadError: for anything that is not a usable image.
+    """
+    if not data:
+        raise ImageReadError(ErrorKind.EMPTY, "the file is empty (0 bytes)")
+    try:
+        # No warnings.catch_warnings() here: it swaps process-wide state and is not
+        # thread-safe, and decoding runs on several threads. Pillow's bomb warning
+        # (89-179 megapixels) cannot matter: MAX_PIXELS refuses those images anyway.
+        image = Image.open(io.BytesIO(data))
+        info = ImageInfo(
+            width=image.width,
+            height=image.height,
+            format=image.format or "unknown",
+            mode=image.mode,
+            frames=getattr(image, "n_frames", 1),
+        )
+        if image.width <= 0 or image.height <= 0:
+            raise ImageReadError(ErrorKind.CORRUPT, "the image has no pixels")
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageReadError(ErrorKind.TOO_LARGE, _too_large_message(image.width, image.height))
+        if draft_size and image.format == "JPEG":
+            image.draft(image.mode, (draft_size, draft_size))
+        # Multi-page files (TIFF): the first page is the image.
+        image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image) or image
+        return _to_rgb(image), info
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageReadError(ErrorKind.NOT_AN_IMAGE, "not an image, or a format HemoLens cannot read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Raised by Image.open from the header alone, before any pixel is decoded.
+        match = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(match.group(1)) / 1e6:.0f} megapixels" if match else "too many pixels"
+        raise ImageReadError(
+            ErrorKind.TOO_LARGE, f"{pixels} is over the {MAX_PIXELS // 1_000_000} megapixel limit"
+        ) from None
+    except MemoryError:
+        raise ImageReadError(ErrorKind.TOO_LARGE, "the image is too large to decode in memory") from None
+    except OSError as exc:
+        text = str(exc)
+        if "truncated" in text or "broken data stream" in text or "premature end" in text.lower():
+            raise ImageReadError(ErrorKind.TRUNCATED, "the file is truncated (incomplete copy or export?)") from None
+        if "not supported" in text or "unknown" in text.lower() or "cannot" in text.lower():
+            raise ImageReadError(ErrorKind.UNSUPPORTED, f"unsupported image variant ({text})") from None
+        raise ImageReadError(ErrorKind.CORRUPT, f"the image data is damaged ({text})") from None
+    except Exception as exc:  # noqa: BLE001 - see below
+        # Pillow's format plugins signal malformed data with a zoo of exception types
+        # (SyntaxError, ValueError, struct.error, zlib.error, IndexError, ...), and a
+        # warning turned into an error by -W error is an exception too: to a user
+        # they all mean the same thing, and the promise of this module is that a
+        # bad file raises ImageReadError and nothing else.
+        raise ImageReadError(ErrorKind.CORRUPT, f"the image data is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _too_large_message(width: int, height: int) -> str:
+    return f"{width}x{height} pixels is over the {MAX_PIXELS // 1_000_000} megapixel limit"
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB (16-bit scaled, alpha over white)."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        if mode == "F" and array.size and np.nanmax(array) <= 1.0:
+            array = array * 255.0
+        elif mode != "F":
+            # 16-bit data: map 0..65535 onto 0..255 (a plain convert() would clip).
+            array = array / 257.0
+        array = np.nan_to_num(array, nan=0.0)
+        gray = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, mode="L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        # Transparent pixels become white, like an empty slide background.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def to_model_input(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Resize the whole field of an RGB image to ``size``x``size``; uint8 HxWx3."""
+    if image.size != (size, size):
+        image = image.resize((size, size), _RESAMPLE)
+    array = np.asarray(image, dtype=np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def decode_bytes(data: bytes, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Bytes of an image file → the model's ``size``x``size``x3 uint8 input."""
+    image, _ = open_image(data, draft_size=size)
+    return to_model_input(image, size)
+
+
+def load_rgb(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> np.ndarray:
+    """Read one file and return the model's input array (the shared preprocessing).
+
+    Raises:
+        ImageReadError: the file cannot be used; ``kind`` says why.
+    """
+    return decode_bytes(read_bytes(path), size)
+
+
+def load_display_image(path: str | os.PathLike[str], max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
+    """Decode a file for display (full resolution, or shrunk to ``max_side``)."""
+    image, info = open_image(read_bytes(path), draft_size=max_side)
+    if max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return image, info
+
+
+def is_image_name(name: str | Path) -> bool:
+    """True if the file name has an image extension the scanner accepts."""
+    return os.path.splitext(str(name))[1].lower() in IMAGE_EXTENSIONS

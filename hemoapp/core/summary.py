@@ -1,0 +1,102 @@
+"""Counts per class and the white-cell differential, as a lab reports them.
+
+The differential is the percentage of each white-cell class among all white
+cells (:data:`~hemoapp.core.contract.WHITE_CELL_CLASSES`). Erythroblasts
+(nucleated red cells) are not white cells: labs report them per 100 white
+cells. Platelets are counted apart. Low-confidence predictions count with their
+predicted class (they are also counted as flagged, for review); unreadable files
+count only as errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
+
+#: Flag values (the CSV's ``flag`` column and the GUI's flag filter use the same words).
+FLAG_REVIEW = "review"
+FLAG_ERROR = "error"
+
+
+def flag_for(prediction, review_threshold: float) -> str:
+    """``"error"`` for an error row, ``"review"`` below the threshold, else ``""``."""
+    if not prediction.ok:
+        return FLAG_ERROR
+    return FLAG_REVIEW if prediction.confidence < review_threshold else ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a batch found.
+
+    Attributes:
+        total: files in the batch (classified + errors).
+        classified: files with a prediction.
+        errors: files that could not be classified.
+        flagged: classified files with confidence below ``review_threshold``.
+        review_threshold: the threshold used for ``flagged``.
+        counts: predictions per class, every class in contract order (zeros included).
+        percentages: percent of classified files per class (0.0 when none).
+        white_cells: classified files predicted as a white-cell class.
+        differential: percent of white cells for each white-cell class, in
+            :data:`WHITE_CELL_CLASSES` order; ``None`` values when there are no white cells.
+        erythroblasts_per_100_wbc: erythroblasts per 100 white cells, or ``None``
+            when there are no white cells.
+        platelets: files predicted as platelets.
+    """
+
+    total: int
+    classified: int
+    errors: int
+    flagged: int
+    review_threshold: float
+    counts: dict[str, int]
+    percentages: dict[str, float]
+    white_cells: int
+    differential: dict[str, float | None]
+    erythroblasts_per_100_wbc: float | None
+    platelets: int
+
+
+def summarize(predictions: Iterable, review_threshold: float) -> Summary:
+    """Summarise predictions (objects with ``ok``, ``predicted`` and ``confidence``).
+
+    Args:
+        predictions: :class:`~hemoapp.core.pipeline.Prediction` objects.
+        review_threshold: confidence below which a prediction is flagged.
+    """
+    counts = {name: 0 for name in CLASS_NAMES}
+    total = errors = flagged = 0
+    for prediction in predictions:
+        total += 1
+        flag = flag_for(prediction, review_threshold)
+        if flag == FLAG_ERROR:
+            errors += 1
+            continue
+        if flag == FLAG_REVIEW:
+            flagged += 1
+        # A class outside the contract would be a model/card mismatch the
+        # classifier already refuses; count it anyway rather than lose it.
+        counts[prediction.predicted] = counts.get(prediction.predicted, 0) + 1
+    classified = total - errors
+    percentages = {name: (100.0 * n / classified if classified else 0.0) for name, n in counts.items()}
+    white_cells = sum(counts.get(name, 0) for name in WHITE_CELL_CLASSES)
+    differential = {
+        name: (100.0 * counts.get(name, 0) / white_cells if white_cells else None) for name in WHITE_CELL_CLASSES
+    }
+    erythroblasts = counts.get("erythroblast", 0)
+    return Summary(
+        total=total,
+        classified=classified,
+        errors=errors,
+        flagged=flagged,
+        review_threshold=float(review_threshold),
+        counts=counts,
+        percentages=percentages,
+        white_cells=white_cells,
+        differential=differential,
+        erythroblasts_per_100_wbc=(100.0 * erythroblasts / white_cells if white_cells else None),
+        platelets=counts.get("platelet", 0),
+    )

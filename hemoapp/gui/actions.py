@@ -1,0 +1,121 @@
+"""The window's actions (menu items and toolbar buttons) with shortcuts and tooltips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMainWindow, QStyle, QToolBar, QWidget
+
+from hemoapp.gui.widgets.recent_menu import RecentFoldersMenu
+
+
+@dataclass
+class Actions:
+    """Every main action of the window (one place to enable/disable them)."""
+
+    open_folder: QAction
+    open_files: QAction
+    open_samples: QAction
+    export_results: QAction
+    export_summary: QAction
+    cancel: QAction
+    quit: QAction
+    show_table: QAction
+    show_gallery: QAction
+    show_summary: QAction
+    focus_filter: QAction
+    focus_threshold: QAction
+    next_flagged: QAction
+    model_card: QAction
+
+
+def _action(
+    parent: QWidget,
+    text: str,
+    shortcut: QKeySequence | QKeySequence.StandardKey | str | None,
+    tip: str,
+    icon: QIcon | None = None,
+) -> QAction:
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"{tip} ({keys})" if keys else tip)
+    action.setStatusTip(tip)
+    if icon is not None:
+        action.setIcon(icon)
+    return action
+
+
+def build_actions(window: QWidget) -> Actions:
+    """Create the actions, owned by ``window`` (connect them there)."""
+    style = window.style()
+    icon = style.standardIcon
+    pix = QStyle.StandardPixmap
+    return Actions(
+        open_folder=_action(window, "&Open Folder…", QKeySequence.StandardKey.Open,
+                            "Classify every image in a folder and its sub-folders", icon(pix.SP_DirOpenIcon)),
+        open_files=_action(window, "Open &Images…", "Ctrl+Shift+O", "Classify selected image files",
+                           icon(pix.SP_FileIcon)),
+        open_samples=_action(window, "Open &Sample Images", "Ctrl+Shift+S",
+                             "Classify the sample images that ship with HemoLens", icon(pix.SP_DirHomeIcon)),
+        export_results=_action(window, "&Export Results CSV…", "Ctrl+E",
+                               "Save one row per image (class, confidence, probabilities, model)",
+                               icon(pix.SP_DialogSaveButton)),
+        export_summary=_action(window, "Export S&ummary CSV…", "Ctrl+Shift+E",
+                               "Save counts, white-cell differential and flagged cells", icon(pix.SP_FileDialogDetailedView)),
+        cancel=_action(window, "&Cancel Classification", "Esc",
+                       "Stop after the current batch and keep what is classified", icon(pix.SP_BrowserStop)),
+        quit=_action(window, "&Quit", "Ctrl+Q", "Close HemoLens"),
+        show_table=_action(window, "&Table", "Ctrl+1", "Show one row per image"),
+        show_gallery=_action(window, "&Gallery", "Ctrl+2", "Show thumbnails of the filtered cells"),
+        show_summary=_action(window, "S&ummary", "Ctrl+3", "Show counts and the white-cell differential"),
+        focus_filter=_action(window, "Filter by &Class", "Ctrl+F", "Move the keyboard focus to the class filter"),
+        focus_threshold=_action(window, "Review &Threshold", "Ctrl+T",
+                                "Move the keyboard focus to the review threshold"),
+        next_flagged=_action(window, "Next &Flagged Cell", "F3", "Select the next cell flagged for review"),
+        model_card=_action(window, "&About / Model Card", QKeySequence.StandardKey.HelpContents,
+                           "The app's version and the model's card: training data, metrics, citation, licence",
+                           icon(pix.SP_MessageBoxInformation)),
+    )
+
+
+def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
+    """Fill the window's menu bar; return the (empty) File > Recent Folders menu."""
+    a = actions
+    file_menu = window.menuBar().addMenu("&File")
+    file_menu.addActions([a.open_folder, a.open_files, a.open_samples])
+    recent_menu = RecentFoldersMenu(window)
+    file_menu.addMenu(recent_menu)
+    file_menu.addSeparator()
+    file_menu.addActions([a.export_results, a.export_summary])
+    file_menu.addSeparator()
+    file_menu.addAction(a.quit)
+    classify_menu = window.menuBar().addMenu("&Classification")
+    classify_menu.addActions([a.cancel, a.next_flagged, a.focus_filter, a.focus_threshold])
+    view_menu = window.menuBar().addMenu("&View")
+    for tab, action in enumerate((a.show_table, a.show_gallery, a.show_summary)):
+        action.setData(tab)  # the results tab it shows
+        view_menu.addAction(action)
+    help_menu = window.menuBar().addMenu("&Help")
+    help_menu.addAction(a.model_card)
+    return recent_menu
+
+
+def build_toolbar(window: QMainWindow, actions: Actions) -> QToolBar:
+    """Add the main toolbar (named, so ``saveState`` remembers it)."""
+    a = actions
+    toolbar = QToolBar("Main toolbar", window)
+    toolbar.setObjectName("mainToolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    toolbar.addActions([a.open_folder, a.open_samples])
+    toolbar.addSeparator()
+    toolbar.addAction(a.cancel)
+    toolbar.addSeparator()
+    toolbar.addActions([a.export_results, a.export_summary])
+    toolbar.addSeparator()
+    toolbar.addAction(a.model_card)
+    window.addToolBar(toolbar)
+    return toolbar

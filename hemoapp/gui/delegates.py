@@ -1,0 +1,152 @@
+"""Painted cells: the confidence bar of the table and the tiles of the gallery.
+
+Both follow Qt's ``stardelegate`` example: ``paint`` draws from the model's
+roles, the style draws the selection background, text uses palette colours.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from hemoapp.core.contract import display_name
+from hemoapp.gui.style import ERROR_COLOR, FLAG_COLOR, class_color, outline_color
+from hemoapp.gui.table_model import Flag, Role
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def _text_role(option: QStyleOptionViewItem) -> QPalette.ColorRole:
+    selected = bool(option.state & QStyle.StateFlag.State_Selected)
+    return QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+
+
+def _draw_background(painter: QPainter, option: QStyleOptionViewItem, index: _Index, delegate) -> None:
+    """Let the style paint the item's background and selection, without text or icon."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    opt.text = ""
+    opt.icon = opt.icon.__class__()
+    opt.features &= ~QStyleOptionViewItem.ViewItemFeature.HasDecoration
+    style = opt.widget.style() if opt.widget is not None else QApplication.style()
+    style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+
+
+class ConfidenceBarDelegate(QStyledItemDelegate):
+    """Draws the confidence as a horizontal bar with the percentage beside it.
+
+    The bar is the palette's highlight colour, or amber when the row is flagged
+    for review, so low-confidence cells stand out in either theme.
+    """
+
+    TEXT_WIDTH = 52
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Paint one confidence cell."""
+        _draw_background(painter, option, index, self)
+        value = index.data(Role.CONFIDENCE)
+        if value is None:
+            return
+        flagged = index.data(Role.FLAG) == Flag.REVIEW
+        palette = option.palette
+        rect = option.rect.adjusted(6, 0, -6, 0)
+        bar_height = min(12, max(6, rect.height() - 10))
+        text_rect = QRect(rect.right() - self.TEXT_WIDTH + 1, rect.top(), self.TEXT_WIDTH, rect.height())
+        track = QRectF(rect.left(), rect.center().y() - bar_height / 2 + 1, rect.width() - self.TEXT_WIDTH - 6, bar_height)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if track.width() > 4:
+            painter.setPen(QPen(outline_color(palette), 1))
+            painter.setBrush(palette.color(QPalette.ColorRole.Base))
+            painter.drawRoundedRect(track, 3, 3)
+            fill = QRectF(track)
+            fill.setWidth(max(0.0, track.width() * max(0.0, min(1.0, float(value)))))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(FLAG_COLOR) if flagged else palette.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(fill, 3, 3)
+        painter.setPen(palette.color(_text_role(option)))
+        painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"{value:.1%}")
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Room for a readable bar and the percentage."""
+        hint = super().sizeHint(option, index)
+        return QSize(max(hint.width(), 150), hint.height())
+
+
+class GalleryDelegate(QStyledItemDelegate):
+    """A gallery tile: the thumbnail framed in its class colour, name and confidence below.
+
+    Flagged cells get an amber corner badge, unreadable files a red frame.
+    """
+
+    def __init__(self, thumb_size: int = 96, parent=None) -> None:
+        super().__init__(parent)
+        self.thumb_size = thumb_size
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Tile size: thumbnail plus two text lines."""
+        line = option.fontMetrics.height()
+        return QSize(self.thumb_size + 56, self.thumb_size + 2 * line + 22)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Paint one tile."""
+        _draw_background(painter, option, index, self)
+        pred = index.data(Role.PREDICTION)
+        if pred is None:
+            return
+        flag = index.data(Role.FLAG)
+        palette = option.palette
+        rect = option.rect
+        size = self.thumb_size
+        frame = QRectF(rect.center().x() - size / 2 - 3, rect.top() + 6, size + 6, size + 6)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        frame_color = QColor(ERROR_COLOR) if flag == Flag.ERROR else class_color(index.data(Role.CLASS_NAME))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(frame_color)
+        painter.drawRoundedRect(frame, 4, 4)
+        inner = frame.adjusted(3, 3, -3, -3)
+        pixmap = index.data(Role.THUMBNAIL)
+        if pixmap is not None and not pixmap.isNull():
+            scaled = pixmap.size().scaled(inner.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRectF(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(inner.center())
+            painter.fillRect(inner, palette.color(QPalette.ColorRole.Base))
+            painter.drawPixmap(target.toRect(), pixmap)
+        else:
+            painter.fillRect(inner, palette.color(QPalette.ColorRole.AlternateBase))
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            label = "unreadable" if flag == Flag.ERROR else "loading…"
+            painter.drawText(inner, int(Qt.AlignmentFlag.AlignCenter), label)
+        if flag == Flag.REVIEW:
+            self._draw_badge(painter, frame)
+        line = option.fontMetrics.height()
+        text_top = int(frame.bottom()) + 4
+        name_rect = QRect(rect.left() + 2, text_top, rect.width() - 4, line)
+        conf_rect = QRect(rect.left() + 2, text_top + line, rect.width() - 4, line)
+        painter.setPen(palette.color(_text_role(option)))
+        if pred.ok:
+            name = option.fontMetrics.elidedText(display_name(pred.predicted), Qt.TextElideMode.ElideRight, name_rect.width())
+            conf = f"{pred.confidence:.0%}" + ("  · review" if flag == Flag.REVIEW else "")
+        else:
+            name = option.fontMetrics.elidedText(pred.record.relpath, Qt.TextElideMode.ElideMiddle, name_rect.width())
+            conf = "error"
+        painter.drawText(name_rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter), name)
+        painter.drawText(conf_rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter), conf)
+        painter.restore()
+
+    @staticmethod
+    def _draw_badge(painter: QPainter, frame: QRectF) -> None:
+        badge = QRectF(frame.right() - 20, frame.top() - 2, 22, 22)
+        painter.save()
+        painter.setPen(QPen(QColor("#5d4300"), 1))
+        painter.setBrush(QColor(FLAG_COLOR))
+        painter.drawEllipse(badge)
+        font = painter.font()
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#000000"))  # dark text on the amber badge in every theme
+        painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), "!")
+        painter.restore()

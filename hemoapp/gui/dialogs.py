@@ -1,0 +1,236 @@
+"""Dialogs: About / model card, error details, and choosing where to export.
+
+Every dialog here is opened with ``open()`` (window-modal, non-blocking) except
+the save-file question, which must answer before the export can go on.
+"""
+
+from __future__ import annotations
+
+import html
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import PySide6
+from PySide6.QtCore import Slot, qVersion
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+import hemoapp
+from hemoapp.core.contract import display_name
+
+#: Filter string of the CSV save dialogs.
+CSV_FILTER = "CSV files (*.csv);;All files (*)"
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _dict_rows(data: Any, depth: int = 0) -> str:
+    """Render nested dicts/lists from a card as indented HTML rows."""
+    if not isinstance(data, dict):
+        return f"<tr><td colspan='2'>{_esc(data)}</td></tr>"
+    rows = []
+    indent = "&nbsp;" * 4 * depth
+    for key, value in data.items():
+        label = display_name(str(key)).replace("_", " ")
+        label = label[:1].upper() + label[1:]
+        if isinstance(value, dict):
+            rows.append(f"<tr><td colspan='2'>{indent}<b>{_esc(label)}</b></td></tr>")
+            rows.append(_dict_rows(value, depth + 1))
+        else:
+            if isinstance(value, float):
+                text = f"{value:.4g}"
+            elif isinstance(value, (list, tuple)):
+                text = ", ".join(str(v) for v in value)
+            else:
+                text = str(value)
+            rows.append(f"<tr><td>{indent}{_esc(label)}</td><td>{_esc(text)}</td></tr>")
+    return "".join(rows)
+
+
+def model_card_html(model_info: Any, settings_file: str = "") -> str:
+    """The About text and the model card (training data, metrics, citation, licence) as HTML."""
+    parts = [
+        f"<h2>HemoLens {_esc(hemoapp.__version__)}</h2>",
+        "<p>Offline classification of microscope images of single blood cells into eight classes. "
+        "For use by trained staff: every result flagged for review must be checked by eye.</p>",
+        f"<p>Qt {_esc(qVersion())}, PySide6 {_esc(PySide6.__version__)}, Python {_esc(platform.python_version())}"
+        + (f"<br>Settings: {_esc(settings_file)}" if settings_file else "")
+        + "</p>",
+    ]
+    if model_info is None:
+        parts.append("<h3>Model</h3><p><b>No model is loaded.</b></p>")
+        return "".join(parts)
+    card = model_info.card
+    parts.append(f"<h3>Model: {_esc(model_info.name)} {_esc(model_info.version)}</h3>")
+    parts.append("<table cellspacing='2' cellpadding='2'>")
+    for label, value in (
+        ("File", model_info.path),
+        ("SHA-256", model_info.sha256),
+        ("Architecture", card.architecture or "—"),
+        ("Created", card.created),
+        ("Input", f"{card.input_size} × {card.input_size} RGB"),
+        ("Classes", ", ".join(display_name(c) for c in card.classes)),
+        ("Calibration temperature", f"{card.calibration_temperature:.3g}"),
+        ("Default review threshold", f"{card.review_threshold:.0%}"),
+    ):
+        parts.append(f"<tr><td><b>{_esc(label)}</b></td><td>{_esc(value)}</td></tr>")
+    parts.append("</table>")
+    for title, data in (("Training data", card.training_data), ("Metrics", card.metrics)):
+        parts.append(f"<h3>{title}</h3>")
+        parts.append(f"<table cellspacing='2' cellpadding='2'>{_dict_rows(data)}</table>" if data else "<p>—</p>")
+    parts.append(f"<h3>Citation</h3><p>{_esc(card.citation or '—')}</p>")
+    parts.append(f"<h3>Licence</h3><p>{_esc(card.licence or '—')}</p>")
+    return "".join(parts)
+
+
+class ModelCardDialog(QDialog):
+    """Help > About / Model card: app versions and the loaded model's card."""
+
+    def __init__(self, model_info: Any, settings_file: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About HemoLens / Model card")
+        self.resize(640, 600)
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setHtml(model_card_html(model_info, settings_file))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy_button = QPushButton("Copy")
+        copy_button.setToolTip("Copy this text to the clipboard")
+        buttons.addButton(copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        copy_button.clicked.connect(self._on_copy_button_clicked)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+
+    @Slot()
+    def _on_copy_button_clicked(self) -> None:
+        QGuiApplication.clipboard().setText(self.browser.toPlainText())
+
+
+def error_box(parent: QWidget | None, title: str, text: str, details: str = "") -> QMessageBox:
+    """A critical message box whose "Show Details…" text can be selected and copied.
+
+    The box is not shown; call ``open()`` (or ``exec()``) on it.
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if details:
+        box.setDetailedText(details)
+        box.setInformativeText("Use “Show Details…” to see, select and copy the technical details for a bug report.")
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    copy_button = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
+    copy_button.clicked.connect(_CopyText(f"{title}\n{text}\n\n{details}".strip()))
+    return box
+
+
+class _CopyText:
+    """A callable that puts fixed text on the clipboard (GUI thread only)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, *_args: Any) -> None:
+        QGuiApplication.clipboard().setText(self.text)
+
+
+#: Filter string of the "Open Images" dialog.
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.jpe *.png *.bmp *.dib *.tif *.tiff);;All files (*)"
+
+
+def choose_folder(parent: QWidget | None, directory: str) -> Path | None:
+    """Ask for a folder of cell images; ``None`` if cancelled."""
+    folder = QFileDialog.getExistingDirectory(parent, "Open folder of cell images", directory)
+    return Path(folder) if folder else None
+
+
+def choose_images(parent: QWidget | None, directory: str) -> list[Path]:
+    """Ask for image files; an empty list if cancelled."""
+    names, _ = QFileDialog.getOpenFileNames(parent, "Open cell images", directory, IMAGE_FILTER)
+    return [Path(name) for name in names]
+
+
+def confirm_overwrite(parent: QWidget | None, path: Path) -> bool:
+    """Ask before replacing an existing file; True means go ahead."""
+    answer = QMessageBox.question(
+        parent,
+        "Replace file?",
+        f"{path.name} already exists in {path.parent}.\nDo you want to replace it?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_save_path(parent: QWidget | None, title: str, directory: str, suggested_name: str) -> Path | None:
+    """Ask where to save a CSV; ``None`` if the user cancels or declines to overwrite.
+
+    The dialog's own overwrite question is switched off so that every platform
+    (native dialog or Qt's) gets exactly one, explicit question from
+    :func:`confirm_overwrite`.
+    """
+    start = str(Path(directory) / suggested_name) if directory else suggested_name
+    name, _ = QFileDialog.getSaveFileName(
+        parent, title, start, CSV_FILTER, options=QFileDialog.Option.DontConfirmOverwrite
+    )
+    if not name:
+        return None
+    path = Path(name)
+    if not path.suffix:
+        path = path.with_suffix(".csv")
+    if path.exists() and not confirm_overwrite(parent, path):
+        return None
+    return path
+
+
+@dataclass
+class CsvWrite:
+    """A pending call of a core CSV writer: ``writer(path, data, model_info, **extra)``."""
+
+    writer: Callable[..., Any]
+    data: Any
+    model_info: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, path: Path) -> Path:
+        """Write to ``path`` and return the path written."""
+        return Path(self.writer(path, self.data, self.model_info, **self.extra))
+
+
+def export_csv(
+    parent: QWidget | None, title: str, path: str | Path | None, directory: str, suggested_name: str, write: CsvWrite
+) -> Path | None:
+    """Export flow: ask for a path (when ``path`` is ``None``), write, report failures in a dialog.
+
+    A ``path`` given by the caller is written as is (the caller decided); a path
+    from the dialog is only overwritten after :func:`confirm_overwrite`.
+
+    Returns:
+        The path written, or ``None`` if cancelled or failed.
+    """
+    if path is None:
+        path = ask_save_path(parent, title, directory, suggested_name)
+        if path is None:
+            return None
+    path = Path(path)
+    try:
+        return write(path)
+    except OSError as exc:
+        error_box(parent, f"{title} failed", f"Could not write {path}: {exc.strerror or exc}").open()
+        return None

@@ -1,0 +1,411 @@
+"""The main window: menus, toolbar, status bar and a stack of start screen / results.
+
+The window wires the pieces together and holds no classification logic: the
+controller runs jobs, the model holds rows, the widgets show them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
+
+from hemoapp.core.export import write_predictions_csv, write_summary_csv
+from hemoapp.core.summary import summarize
+from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
+from hemoapp.gui.controller import ClassificationController, JobSource, JobState
+from hemoapp.gui.dialogs import CsvWrite, ModelCardDialog, choose_folder, choose_images, error_box, export_csv
+from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
+from hemoapp.gui.settings import AppSettings
+from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
+from hemoapp.gui.thumbnails import ThumbnailCache
+from hemoapp.gui.widgets.progress_bar import finished_text
+from hemoapp.gui.widgets.results_view import ResultsView, Tab
+from hemoapp.gui.widgets.start_screen import StartScreen
+
+#: How long status bar messages stay, in milliseconds.
+MESSAGE_MS = 8000
+
+
+def model_info_of(classifier: Any) -> Any:
+    """The classifier's ``ModelInfo``, or ``None`` (fakes in tests may have none)."""
+    return getattr(classifier, "info", None)
+
+
+class MainWindow(QMainWindow):
+    """The HemoLens window.
+
+    Args:
+        classifier: a loaded classifier (anything with ``predict_arrays``), or ``None``.
+        model_error: why no classifier could be loaded, shown to the user.
+        settings: preferences store (default: the user's settings file).
+    """
+
+    def __init__(
+        self,
+        classifier: Any = None,
+        model_error: str | None = None,
+        settings: AppSettings | None = None,
+        icon: QIcon | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("HemoLens")
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.controller = ClassificationController(classifier, parent=self)
+        self.thumbnails = ThumbnailCache(max_side=96, parent=self)
+        self.large_images = ThumbnailCache(max_side=480, capacity=24, chunk=1, parent=self)
+        info = model_info_of(classifier)
+        threshold = self.settings.review_threshold(
+            info.sha256 if info else None, info.card.review_threshold if info else None
+        )
+        self.results_model = ResultsModel(self.thumbnails, threshold, self)
+        self.proxy = ResultsFilterProxy(self)
+        self.proxy.setSourceModel(self.results_model)
+        self.start_screen = StartScreen(icon)
+        self.results_view = ResultsView(self.results_model, self.proxy, self.large_images)
+        self.results_view.filter_bar.set_review_threshold(threshold)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.start_screen)
+        self.stack.addWidget(self.results_view)
+        self.setCentralWidget(self.stack)
+        self.actions = build_actions(self)
+        self._source: JobSource | None = None
+        self._scan: Any = None
+        self._dialog: QWidget | None = None
+        self._last_elapsed = 0.0
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(250)
+        self.recent_menu = build_menus(self, self.actions)
+        self.toolbar = build_toolbar(self, self.actions)
+        self._rebuild_recent_menu()
+        self._build_status_bar()
+        self._connect()
+        self._restore_state()
+        self._show_model_status(model_error)
+        self._update_actions()
+
+    # ----- construction -------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.flagged_label = QLabel()
+        self.flagged_label.setToolTip("Cells below the review threshold, and files that could not be read")
+        self.model_label = QLabel()
+        for label in (self.flagged_label, self.model_label):
+            label.setContentsMargins(8, 0, 8, 0)
+        self.statusBar().addPermanentWidget(self.flagged_label)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self._update_flag_counts()
+
+    def _connect(self) -> None:
+        a = self.actions
+        a.open_folder.triggered.connect(self._on_open_folder_triggered)
+        a.open_files.triggered.connect(self._on_open_files_triggered)
+        a.open_samples.triggered.connect(self._on_open_samples_triggered)
+        a.export_results.triggered.connect(self._on_export_results_triggered)
+        a.export_summary.triggered.connect(self._on_export_summary_triggered)
+        a.cancel.triggered.connect(self._on_cancel_triggered)
+        a.quit.triggered.connect(self.close)
+        for action in (a.show_table, a.show_gallery, a.show_summary):
+            action.triggered.connect(self._on_view_action_triggered)
+        a.focus_filter.triggered.connect(self.results_view.focus_class_filter)
+        a.focus_threshold.triggered.connect(self.results_view.focus_review_threshold)
+        a.next_flagged.triggered.connect(self._on_next_flagged_triggered)
+        a.model_card.triggered.connect(self._on_model_card_triggered)
+        self.start_screen.open_folder_requested.connect(self._on_open_folder_triggered)
+        self.start_screen.open_samples_requested.connect(self._on_open_samples_triggered)
+        self.start_screen.recent_folder_requested.connect(self.open_folder)
+        self.recent_menu.folder_requested.connect(self.open_folder)
+        self.recent_menu.clear_requested.connect(self._on_recent_menu_clear_requested)
+        view = self.results_view
+        view.progress.cancel_requested.connect(self._on_cancel_triggered)
+        view.review_threshold_changed.connect(self._on_results_view_review_threshold_changed)
+        view.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self.controller.job_started.connect(self._on_controller_job_started)
+        self.controller.scanned.connect(self._on_controller_scanned)
+        self.controller.batch_ready.connect(self._on_controller_batch_ready)
+        self.controller.job_finished.connect(self._on_controller_job_finished)
+        self._summary_timer.timeout.connect(self._on_summary_timer_timeout)
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.window_geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.settings.splitter_state()
+        if splitter is not None:
+            self.results_view.splitter.restoreState(splitter)
+        self.results_view.tabs.setCurrentIndex(self.settings.results_tab())
+
+    # ----- public API (menus, drops, command line and tests use these) --
+    @property
+    def classifier(self) -> Any:
+        """The loaded classifier, or ``None``."""
+        return self.controller.classifier
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """Classify every image under ``folder``; False if nothing was started."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            self.statusBar().showMessage(f"Not a folder: {folder}", MESSAGE_MS)
+            return False
+        self.settings.add_recent_folder(folder)
+        self._rebuild_recent_menu()
+        self.settings.set_last_dir("open", folder)
+        return self._start(JobSource(folder=folder))
+
+    def open_files(self, paths: list[str | Path]) -> bool:
+        """Classify a list of files and folders (drag and drop, command line)."""
+        paths = [Path(p) for p in paths]
+        if len(paths) == 1 and paths[0].is_dir():
+            return self.open_folder(paths[0])
+        return self._start(JobSource(files=tuple(paths)))
+
+    def open_samples(self) -> bool:
+        """Classify the bundled sample images, or say clearly that there are none."""
+        folder = find_sample_images()
+        if folder is None:
+            looked = ", ".join(str(p) for p in sample_images_candidates())
+            text = f"No sample images are installed (looked in {looked})."
+            self.start_screen.show_samples_message(text)
+            self.statusBar().showMessage(text, MESSAGE_MS)
+            return False
+        self.start_screen.show_samples_message("")
+        return self._start(JobSource(folder=folder))
+
+    def cancel_job(self) -> bool:
+        """Stop the running job, keeping what is classified."""
+        return self.controller.cancel()
+
+    def export_results(self, path: str | Path | None = None) -> Path | None:
+        """Write the per-image CSV (asks where when ``path`` is ``None``); return the path written."""
+        return self._export(path, "results", "Export results", write_predictions_csv)
+
+    def export_summary(self, path: str | Path | None = None) -> Path | None:
+        """Write the summary CSV (asks where when ``path`` is ``None``); return the path written."""
+        return self._export(path, "summary", "Export summary", write_summary_csv)
+
+    def current_summary(self) -> Any:
+        """A core ``Summary`` of all rows under the current review threshold."""
+        return summarize(self.results_model.predictions(), self.results_model.review_threshold)
+
+    # ----- internals ----------------------------------------------------
+    def _start(self, source: JobSource) -> bool:
+        if self.controller.classifier is None:
+            self.statusBar().showMessage("No model is loaded: classification is not available.", MESSAGE_MS)
+            return False
+        self.controller.cancel()  # old job's late results are dropped from here on
+        self.thumbnails.clear()
+        self.large_images.clear()
+        self.results_model.clear()
+        self.results_view.clear()
+        self._source = source
+        self._scan = None
+        self.stack.setCurrentWidget(self.results_view)
+        self.controller.start(source)
+        return True
+
+    def _export(self, path: str | Path | None, kind: str, title: str, writer: Any) -> Path | None:
+        info = model_info_of(self.controller.classifier)
+        if info is None or self.results_model.rowCount() == 0:
+            self.statusBar().showMessage("Nothing to export yet.", MESSAGE_MS)
+            return None
+        if kind == "results":
+            data, extra = self.results_model.predictions(), {"review_threshold": self.results_model.review_threshold}
+        else:
+            data, extra = self.current_summary(), {}
+        stem = self._scan.root.name if self._scan is not None and self._scan.root.name else "hemolens"
+        written = export_csv(
+            self, title, path, self.settings.last_dir("export"), f"{stem}-{kind}.csv",
+            CsvWrite(writer, data, info, extra),
+        )
+        if written is not None:
+            self.settings.set_last_dir("export", written.parent)
+            self.statusBar().showMessage(f"Saved {written}", MESSAGE_MS)
+        return written
+
+    def _show_model_status(self, model_error: str | None) -> None:
+        info = model_info_of(self.controller.classifier)
+        if self.controller.classifier is None:
+            text = model_error or "No model is loaded."
+            self.start_screen.set_model_status(f"{text} Classification is disabled.", ok=False)
+            self.model_label.setText("No model")
+            self.statusBar().showMessage("No model is loaded: classification is disabled.")
+            self.results_view.detail.set_model_text("—")
+            return
+        name = f"{info.name} {info.version}" if info else type(self.controller.classifier).__name__
+        self.start_screen.set_model_status(name, ok=True)
+        self.model_label.setText(f"Model: {name}")
+        self.model_label.setToolTip(f"SHA-256 {info.sha256}" if info else "")
+        self.results_view.detail.set_model_text(name)
+
+    def _update_actions(self) -> None:
+        a = self.actions
+        has_model = self.controller.classifier is not None
+        running = self.controller.is_running()
+        has_rows = self.results_model.rowCount() > 0
+        can_export = has_rows and not running and model_info_of(self.controller.classifier) is not None
+        for action in (a.open_folder, a.open_files, a.open_samples):
+            action.setEnabled(has_model)
+        self.recent_menu.setEnabled(has_model and not self.recent_menu.isEmpty())
+        a.cancel.setEnabled(running)
+        a.export_results.setEnabled(can_export)
+        a.export_summary.setEnabled(can_export)
+        a.next_flagged.setEnabled(has_rows)
+
+    def _rebuild_recent_menu(self) -> None:
+        folders = self.settings.recent_folders()
+        self.recent_menu.set_folders(folders)
+        self.recent_menu.setEnabled(bool(folders) and self.controller.classifier is not None)
+        self.start_screen.set_recent_folders(folders)
+
+    def _update_flag_counts(self) -> None:
+        model = self.results_model
+        review, errors = model.flag_count(Flag.REVIEW), model.flag_count(Flag.ERROR)
+        self.flagged_label.setText(f"Flagged for review: {review}  ·  Unreadable: {errors}")
+
+    # ----- slots ----------------------------------------------------------
+    @Slot()
+    def _on_open_folder_triggered(self) -> None:
+        folder = choose_folder(self, self.settings.last_dir("open"))
+        if folder is not None:
+            self.open_folder(folder)
+
+    @Slot()
+    def _on_open_files_triggered(self) -> None:
+        files = choose_images(self, self.settings.last_dir("open"))
+        if files:
+            self.settings.set_last_dir("open", files[0].parent)
+            self.open_files(files)
+
+    @Slot()
+    def _on_open_samples_triggered(self) -> None:
+        self.open_samples()
+
+    @Slot()
+    def _on_recent_menu_clear_requested(self) -> None:
+        self.settings.clear_recent_folders()
+        self._rebuild_recent_menu()
+
+    @Slot()
+    def _on_cancel_triggered(self) -> None:
+        self.cancel_job()
+
+    @Slot()
+    def _on_export_results_triggered(self) -> None:
+        self.export_results()
+
+    @Slot()
+    def _on_export_summary_triggered(self) -> None:
+        self.export_summary()
+
+    @Slot()
+    def _on_view_action_triggered(self) -> None:
+        tab = self.sender().data()
+        if self.results_model.rowCount() or self.controller.is_running():
+            self.stack.setCurrentWidget(self.results_view)
+        self.results_view.tabs.setCurrentIndex(tab)
+
+    @Slot()
+    def _on_next_flagged_triggered(self) -> None:
+        if not self.results_view.select_next_flagged():
+            self.statusBar().showMessage("No cell shown is flagged for review.", MESSAGE_MS)
+
+    @Slot()
+    def _on_model_card_triggered(self) -> None:
+        self._dialog = ModelCardDialog(model_info_of(self.controller.classifier), self.settings.file_name(), self)
+        self._dialog.open()
+
+    @Slot(float)
+    def _on_results_view_review_threshold_changed(self, threshold: float) -> None:
+        info = model_info_of(self.controller.classifier)
+        self.settings.set_review_threshold(info.sha256 if info else None, threshold)
+        self._update_flag_counts()
+        self._summary_timer.start()
+
+    @Slot(int)
+    def _on_tabs_current_changed(self, index: int) -> None:
+        self.settings.set_results_tab(index)
+        if index == Tab.SUMMARY:
+            self._on_summary_timer_timeout()
+
+    @Slot(int, object)
+    def _on_controller_job_started(self, job_id: int, source: JobSource) -> None:
+        self.setWindowTitle(f"{source.label} – HemoLens")
+        self.results_view.progress.start("Scanning for images…")
+        self.statusBar().showMessage(f"Scanning {source.label}…")
+        self._update_actions()
+
+    @Slot(object)
+    def _on_controller_scanned(self, scan: Any) -> None:
+        self._scan = scan
+        total = len(scan.records)
+        self.results_view.progress.set_progress(0, total, 0.0)
+        skipped = f" ({len(scan.skipped)} entries skipped)" if scan.skipped else ""
+        if total == 0:
+            self.statusBar().showMessage(f"No images found in {self._source.label}{skipped}.", MESSAGE_MS)
+        else:
+            self.statusBar().showMessage(f"Classifying {total} images{skipped}…")
+
+    @Slot(object)
+    def _on_controller_batch_ready(self, batch: Any) -> None:
+        self.results_model.append_predictions(batch.predictions)
+        self.results_view.progress.set_progress(batch.done, batch.total, batch.elapsed_s)
+        self._update_flag_counts()
+        self._last_elapsed = batch.elapsed_s
+        if not self._summary_timer.isActive():
+            self._summary_timer.start()
+        if not self.results_view.table.selectionModel().hasSelection() and self.proxy.rowCount():
+            self.results_view.select_proxy_row(0)
+
+    @Slot(str, object)
+    def _on_controller_job_finished(self, state: str, error: Any) -> None:
+        done = self.results_model.rowCount()
+        total = len(self._scan.records) if self._scan is not None else done
+        text = finished_text(state, done, total, self._last_elapsed, error.message if error else "")
+        self.results_view.progress.finish(text)
+        self.statusBar().showMessage(text, MESSAGE_MS)
+        self._update_actions()
+        self._on_summary_timer_timeout()
+        if state == JobState.FAILED and error is not None and error.type_name != "FolderError":
+            self._dialog = error_box(self, "Classification stopped", f"Classification stopped: {error.message}", error.details)
+            self._dialog.open()
+        self._last_elapsed = 0.0
+
+    @Slot()
+    def _on_summary_timer_timeout(self) -> None:
+        self._summary_timer.stop()
+        self.results_view.summary.set_summary(self.current_summary() if self.results_model.rowCount() else None)
+        self._update_flag_counts()
+        self._update_actions()
+
+    # ----- Qt overrides ---------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept folders and image files from the file manager."""
+        if self.controller.classifier is not None and droppable_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Classify the dropped folder or images."""
+        paths = droppable_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.open_files(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop background work, then remember the window's layout."""
+        self._summary_timer.stop()
+        self.controller.shutdown()
+        self.thumbnails.shutdown()
+        self.large_images.shutdown()
+        self.settings.save_window(self.saveGeometry(), self.saveState(), self.results_view.splitter.saveState())
+        self.settings.sync()
+        super().closeEvent(event)

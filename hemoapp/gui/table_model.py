@@ -1,0 +1,340 @@
+"""The results table: one row per classified file, and a filtering proxy.
+
+:class:`ResultsModel` keeps the core's ``Prediction`` objects in arrival order
+and grows one batch at a time (one ``rowsInserted`` per batch, as in Qt's
+``fetchmore`` example). :class:`ResultsFilterProxy` filters by class, by
+confidence range and by flag; the table and the gallery share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Slot,
+)
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from hemoapp.core.contract import display_name
+from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, flag_for
+from hemoapp.gui.style import class_swatch
+from hemoapp.gui.thumbnails import ThumbnailCache
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    """Columns of the results table."""
+
+    THUMBNAIL = 0
+    FILE = 1
+    PREDICTED = 2
+    CONFIDENCE = 3
+    FLAG = 4
+    ERROR = 5
+
+
+_HEADERS = {
+    Column.THUMBNAIL: "",
+    Column.FILE: "File",
+    Column.PREDICTED: "Predicted class",
+    Column.CONFIDENCE: "Confidence",
+    Column.FLAG: "Flag",
+    Column.ERROR: "Error",
+}
+
+_HEADER_TIPS = {
+    Column.FILE: "Path of the image, relative to the opened folder",
+    Column.PREDICTED: "The class the model gives the highest probability",
+    Column.CONFIDENCE: "The model's probability for the predicted class",
+    Column.FLAG: "'Review' when the confidence is below the review threshold",
+    Column.ERROR: "Why a file could not be classified",
+}
+
+
+class Role(IntEnum):
+    """Custom data roles (same value on every column of a row)."""
+
+    PREDICTION = Qt.ItemDataRole.UserRole + 1
+    CLASS_NAME = Qt.ItemDataRole.UserRole + 2
+    CONFIDENCE = Qt.ItemDataRole.UserRole + 3
+    FLAG = Qt.ItemDataRole.UserRole + 4
+    THUMBNAIL = Qt.ItemDataRole.UserRole + 5
+    SORT = Qt.ItemDataRole.UserRole + 6
+
+
+class Flag:
+    """Row states used by the flag column and the flag filter (the CSV's words)."""
+
+    NONE = ""
+    REVIEW = FLAG_REVIEW
+    ERROR = FLAG_ERROR
+
+
+_FLAG_TEXT = {Flag.NONE: "", Flag.REVIEW: "Review", Flag.ERROR: "Error"}
+_FLAG_ORDER = {Flag.NONE: 0, Flag.REVIEW: 1, Flag.ERROR: 2}
+
+
+class ResultsModel(QAbstractTableModel):
+    """Table model over a list of core ``Prediction`` objects.
+
+    Args:
+        thumbnails: where row thumbnails come from; the model asks it to load
+            each batch's files and repaints their cells when they arrive.
+        review_threshold: confidence below which a row is flagged "review".
+    """
+
+    def __init__(
+        self,
+        thumbnails: ThumbnailCache | None = None,
+        review_threshold: float = 0.9,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._row_of_key: dict[str, int] = {}
+        self._threshold = float(review_threshold)
+        self._flag_counts = {Flag.NONE: 0, Flag.REVIEW: 0, Flag.ERROR: 0}
+        self._thumbnails = thumbnails
+        if thumbnails is not None:
+            thumbnails.loaded.connect(self._on_thumbnails_loaded)
+
+    # ----- Qt overrides -------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        """Number of rows (zero under any valid parent: this is a flat table)."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        """Number of columns."""
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column titles and their tooltips."""
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _HEADERS[Column(section)]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS.get(Column(section))
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Cell contents; the custom :class:`Role` values work on every column."""
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        pred = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(pred, column)
+        if role == Role.PREDICTION:
+            return pred
+        if role == Role.CLASS_NAME:
+            return pred.predicted if pred.ok else None
+        if role == Role.CONFIDENCE:
+            return pred.confidence if pred.ok else None
+        if role == Role.FLAG:
+            return self.flag_of(pred)
+        if role == Role.THUMBNAIL:
+            return self._thumbnails.pixmap(str(pred.record.path)) if self._thumbnails else None
+        if role == Qt.ItemDataRole.DecorationRole and column == Column.THUMBNAIL:
+            # An icon (not a pixmap) so the view scales it to its iconSize.
+            pixmap = self._thumbnails.pixmap(str(pred.record.path)) if self._thumbnails else None
+            return QIcon(pixmap) if pixmap is not None else None
+        if role == Qt.ItemDataRole.DecorationRole and column == Column.PREDICTED:
+            palette = QApplication.palette()
+            return class_swatch(pred.predicted if pred.ok else "__error__", palette)
+        if role == Role.SORT:
+            return self._sort_key(pred, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(pred)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == Column.CONFIDENCE:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        return None
+
+    # ----- public API ---------------------------------------------------
+    @property
+    def review_threshold(self) -> float:
+        """Confidence below which a classified row is flagged for review."""
+        return self._threshold
+
+    def set_review_threshold(self, threshold: float) -> None:
+        """Change the review threshold and repaint the affected columns (one signal)."""
+        threshold = float(threshold)
+        if threshold == self._threshold:
+            return
+        self._threshold = threshold
+        self._recount_flags()
+        if self._rows:
+            # No role list: the flag text, the bar colour and the sort key all change.
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1))
+
+    def flag_of(self, pred: Any) -> str:
+        """The :class:`Flag` of a prediction under the current threshold."""
+        return flag_for(pred, self._threshold)
+
+    def flag_count(self, flag: str) -> int:
+        """How many rows carry ``flag``."""
+        return self._flag_counts[flag]
+
+    def predictions(self) -> list[Any]:
+        """All predictions, in arrival order (a copy)."""
+        return list(self._rows)
+
+    def prediction_at(self, row: int) -> Any:
+        """The prediction of source row ``row``."""
+        return self._rows[row]
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self.beginResetModel()
+        self._rows.clear()
+        self._row_of_key.clear()
+        self._recount_flags()
+        self.endResetModel()
+
+    def append_predictions(self, predictions: Sequence[Any]) -> None:
+        """Add one batch of predictions (a single ``rowsInserted``) and load their thumbnails."""
+        if not predictions:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(predictions) - 1)
+        for offset, pred in enumerate(predictions):
+            self._rows.append(pred)
+            self._row_of_key[str(pred.record.path)] = first + offset
+            self._flag_counts[self.flag_of(pred)] += 1
+        self.endInsertRows()
+        if self._thumbnails is not None:
+            self._thumbnails.request([p.record.path for p in predictions if p.ok])
+
+    # ----- internals ----------------------------------------------------
+    @Slot(list)
+    def _on_thumbnails_loaded(self, keys: list) -> None:
+        rows = [self._row_of_key[key] for key in keys if key in self._row_of_key]
+        if rows:
+            self.dataChanged.emit(
+                self.index(min(rows), Column.THUMBNAIL),
+                self.index(max(rows), Column.THUMBNAIL),
+                [Qt.ItemDataRole.DecorationRole, Role.THUMBNAIL],
+            )
+
+    def _recount_flags(self) -> None:
+        self._flag_counts = {Flag.NONE: 0, Flag.REVIEW: 0, Flag.ERROR: 0}
+        for pred in self._rows:
+            self._flag_counts[self.flag_of(pred)] += 1
+
+    def _display(self, pred: Any, column: int) -> Any:
+        if column == Column.FILE:
+            return pred.record.relpath
+        if column == Column.PREDICTED:
+            return display_name(pred.predicted) if pred.ok else "—"
+        if column == Column.CONFIDENCE:
+            return f"{pred.confidence:.1%}" if pred.ok else ""
+        if column == Column.FLAG:
+            return _FLAG_TEXT[self.flag_of(pred)]
+        if column == Column.ERROR:
+            return "" if pred.ok else (pred.error or pred.error_kind or "error")
+        return None
+
+    def _sort_key(self, pred: Any, column: int) -> Any:
+        if column == Column.PREDICTED:
+            return display_name(pred.predicted) if pred.ok else "\uffff"
+        if column == Column.CONFIDENCE:
+            return pred.confidence if pred.ok else -1.0
+        if column == Column.FLAG:
+            return _FLAG_ORDER[self.flag_of(pred)]
+        if column == Column.ERROR:
+            return pred.error or ""
+        return pred.record.relpath.lower()
+
+    def _tooltip(self, pred: Any) -> str:
+        if not pred.ok:
+            return f"{pred.record.path}\nCould not classify: {pred.error}"
+        text = f"{pred.record.path}\n{display_name(pred.predicted)} ({pred.confidence:.1%})"
+        if self.flag_of(pred) == Flag.REVIEW:
+            text += f"\nBelow the review threshold of {self._threshold:.0%}: check by eye"
+        return text
+
+
+class FlagFilter:
+    """Choices of the flag filter."""
+
+    ALL = "all"
+    REVIEW = "review"
+    CONFIDENT = "confident"
+    ERRORS = "errors"
+
+
+class ResultsFilterProxy(QSortFilterProxyModel):
+    """Sorts on :attr:`Role.SORT` and filters by class, confidence range and flag.
+
+    Rows that failed to classify have no class or confidence: they pass the
+    class and confidence filters only when those are unset.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(Role.SORT)
+        self.setDynamicSortFilter(True)
+        self._class_name: str | None = None
+        self._min_confidence = 0.0
+        self._max_confidence = 1.0
+        self._flag = FlagFilter.ALL
+
+    def set_class_filter(self, class_name: str | None) -> None:
+        """Show only rows predicted as ``class_name`` (``None``: all classes)."""
+        self._change_filter("_class_name", class_name)
+
+    def set_confidence_range(self, minimum: float, maximum: float) -> None:
+        """Show only rows whose confidence lies in ``[minimum, maximum]``."""
+        self.beginFilterChange()
+        self._min_confidence, self._max_confidence = float(minimum), float(maximum)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_flag_filter(self, flag_filter: str) -> None:
+        """Show all rows, only flagged, only confident, or only error rows (:class:`FlagFilter`)."""
+        self._change_filter("_flag", flag_filter)
+
+    def refresh(self) -> None:
+        """Re-run the filter (after the review threshold changed)."""
+        self.beginFilterChange()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def _change_filter(self, attribute: str, value: Any) -> None:
+        if getattr(self, attribute) == value:
+            return
+        self.beginFilterChange()
+        setattr(self, attribute, value)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802 - Qt override
+        """Apply the class, confidence and flag filters to one source row."""
+        model = self.sourceModel()
+        if not isinstance(model, ResultsModel):
+            return True
+        pred = model.prediction_at(source_row)
+        flag = model.flag_of(pred)
+        if self._flag == FlagFilter.REVIEW and flag != Flag.REVIEW:
+            return False
+        if self._flag == FlagFilter.CONFIDENT and flag != Flag.NONE:
+            return False
+        if self._flag == FlagFilter.ERRORS and flag != Flag.ERROR:
+            return False
+        if not pred.ok:
+            return self._class_name is None and self._min_confidence <= 0.0 and self._max_confidence >= 1.0
+        if self._class_name is not None and pred.predicted != self._class_name:
+            return False
+        return self._min_confidence <= pred.confidence <= self._max_confidence
+
+    def source_rows(self) -> Iterable[int]:
+        """Source rows currently shown, in view order."""
+        for row in range(self.rowCount()):
+            yield self.mapToSource(self.index(row, 0)).row()

@@ -1,0 +1,1 @@
+"""Widgets of the HemoLens window, one per module."""

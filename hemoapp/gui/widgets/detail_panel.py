@@ -1,0 +1,165 @@
+"""The selected cell, large: image, all eight probabilities, model and file facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.gui.thumbnails import ThumbnailCache
+from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
+from hemoapp.gui.widgets.image_view import ImageView
+
+
+def format_bytes(size: int) -> str:
+    """Render a byte count as "812 B", "35.2 kB" or "4.1 MB"."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _value_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class DetailPanel(QScrollArea):
+    """Details of one prediction.
+
+    Args:
+        images: a cache that decodes the large image off the GUI thread.
+    """
+
+    def __init__(self, images: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMinimumWidth(280)
+        self._images = images
+        self._images.loaded.connect(self._on_images_loaded)
+        self._prediction: Any = None
+        self._threshold = 0.9
+
+        self.image_view = ImageView()
+        self.image_view.set_placeholder("Select a cell to see it here.")
+        self.title_label = QLabel()
+        self.title_label.setWordWrap(True)
+        font = self.title_label.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.title_label.setFont(font)
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.chart = ClassBarChart()
+        self.chart.setToolTip("The model's probability for each of the eight classes")
+
+        self.model_value = _value_label()
+        self.size_value = _value_label()
+        self.dimensions_value = _value_label()
+        self.path_value = _value_label()
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Model:", self.model_value)
+        form.addRow("File size:", self.size_value)
+        form.addRow("Image:", self.dimensions_value)
+        form.addRow("Path:", self.path_value)
+
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addWidget(self.image_view)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.verdict_label)
+        layout.addWidget(self.chart)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self.setWidget(content)
+        self.set_prediction(None)
+
+    def set_model_text(self, text: str) -> None:
+        """Name and version of the model that made the predictions."""
+        self.model_value.setText(text)
+
+    def set_review_threshold(self, threshold: float) -> None:
+        """Threshold used to word the verdict line."""
+        self._threshold = threshold
+        self._update_verdict()
+
+    def prediction(self) -> Any:
+        """The prediction shown, or ``None``."""
+        return self._prediction
+
+    def set_prediction(self, prediction: Any) -> None:
+        """Show ``prediction`` (a core ``Prediction``) or clear the panel with ``None``."""
+        self._prediction = prediction
+        if prediction is None:
+            self.image_view.set_pixmap(None)
+            self.image_view.set_placeholder("Select a cell to see it here.")
+            self.title_label.setText("No cell selected")
+            self.verdict_label.setText("")
+            self.chart.set_bars([])
+            self.chart.hide()
+            for label in (self.size_value, self.dimensions_value, self.path_value):
+                label.setText("")
+            return
+        record = prediction.record
+        self.title_label.setText(record.path.name)
+        self.path_value.setText(str(record.path))
+        self.size_value.setText(format_bytes(record.size_bytes))
+        self.dimensions_value.setText("…")
+        self._update_verdict()
+        if prediction.ok and prediction.probabilities is not None:
+            self.chart.set_bars(
+                [
+                    Bar(name, display_name(name), p, f"{p:.1%}", emphasized=name == prediction.predicted)
+                    for name, p in zip(CLASS_NAMES, prediction.probabilities)
+                ]
+            )
+            self.chart.show()
+        else:
+            self.chart.hide()
+        self.image_view.set_pixmap(None)
+        self.image_view.set_placeholder("Loading…")
+        self._show_image_if_loaded()
+        self._images.request([record.path])
+
+    def _update_verdict(self) -> None:
+        pred = self._prediction
+        if pred is None:
+            return
+        if not pred.ok:
+            self.verdict_label.setText(f"Could not classify this file: {pred.error}")
+            return
+        text = f"{display_name(pred.predicted)} · {pred.confidence:.1%} confidence"
+        if pred.confidence < self._threshold:
+            text += f"\n⚠ Flagged for review (below {self._threshold:.0%})"
+        self.verdict_label.setText(text)
+
+    def _show_image_if_loaded(self) -> bool:
+        pred = self._prediction
+        if pred is None:
+            return False
+        entry = self._images.entry(pred.record.path)
+        if entry is None:
+            return False
+        if entry.image is None:
+            self.image_view.set_placeholder(f"Cannot show this image: {entry.error}")
+            self.dimensions_value.setText("—")
+            return True
+        self.image_view.set_pixmap(self._images.pixmap(pred.record.path))
+        info = entry.info
+        if info is not None:
+            frames = f", {info.frames} frames" if info.frames > 1 else ""
+            self.dimensions_value.setText(f"{info.width} × {info.height} px ({info.format}, {info.mode}{frames})")
+        return True
+
+    @Slot(list)
+    def _on_images_loaded(self, keys: list) -> None:
+        if self._prediction is not None and str(self._prediction.record.path) in keys:
+            self._show_image_if_loaded()

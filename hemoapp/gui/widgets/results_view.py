@@ -1,0 +1,229 @@
+"""The results page: progress, filters, table / gallery / summary tabs and the detail panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QListView,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
+from hemoapp.gui.table_model import Column, Flag, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.thumbnails import ThumbnailCache
+from hemoapp.gui.widgets.detail_panel import DetailPanel
+from hemoapp.gui.widgets.filter_bar import FilterBar
+from hemoapp.gui.widgets.progress_bar import JobProgressBar
+from hemoapp.gui.widgets.summary_panel import SummaryPanel
+
+
+class Tab:
+    """Indexes of the result tabs."""
+
+    TABLE = 0
+    GALLERY = 1
+    SUMMARY = 2
+
+
+def _make_table(proxy: ResultsFilterProxy) -> QTableView:
+    table = QTableView()
+    table.setObjectName("resultsTable")
+    table.setModel(proxy)
+    table.setSortingEnabled(True)
+    table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival (natural file) order until a header is clicked
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.setIconSize(QSize(44, 44))
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(50)
+    table.setItemDelegateForColumn(Column.CONFIDENCE, ConfidenceBarDelegate(table))
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    for column, width in (
+        (Column.THUMBNAIL, 56), (Column.FILE, 230), (Column.PREDICTED, 190), (Column.CONFIDENCE, 170), (Column.FLAG, 70)
+    ):
+        table.setColumnWidth(column, width)
+    table.setToolTip("Click a column header to sort; select a row to see the cell on the right")
+    return table
+
+
+def _make_gallery(proxy: ResultsFilterProxy) -> QListView:
+    gallery = QListView()
+    gallery.setObjectName("resultsGallery")
+    gallery.setModel(proxy)
+    gallery.setModelColumn(Column.THUMBNAIL)
+    gallery.setViewMode(QListView.ViewMode.IconMode)
+    gallery.setResizeMode(QListView.ResizeMode.Adjust)
+    gallery.setMovement(QListView.Movement.Static)
+    gallery.setUniformItemSizes(True)
+    gallery.setSpacing(6)
+    gallery.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    gallery.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    gallery.setItemDelegate(GalleryDelegate(96, gallery))
+    gallery.setToolTip("Thumbnails framed in their class colour; choose a class above for a per-class gallery")
+    return gallery
+
+
+class ResultsView(QWidget):
+    """Everything shown once a folder is opened.
+
+    The view applies its filter bar to the proxy and its review threshold to the
+    model itself, then tells the window.
+
+    Signals:
+        current_changed(object): the selected prediction, or ``None``.
+        review_threshold_changed(float): the threshold after the model took it.
+    """
+
+    current_changed = Signal(object)
+    review_threshold_changed = Signal(float)
+
+    def __init__(
+        self, model: ResultsModel, proxy: ResultsFilterProxy, images: ThumbnailCache, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._proxy = proxy
+        self._syncing = False
+        self.progress = JobProgressBar()
+        self.filter_bar = FilterBar()
+        self.table = _make_table(proxy)
+        self.gallery = _make_gallery(proxy)
+        self.summary = SummaryPanel()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.table, "Table")
+        self.tabs.addTab(self.gallery, "Gallery")
+        self.tabs.addTab(self.summary, "Summary")
+        self.tabs.setCornerWidget(self.filter_bar.count_label, Qt.Corner.TopRightCorner)
+        self.tabs.setTabToolTip(Tab.TABLE, "One row per image (Ctrl+1)")
+        self.tabs.setTabToolTip(Tab.GALLERY, "Thumbnails of the filtered cells (Ctrl+2)")
+        self.tabs.setTabToolTip(Tab.SUMMARY, "Counts, differential and flagged cells (Ctrl+3)")
+        self.detail = DetailPanel(images)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("resultsSplitter")
+        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(0, False)
+        self.splitter.setSizes([760, 340])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 4)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(self.splitter, 1)
+
+        self.filter_bar.filters_changed.connect(self._on_filter_bar_filters_changed)
+        self.filter_bar.review_threshold_changed.connect(self._on_filter_bar_review_threshold_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.gallery.selectionModel().selectionChanged.connect(self._on_gallery_selection_changed)
+        for signal in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
+            signal.connect(self._on_proxy_rows_changed)
+        self._on_proxy_rows_changed()
+
+    def current_prediction(self) -> Any:
+        """The selected prediction, or ``None``."""
+        return self.detail.prediction()
+
+    def select_proxy_row(self, row: int) -> None:
+        """Select a row of the (filtered, sorted) view in both the table and the gallery."""
+        index = self._proxy.index(row, 0)
+        if index.isValid():
+            self.table.selectionModel().select(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+            self.table.scrollTo(index)
+
+    @Slot()
+    def focus_class_filter(self) -> None:
+        """Move the keyboard focus to the class filter."""
+        self.filter_bar.class_combo.setFocus()
+
+    @Slot()
+    def focus_review_threshold(self) -> None:
+        """Move the keyboard focus to the review threshold and select its text."""
+        self.filter_bar.threshold_spin.setFocus()
+        self.filter_bar.threshold_spin.selectAll()
+
+    def select_next_flagged(self) -> bool:
+        """Select the next shown row flagged for review (wrapping); False if there is none."""
+        rows = self.table.selectionModel().selectedRows()
+        start = rows[0].row() + 1 if rows else 0
+        count = self._proxy.rowCount()
+        for offset in range(count):
+            row = (start + offset) % count
+            index = self._proxy.index(row, 0)
+            if index.data(Role.FLAG) == Flag.REVIEW:
+                self.select_proxy_row(row)
+                return True
+        return False
+
+    def clear(self) -> None:
+        """Forget the selection and the summary (a new folder is opening)."""
+        self.detail.set_prediction(None)
+        self.summary.set_summary(None)
+
+    @Slot()
+    def _on_filter_bar_filters_changed(self) -> None:
+        bar = self.filter_bar
+        self._proxy.set_class_filter(bar.class_name)
+        self._proxy.set_flag_filter(bar.flag_filter)
+        self._proxy.set_confidence_range(*bar.confidence_range)
+
+    @Slot(float)
+    def _on_filter_bar_review_threshold_changed(self, threshold: float) -> None:
+        self._model.set_review_threshold(threshold)
+        self._proxy.refresh()
+        self.detail.set_review_threshold(threshold)
+        self.review_threshold_changed.emit(threshold)
+
+    @Slot()
+    def _on_proxy_rows_changed(self, *_args: Any) -> None:
+        self.filter_bar.set_counts(self._proxy.rowCount(), self._model.rowCount())
+        if self.detail.prediction() is not None and not self.table.selectionModel().hasSelection():
+            self.detail.set_prediction(None)
+            self.current_changed.emit(None)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_table_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        self._selection_changed(self.table.selectionModel().selectedRows(), self.gallery)
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_gallery_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        self._selection_changed(self.gallery.selectionModel().selectedIndexes(), self.table)
+
+    def _selection_changed(self, indexes: list[QModelIndex], other: QAbstractItemView) -> None:
+        if self._syncing:
+            return
+        prediction = None
+        self._syncing = True
+        try:
+            if indexes:
+                index = indexes[0]
+                prediction = self._model.prediction_at(self._proxy.mapToSource(index).row())
+                other.selectionModel().select(
+                    index.siblingAtColumn(0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                other.selectionModel().setCurrentIndex(index.siblingAtColumn(0), QItemSelectionModel.SelectionFlag.NoUpdate)
+            else:
+                other.selectionModel().clearSelection()
+        finally:
+            self._syncing = False
+        self.detail.set_prediction(prediction)
+        self.current_changed.emit(prediction)

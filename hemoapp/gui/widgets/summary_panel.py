@@ -1,0 +1,160 @@
+"""Counts per class, the white-cell differential, erythroblasts/100 WBC and platelets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.gui.style import class_swatch
+from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
+
+
+def _fmt_percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} %"
+
+
+def headline(summary: Any) -> str:
+    """One line: files, classified, errors, flagged (with the threshold)."""
+    parts = [f"{summary.total} files", f"{summary.classified} classified"]
+    parts.append(f"{summary.errors} unreadable" if summary.errors else "no unreadable files")
+    parts.append(f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.0%})")
+    return " · ".join(parts)
+
+
+class SummaryPanel(QScrollArea):
+    """Shows a core ``Summary``; :meth:`set_summary` with ``None`` clears it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self._summary: Any = None
+
+        self.headline_label = QLabel("No results yet.")
+        self.headline_label.setWordWrap(True)
+        font = self.headline_label.font()
+        font.setBold(True)
+        self.headline_label.setFont(font)
+
+        self.chart = ClassBarChart()
+        self.chart.setToolTip("Cells per predicted class, as a share of all classified cells")
+        counts_box = QGroupBox("All classes (share of classified cells)")
+        counts_layout = QVBoxLayout(counts_box)
+        counts_layout.addWidget(self.chart)
+        counts_layout.addStretch(1)
+
+        self.differential_table = QTableWidget(len(WHITE_CELL_CLASSES) + 1, 2)
+        self.differential_table.setHorizontalHeaderLabels(["Cells", "% of white cells"])
+        self.differential_table.setVerticalHeaderLabels(
+            [display_name(name) for name in WHITE_CELL_CLASSES] + ["White cells"]
+        )
+        self.differential_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.differential_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.differential_table.horizontalHeader().setStretchLastSection(True)
+        self.differential_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.differential_table.setToolTip("White-cell differential: each white-cell class as a percentage of all white cells")
+        self.differential_table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+        self.differential_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for row, name in enumerate(WHITE_CELL_CLASSES):
+            self.differential_table.verticalHeaderItem(row).setIcon(class_swatch(name, self.palette()))
+        differential_box = QGroupBox("White-cell differential")
+        differential_layout = QVBoxLayout(differential_box)
+        differential_layout.addWidget(self.differential_table)
+
+        self.erythroblast_label = QLabel()
+        self.erythroblast_label.setToolTip("Nucleated red cells are reported per 100 white cells, not in the differential")
+        self.platelet_label = QLabel()
+        self.platelet_label.setToolTip("Platelets are counted apart from the white cells")
+        self.flagged_label = QLabel()
+        self.errors_label = QLabel()
+        other_box = QGroupBox("Reported apart")
+        other_layout = QGridLayout(other_box)
+        for row, (title, label) in enumerate(
+            (
+                ("Erythroblasts per 100 white cells:", self.erythroblast_label),
+                ("Platelets:", self.platelet_label),
+                ("Flagged for review:", self.flagged_label),
+                ("Unreadable files:", self.errors_label),
+            )
+        ):
+            other_layout.addWidget(QLabel(title), row, 0)
+            other_layout.addWidget(label, row, 1)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        other_layout.setColumnStretch(1, 1)
+
+        content = QWidget()
+        grid = QGridLayout(content)
+        grid.addWidget(self.headline_label, 0, 0, 1, 2)
+        grid.addWidget(counts_box, 1, 0, 2, 1)
+        grid.addWidget(differential_box, 1, 1)
+        grid.addWidget(other_box, 2, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setRowStretch(3, 1)
+        self.setWidget(content)
+        self.set_summary(None)
+
+    def summary(self) -> Any:
+        """The summary shown, or ``None``."""
+        return self._summary
+
+    def set_summary(self, summary: Any) -> None:
+        """Show a core ``Summary`` (``None`` clears the panel)."""
+        self._summary = summary
+        if summary is None:
+            self.headline_label.setText("No results yet: open a folder to classify.")
+            self.chart.set_bars(
+                [Bar(name, display_name(name), 0.0, "0") for name in CLASS_NAMES]
+            )
+            for row in range(self.differential_table.rowCount()):
+                for column in range(2):
+                    self.differential_table.setItem(row, column, QTableWidgetItem("—"))
+            for label in (self.erythroblast_label, self.platelet_label, self.flagged_label, self.errors_label):
+                label.setText("—")
+            return
+        self.headline_label.setText(headline(summary))
+        self.chart.set_bars(
+            [
+                Bar(
+                    name,
+                    display_name(name),
+                    summary.percentages.get(name, 0.0) / 100.0,
+                    f"{summary.counts.get(name, 0)}  ({summary.percentages.get(name, 0.0):.1f} %)",
+                )
+                for name in CLASS_NAMES
+            ]
+        )
+        for row, name in enumerate(WHITE_CELL_CLASSES):
+            self._set_cell(row, 0, str(summary.counts.get(name, 0)))
+            self._set_cell(row, 1, _fmt_percent(summary.differential.get(name)))
+        total_row = len(WHITE_CELL_CLASSES)
+        self._set_cell(total_row, 0, str(summary.white_cells))
+        self._set_cell(total_row, 1, "100.0 %" if summary.white_cells else "—")
+        per_100 = summary.erythroblasts_per_100_wbc
+        erythroblasts = summary.counts.get("erythroblast", 0)
+        self.erythroblast_label.setText(
+            f"{per_100:.1f}  ({erythroblasts} erythroblasts)" if per_100 is not None else f"—  ({erythroblasts} erythroblasts, no white cells)"
+        )
+        self.platelet_label.setText(str(summary.platelets))
+        self.flagged_label.setText(f"{summary.flagged}  (below {summary.review_threshold:.0%})")
+        self.errors_label.setText(str(summary.errors))
+
+    def _set_cell(self, row: int, column: int, text: str) -> None:
+        item = QTableWidgetItem(text)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.differential_table.setItem(row, column, item)

@@ -1,0 +1,204 @@
+"""``hemoapp classify`` end to end, and the ``hemoapp`` entry point."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+from hemoapp import __main__ as entry
+from hemoapp import __version__, cli
+from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.export import PREDICTION_COLUMNS
+from hemotest import corpus as c
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def read_rows(path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames) == PREDICTION_COLUMNS
+        return list(reader)
+
+
+def test_hostile_corpus_every_file_gets_a_row(corpus, tiny_model, tmp_path):
+    folder, expected = corpus
+    out = tmp_path / "results.csv"
+    code, stdout, stderr = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out), "--batch-size", "3")
+    assert code == 0, stderr
+    rows = read_rows(out)
+    assert sorted(r["file"].removeprefix("'") for r in rows) == sorted(expected)
+    for row in rows:
+        outcome = expected[row["file"].removeprefix("'")]
+        if outcome == c.OK:
+            assert row["predicted_class"] in CLASS_NAMES and row["error_kind"] == "", row
+            assert 0 < float(row["confidence"]) <= 1
+        else:
+            assert row["error_kind"] == outcome and row["error"] and row["flag"] == "error", row
+    errors = sum(1 for v in expected.values() if v != c.OK)
+    assert f"{errors} file(s) could not be read" in stdout
+    assert f"Results written to {out}" in stdout
+    assert "warning: skipped sub/back_to_root" in stderr or sys.platform == "win32"
+    # Natural order in the CSV, and the formula-looking name is neutralised.
+    files = [r["file"] for r in rows]
+    assert files.index("sub/img2.png") < files.index("sub/img10.png")
+    assert "'=formula.png" in files
+
+
+def test_real_analyser_images_end_to_end(pbc8_originals, tiny_model, tmp_path):
+    out = tmp_path / "pbc.csv"
+    code, stdout, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path), "--out", str(out))
+    assert code == 0, stderr
+    rows = read_rows(out)
+    assert len(rows) == 64
+    assert all(r["error_kind"] == "" and r["predicted_class"] in CLASS_NAMES for r in rows)
+    assert {r["file"].split("/")[0] for r in rows} == set(CLASS_NAMES)
+    for row in rows:
+        probabilities = [float(row[f"p_{name}"]) for name in CLASS_NAMES]
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-4)
+        assert float(row["confidence"]) == pytest.approx(max(probabilities), abs=1e-6)
+        assert row["model_name"] == "tiny-test" and len(row["model_sha256"]) == 64
+    assert "Classified 64 of 64 images" in stdout
+    assert "Total classified" in stdout
+
+
+def test_default_output_goes_to_the_current_folder(tiny_model, tmp_path, monkeypatch):
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.png").write_bytes(c.encode(c.rgb_image(), "PNG"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, stdout, _ = run_cli(str(images), "--model", str(tiny_model.model_path), "--threads", "1")
+    assert code == 0
+    assert (work / cli.DEFAULT_OUT_NAME).is_file()
+    assert not (images / cli.DEFAULT_OUT_NAME).exists()  # never writes into the export folder
+    assert str(work / cli.DEFAULT_OUT_NAME) in stdout
+
+
+def test_single_file_and_empty_folder(tiny_model, tmp_path):
+    image = tmp_path / "one.jpg"
+    image.write_bytes(c.encode(c.rgb_image(), "JPEG"))
+    code, _, _ = run_cli(str(image), "--model", str(tiny_model.model_path), "--out", str(tmp_path / "one.csv"))
+    assert code == 0 and len(read_rows(tmp_path / "one.csv")) == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, stderr = run_cli(str(empty), "--model", str(tiny_model.model_path), "--out", str(tmp_path / "e.csv"))
+    assert code == 0 and "no images found" in stderr
+    assert read_rows(tmp_path / "e.csv") == []
+
+
+def test_fatal_errors_exit_2_with_a_message(tiny_model, tmp_path, monkeypatch):
+    from hemoapp.core import classifier as classifier_module
+
+    monkeypatch.setattr(classifier_module, "find_default_model", lambda: None)
+    out = str(tmp_path / "r.csv")
+    code, _, stderr = run_cli(str(tmp_path), "--out", out)
+    assert code == 2 and "No model is installed" in stderr
+
+    code, _, stderr = run_cli(str(tmp_path / "missing"), "--model", str(tiny_model.model_path), "--out", out)
+    assert code == 2 and "does not exist" in stderr
+
+    text = tmp_path / "notes.txt"
+    text.write_text("x")
+    code, _, stderr = run_cli(str(text), "--model", str(tiny_model.model_path), "--out", out)
+    assert code == 2 and "not an image file type" in stderr
+
+    bad = tmp_path / "bad-model"
+    bad.mkdir()
+    (bad / "m.tflite").write_bytes(tiny_model.model_path.read_bytes())
+    (bad / "m.card.json").write_text(tiny_model.card_path.read_text().replace('"input_size": 128', '"input_size": 64'))
+    code, _, stderr = run_cli(str(tmp_path), "--model", str(bad / "m.tflite"), "--out", out)
+    assert code == 2 and "input size 64" in stderr
+
+    code, _, stderr = run_cli(str(tmp_path), "--model", str(tiny_model.model_path), "--out", str(tmp_path / "no" / "r.csv"))
+    assert code == 2 and "does not exist" in stderr
+    assert not os.path.exists(out)
+
+
+def test_bad_arguments_exit_2():
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["folder", "--batch-size", "0"], stdout=io.StringIO(), stderr=io.StringIO())
+    assert exited.value.code == 2
+
+
+def test_progress_bar_on_a_terminal_and_lines_otherwise():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Terminal()
+    bar = cli.Progress(tty, width=10)
+    bar.update(5, 10, 2.0)
+    bar.close()
+    assert tty.getvalue().startswith("\r[#####-----]  50% 5/10") and "ETA 0:02" in tty.getvalue()
+
+    plain = io.StringIO()
+    lines = cli.Progress(plain)
+    for done in range(1, 101):
+        lines.update(done, 100, done / 10)
+    text = plain.getvalue()
+    assert "\r" not in text
+    assert len(text.splitlines()) == 11  # one line per 10%, plus the 1% start
+    assert text.splitlines()[-1].startswith("classified 100/100 (100%)")
+
+
+def test_module_entry_point_runs_headless(corpus, tiny_model, tmp_path, repo_root):
+    folder, expected = corpus
+    out = tmp_path / "sub.csv"
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    result = subprocess.run(
+        [sys.executable, "-m", "hemoapp", "classify", str(folder), "--model", str(tiny_model.model_path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(read_rows(out)) == len(expected)
+    assert "classified" in result.stderr and "\r" not in result.stderr  # plain progress lines off a terminal
+
+    version = subprocess.run(
+        [sys.executable, "-m", "hemoapp", "--version"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert version.returncode == 0 and version.stdout.strip() == f"HemoLens {__version__}"
+
+    missing = subprocess.run(
+        [sys.executable, "-m", "hemoapp", "classify", str(tmp_path / "nope"), "--model", str(tiny_model.model_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert missing.returncode == 2 and "hemoapp: error:" in missing.stderr
+
+
+def test_main_launches_gui_with_paths(monkeypatch):
+    calls = []
+    fake = types.ModuleType("hemoapp.gui.app")
+    fake.run_gui = lambda paths: calls.append(paths) or 7
+    monkeypatch.setitem(sys.modules, "hemoapp.gui.app", fake)
+    assert entry.main([]) == 7
+    assert entry.main(["/data/folder", "cell.jpg", "-psn_0_123"]) == 7
+    assert calls == [[], ["/data/folder", "cell.jpg"]]
+
+
+def test_main_reports_missing_gui_and_unknown_options(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "hemoapp.gui.app", None)  # import fails
+    assert entry.main(["folder"]) == 2
+    assert "hemoapp classify FOLDER" in capsys.readouterr().err
+    assert entry.main(["--frobnicate"]) == 2
+    assert "unknown option --frobnicate" in capsys.readouterr().err
+    assert entry.main(["--help"]) == 0
+    assert "hemoapp classify FOLDER" in capsys.readouterr().out

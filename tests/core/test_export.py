@@ -1,0 +1,179 @@
+"""CSV export: columns, BOM, formula injection, atomic replacement."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from hemoapp.core import export
+from hemoapp.core.classifier import ModelInfo
+from hemoapp.core.contract import CLASS_NAMES, ModelCard, contract_preprocessing
+from hemoapp.core.export import (
+    PREDICTION_COLUMNS,
+    SUMMARY_COLUMNS,
+    safe_cell,
+    write_predictions_csv,
+    write_summary_csv,
+)
+from hemoapp.core.pipeline import Prediction
+from hemoapp.core.scan import ImageRecord
+from hemoapp.core.summary import summarize
+
+CREATED = dt.datetime(2025, 3, 4, 5, 6, 7, 890, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+
+
+@pytest.fixture()
+def model_info() -> ModelInfo:
+    card = ModelCard(
+        name="hemolens-lite0",
+        version="1.0",
+        classes=list(CLASS_NAMES),
+        input_size=128,
+        preprocessing=contract_preprocessing(),
+        sha256="ab" * 32,
+        created="2025-01-01T00:00:00+00:00",
+        review_threshold=0.8,
+    )
+    return ModelInfo(card.name, card.version, card.sha256, Path("models/hemolens-lite0.tflite"), card)
+
+
+def prediction(relpath: str, winner: str, confidence: float) -> Prediction:
+    rest = (1 - confidence) / (len(CLASS_NAMES) - 1)
+    probabilities = [confidence if name == winner else rest for name in CLASS_NAMES]
+    return Prediction.from_probabilities(ImageRecord(Path(relpath), relpath, 10), probabilities)
+
+
+def rows_of(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture()
+def predictions() -> list[Prediction]:
+    return [
+        prediction("sub/Zelle_ä.jpg", "neutrophil", 0.95),
+        prediction("=HYPERLINK(evil).jpg", "ig", 0.5),
+        Prediction.failed(ImageRecord(Path("bad.jpg"), "bad.jpg", 0), "truncated", "-the file is truncated"),
+    ]
+
+
+def test_predictions_csv_columns_and_values(tmp_path, predictions, model_info):
+    out = write_predictions_csv(tmp_path / "r.csv", predictions, model_info, created=CREATED)
+    assert out == tmp_path / "r.csv"
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads it as UTF-8
+    assert "Zelle_ä".encode("utf-8") in raw
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert tuple(header) == PREDICTION_COLUMNS
+    assert header[4:12] == [f"p_{name}" for name in CLASS_NAMES]
+
+    good, low, bad = rows_of(out)
+    assert good["file"] == "sub/Zelle_ä.jpg"
+    assert good["predicted_class"] == "neutrophil" and good["predicted_display_name"] == "Neutrophil"
+    assert good["confidence"] == "0.950000" and good["p_neutrophil"] == "0.950000"
+    assert sum(float(good[f"p_{n}"]) for n in CLASS_NAMES) == pytest.approx(1.0, abs=1e-5)
+    assert good["flag"] == "" and good["error_kind"] == "" and good["error"] == ""
+    assert good["model_name"] == "hemolens-lite0" and good["model_version"] == "1.0"
+    assert good["model_sha256"] == "ab" * 32
+    assert good["classified_at"] == "2025-03-04T03:06:07Z"  # converted to UTC
+
+    assert low["flag"] == "review"  # 0.5 < the card's threshold 0.8
+    assert low["predicted_display_name"] == "Immature granulocyte"
+    assert bad["flag"] == "error" and bad["error_kind"] == "truncated"
+    assert bad["predicted_class"] == "" and bad["confidence"] == "" and bad["p_basophil"] == ""
+
+
+def test_formula_injection_is_neutralised(tmp_path, predictions, model_info):
+    out = write_predictions_csv(tmp_path / "r.csv", predictions, model_info, created=CREATED)
+    _, low, bad = rows_of(out)
+    assert low["file"] == "'=HYPERLINK(evil).jpg"
+    assert bad["error"] == "'-the file is truncated"
+    for text in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]:
+        assert safe_cell(text) == "'" + text
+    for text in ["cell.jpg", "", "1.5", "a=b"]:
+        assert safe_cell(text) == text
+
+
+def test_threshold_override_and_default_time(tmp_path, predictions, model_info):
+    out = write_predictions_csv(tmp_path / "r.csv", predictions, model_info, review_threshold=0.99)
+    rows = rows_of(out)
+    assert [r["flag"] for r in rows] == ["review", "review", "error"]
+    stamp = dt.datetime.strptime(rows[0]["classified_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    assert abs((dt.datetime.now(dt.timezone.utc) - stamp).total_seconds()) < 60
+
+
+def test_write_is_atomic(tmp_path, predictions, model_info, monkeypatch):
+    target = tmp_path / "r.csv"
+    target.write_text("previous results\n")
+
+    class Exploding:
+        def __init__(self, items):
+            self.items = items
+
+        def __iter__(self):
+            yield self.items[0]
+            raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_predictions_csv(target, Exploding(predictions), model_info)
+    assert target.read_text() == "previous results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]  # no temp file left
+
+    write_predictions_csv(target, predictions, model_info)
+    assert len(rows_of(target)) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
+def test_new_file_gets_normal_permissions(tmp_path, predictions, model_info):
+    out = write_predictions_csv(tmp_path / "r.csv", predictions, model_info)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    out.chmod(0o600)
+    write_predictions_csv(out, predictions, model_info)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # an existing file keeps its mode
+
+
+def test_missing_folder_raises_oserror(tmp_path, predictions, model_info):
+    with pytest.raises(OSError):
+        write_predictions_csv(tmp_path / "nope" / "r.csv", predictions, model_info)
+
+
+def test_summary_csv(tmp_path, predictions, model_info):
+    summary = summarize(predictions, review_threshold=0.8)
+    out = write_summary_csv(tmp_path / "s.csv", summary, model_info, created=CREATED)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = rows_of(out)
+    assert tuple(rows[0]) == SUMMARY_COLUMNS
+    by_label = {(r["section"], r["label"]): r for r in rows}
+    assert by_label[("totals", "Images")]["count"] == "3"
+    assert by_label[("totals", "Could not be read")]["count"] == "1"
+    assert by_label[("totals", "Flagged for review (confidence below 0.80)")]["count"] == "1"
+    neutrophil = by_label[("differential", "Neutrophil")]
+    assert neutrophil["count"] == "1" and neutrophil["value"] == "50.0" and neutrophil["unit"] == "% of white cells"
+    assert by_label[("counts", "Immature granulocyte")]["value"] == "50.0"
+    assert by_label[("differential", "Erythroblasts per 100 white cells")]["value"] == "0.0"
+    assert all(r["model_sha256"] == "ab" * 32 and r["created_at"] == "2025-03-04T03:06:07Z" for r in rows)
+
+
+def test_summary_csv_without_white_cells(tmp_path, model_info):
+    summary = summarize([prediction("p.jpg", "platelet", 0.99)], 0.8)
+    rows = rows_of(write_summary_csv(tmp_path / "s.csv", summary, model_info))
+    differential = [r for r in rows if r["section"] == "differential" and r["class"] in ("neutrophil", "erythroblast")]
+    assert [r["value"] for r in differential] == ["", ""]
+
+
+def test_utc_timestamp_treats_naive_as_utc():
+    assert export.utc_timestamp(dt.datetime(2025, 1, 2, 3, 4, 5)) == "2025-01-02T03:04:05Z"
+
+
+def test_csv_handles_newlines_and_quotes_in_names(tmp_path, model_info):
+    odd = prediction('a "quoted"\nname,with comma.jpg', "basophil", 0.99)
+    rows = rows_of(write_predictions_csv(tmp_path / "r.csv", [odd], model_info))
+    assert rows[0]["file"] == 'a "quoted"\nname,with comma.jpg'

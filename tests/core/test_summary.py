@@ -1,0 +1,83 @@
+"""Counts, flags and the white-cell differential."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
+from hemoapp.core.pipeline import Prediction
+from hemoapp.core.scan import ImageRecord
+from hemoapp.core.summary import flag_for, summarize
+
+
+def predicted(name: str, confidence: float = 0.99, index: int = 0) -> Prediction:
+    record = ImageRecord(Path(f"{name}{index}.jpg"), f"{name}{index}.jpg", 1)
+    rest = (1 - confidence) / (len(CLASS_NAMES) - 1)
+    probabilities = [confidence if c == name else rest for c in CLASS_NAMES]
+    return Prediction.from_probabilities(record, probabilities)
+
+
+def failed(index: int = 0) -> Prediction:
+    return Prediction.failed(ImageRecord(Path(f"bad{index}.jpg"), f"bad{index}.jpg", 0), "corrupt", "damaged")
+
+
+def make(counts: dict[str, int], low: dict[str, int] | None = None, errors: int = 0) -> list[Prediction]:
+    out = []
+    for name, count in counts.items():
+        out += [predicted(name, index=i) for i in range(count)]
+    for name, count in (low or {}).items():
+        out += [predicted(name, confidence=0.5, index=100 + i) for i in range(count)]
+    return out + [failed(i) for i in range(errors)]
+
+
+def test_lab_style_differential():
+    # 40 white cells: 20 neutrophils (4 of them low confidence), 10 lymphocytes, 4 monocytes,
+    # 3 eosinophils, 1 basophil, 2 IG; plus 6 erythroblasts, 9 platelets and 2 unreadable files.
+    predictions = make(
+        {"neutrophil": 16, "lymphocyte": 10, "monocyte": 4, "eosinophil": 3, "basophil": 1, "ig": 2,
+         "erythroblast": 6, "platelet": 9},
+        low={"neutrophil": 4},
+        errors=2,
+    )
+    summary = summarize(predictions, review_threshold=0.9)
+    assert summary.total == 57 and summary.classified == 55 and summary.errors == 2
+    assert summary.flagged == 4
+    assert summary.counts["neutrophil"] == 20
+    assert list(summary.counts) == list(CLASS_NAMES)
+    assert summary.percentages["platelet"] == pytest.approx(100 * 9 / 55)
+    assert sum(summary.percentages.values()) == pytest.approx(100)
+    assert summary.white_cells == 40
+    assert list(summary.differential) == list(WHITE_CELL_CLASSES)
+    assert summary.differential == pytest.approx(
+        {"neutrophil": 50.0, "lymphocyte": 25.0, "monocyte": 10.0, "eosinophil": 7.5, "basophil": 2.5, "ig": 5.0}
+    )
+    assert sum(summary.differential.values()) == pytest.approx(100)
+    assert summary.erythroblasts_per_100_wbc == pytest.approx(15.0)
+    assert summary.platelets == 9
+
+
+def test_no_white_cells_gives_no_differential():
+    summary = summarize(make({"platelet": 3, "erythroblast": 1}, errors=1), review_threshold=0.9)
+    assert summary.white_cells == 0
+    assert all(value is None for value in summary.differential.values())
+    assert summary.erythroblasts_per_100_wbc is None
+    assert summary.platelets == 3 and summary.errors == 1
+
+
+def test_empty_and_all_errors():
+    empty = summarize([], 0.9)
+    assert empty.total == 0 and empty.classified == 0 and all(v == 0.0 for v in empty.percentages.values())
+    broken = summarize([failed(0), failed(1)], 0.9)
+    assert broken.errors == 2 and broken.classified == 0 and broken.flagged == 0
+
+
+def test_threshold_is_strict_and_flags_name_the_row_state():
+    at = predicted("monocyte", confidence=0.9)
+    below = predicted("monocyte", confidence=0.8999)
+    assert flag_for(at, 0.9) == ""
+    assert flag_for(below, 0.9) == "review"
+    assert flag_for(failed(), 0.9) == "error"
+    assert summarize([at, below], 0.9).flagged == 1
+    assert summarize([at, below], 0.0).flagged == 0

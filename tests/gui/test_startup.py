@@ -1,0 +1,173 @@
+"""Start-up, no model, sample images, drag and drop, recent folders, settings, dialogs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from hemoapp.gui import locations
+from hemoapp.gui.app import ErrorHook, app_icon, load_classifier
+from hemoapp.gui.dialogs import ModelCardDialog, model_card_html
+
+
+def test_no_model_starts_and_disables_classification(qtbot, make_window, cell_folder):
+    reason = "No model is installed. Put a model and its card in models/."
+    window = make_window(None, model_error=reason)
+    assert window.stack.currentWidget() is window.start_screen
+    assert reason in window.start_screen.model_label.text()
+    assert "disabled" in window.start_screen.model_label.text()
+    assert not window.start_screen.open_folder_button.isEnabled()
+    assert not window.start_screen.samples_button.isEnabled()
+    for action in (window.actions.open_folder, window.actions.open_samples, window.actions.export_results):
+        assert not action.isEnabled()
+    assert window.model_label.text() == "No model"
+    assert not window.open_folder(cell_folder)
+    assert window.results_model.rowCount() == 0
+
+
+def test_load_classifier_reports_missing_model(monkeypatch, tmp_path):
+    monkeypatch.setenv("HEMOLENS_MODEL", str(tmp_path / "missing.tflite"))
+    classifier, error = load_classifier()
+    assert classifier is None and "missing.tflite" in error
+
+
+def test_sample_images_none_installed_says_so(qtbot, make_window, fake_classifier, monkeypatch, tmp_path):
+    monkeypatch.delenv(locations.SAMPLES_ENV, raising=False)
+    monkeypatch.setattr(locations, "_REPO_ROOT", tmp_path / "checkout")
+    window = make_window(fake_classifier())
+    assert not window.open_samples()
+    text = window.start_screen.samples_label.text()
+    assert "No sample images are installed" in text and "pbc8-originals" in text
+    assert window.start_screen.samples_label.isVisibleTo(window.start_screen)
+    assert "No sample images" in window.statusBar().currentMessage()
+
+
+def test_sample_images_from_bundle_and_checkout(monkeypatch, tmp_path, pbc8_originals):
+    monkeypatch.delenv(locations.SAMPLES_ENV, raising=False)
+    assert locations.find_sample_images() == locations._REPO_ROOT.parent / "shared" / "datasets" / "pbc8-originals"
+    bundle = tmp_path / "bundle"
+    (bundle / "samples").mkdir(parents=True)
+    (bundle / "samples" / "cell.png").write_bytes(b"x")
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    assert locations.find_sample_images() == bundle / "samples"
+    assert locations.resource_path("hemolens.svg") == bundle / "resources" / "hemolens.svg"
+
+
+def test_open_sample_images_classifies_them(qtbot, make_window, fake_classifier, monkeypatch, cell_folder):
+    monkeypatch.setenv(locations.SAMPLES_ENV, str(cell_folder))
+    window = make_window(fake_classifier())
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        window.start_screen.samples_button.click()
+    assert window.results_model.rowCount() == 17
+
+
+def _drop(window, paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    return event
+
+
+def test_drop_folder_or_images(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        _drop(window, [cell_folder])
+    assert window.results_model.rowCount() == 17
+    assert window.settings.recent_folders()[0] == str(cell_folder)
+    images = sorted(cell_folder.glob("basophil/*.jpg"))
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        _drop(window, [*images, cell_folder / "notes.txt"])
+    assert window.results_model.rowCount() == len(images)
+
+
+def test_recent_folders_menu_and_start_screen(qtbot, make_window, fake_classifier, cell_folder, other_folder):
+    window = make_window(fake_classifier())
+    for folder in (cell_folder, other_folder):
+        with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+            window.open_folder(folder)
+    texts = [a.text() for a in window.recent_menu.actions() if a.data()]
+    assert texts == [f"&1 {other_folder}", f"&2 {cell_folder}"]
+    assert window.start_screen.recent_list.item(0).text() == str(other_folder)
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        window.recent_menu.actions()[1].trigger()
+    assert window.results_model.rowCount() == 17
+
+
+def test_window_state_is_remembered(qtbot, make_window, fake_classifier, isolated_settings):
+    window = make_window(fake_classifier())
+    window.resize(797, 560)
+    window.results_view.tabs.setCurrentIndex(2)
+    window.close()
+    again = make_window(fake_classifier())
+    assert (again.width(), again.height()) == (797, 560)
+    assert again.results_view.tabs.currentIndex() == 2
+    assert isolated_settings.file_name().endswith("settings.ini")
+
+
+def test_model_card_dialog_shows_card(qtbot, make_window, fake_classifier):
+    window = make_window(fake_classifier())
+    window.actions.model_card.trigger()
+    dialog = window._dialog
+    assert isinstance(dialog, ModelCardDialog) and dialog.isVisible()
+    text = dialog.browser.toPlainText()
+    for expected in ("fake-model", "9.9.9-test", "Training data", "Metrics", "Fake et al. (2025)", "CC0", "ab" * 32):
+        assert expected in text
+    dialog.close()
+    assert "No model is loaded" in model_card_html(None)
+
+
+def test_shortcuts_and_tooltips_on_main_actions(qtbot, make_window, fake_classifier):
+    window = make_window(fake_classifier())
+    a = window.actions
+    assert a.open_folder.shortcut().toString() == "Ctrl+O"
+    assert a.export_results.shortcut().toString() == "Ctrl+E"
+    for action in vars(a).values():
+        assert action.toolTip() and not action.shortcut().isEmpty(), action.text()
+
+
+def test_error_hook_shows_copyable_details(qtbot, monkeypatch, capsys):
+    shown = []
+
+    def fake_exec(box):
+        shown.append((box.text(), box.detailedText()))
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    hook = ErrorHook()
+    try:
+        raise ValueError("something odd")
+    except ValueError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+    assert shown and "ValueError: something odd" in shown[0][0]
+    assert "Traceback" in shown[0][1]
+    assert "something odd" in capsys.readouterr().err
+
+
+def test_app_icon_and_application():
+    assert not app_icon().isNull()
+    assert QApplication.instance() is not None
+
+
+def test_review_threshold_default_comes_from_card(qtbot, make_window, fake_classifier):
+    classifier = fake_classifier()
+    classifier.info.card.review_threshold = 0.75
+    window = make_window(classifier)
+    assert window.results_model.review_threshold == pytest.approx(0.75)
+    assert window.results_view.filter_bar.review_threshold == pytest.approx(0.75)
+
+
+def test_gui_does_not_import_training_or_tensorflow(repo_root):
+    code = (
+        "import sys; import hemoapp.gui.app, hemoapp.gui.main_window; "
+        "bad = [m for m in ('tensorflow', 'keras', 'training') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,124 @@
+"""The results model, its filter proxy and the small formatting helpers (no window)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QListView, QTableView
+
+from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.pipeline import Prediction
+from hemoapp.core.scan import ImageRecord
+from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
+from hemoapp.gui.table_model import Column, Flag, FlagFilter, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.widgets.detail_panel import format_bytes
+from hemoapp.gui.widgets.progress_bar import finished_text, format_duration, progress_text
+
+
+def _pred(name: str, class_index: int, confidence: float) -> Prediction:
+    probs = [(1 - confidence) / 7] * 8
+    probs[class_index] = confidence
+    return Prediction.from_probabilities(ImageRecord(Path(f"/x/{name}"), name, 1234), probs)
+
+
+def _failed(name: str) -> Prediction:
+    return Prediction.failed(ImageRecord(Path(f"/x/{name}"), name, 0), "corrupt", "the image data is damaged")
+
+
+@pytest.fixture()
+def model(qapp):
+    model = ResultsModel(review_threshold=0.9)
+    model.append_predictions([_pred("a.jpg", 0, 0.95), _pred("b.jpg", 6, 0.6), _failed("c.jpg")])
+    model.append_predictions([_pred("d.jpg", 7, 0.99), _pred("e.jpg", 6, 0.85)])
+    return model
+
+
+def test_one_rows_inserted_per_batch(qtbot, qapp):
+    model = ResultsModel()
+    with qtbot.waitSignals([model.rowsInserted], timeout=100):
+        model.append_predictions([_pred(f"{i}.jpg", i % 8, 0.9) for i in range(32)])
+    inserted = []
+    model.rowsInserted.connect(lambda *args: inserted.append(args[1:]))
+    model.append_predictions([_pred(f"n{i}.jpg", 1, 0.9) for i in range(5)])
+    assert inserted == [(32, 36)]
+
+
+def test_display_roles_and_flags(model):
+    assert model.rowCount() == 5 and model.columnCount() == len(Column)
+    assert model.index(1, Column.PREDICTED).data() == "Neutrophil"
+    assert model.index(1, Column.CONFIDENCE).data() == "60.0%"
+    assert model.index(1, Column.FLAG).data() == "Review"
+    assert model.index(2, Column.FLAG).data() == "Error"
+    assert model.index(2, Column.ERROR).data() == "the image data is damaged"
+    assert model.index(3, Column.PREDICTED).data() == "Platelet"
+    assert model.index(0, 0).data(Role.CLASS_NAME) == CLASS_NAMES[0]
+    assert model.flag_count(Flag.REVIEW) == 2 and model.flag_count(Flag.ERROR) == 1
+    assert model.headerData(Column.CONFIDENCE, Qt.Orientation.Horizontal) == "Confidence"
+
+
+def test_threshold_change_is_one_data_changed(qtbot, model):
+    changes = []
+    model.dataChanged.connect(lambda top, bottom, roles: changes.append((top.row(), bottom.row())))
+    model.set_review_threshold(0.5)
+    assert changes == [(0, 4)]
+    assert model.flag_count(Flag.REVIEW) == 0
+    model.set_review_threshold(0.5)  # unchanged: no signal
+    assert len(changes) == 1
+
+
+def test_proxy_filters(model):
+    proxy = ResultsFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_class_filter("neutrophil")
+    assert [proxy.index(r, Column.FILE).data() for r in range(proxy.rowCount())] == ["b.jpg", "e.jpg"]
+    proxy.set_class_filter(None)
+    proxy.set_flag_filter(FlagFilter.REVIEW)
+    assert proxy.rowCount() == 2
+    proxy.set_flag_filter(FlagFilter.ERRORS)
+    assert proxy.rowCount() == 1
+    proxy.set_flag_filter(FlagFilter.CONFIDENT)
+    assert proxy.rowCount() == 2
+    proxy.set_flag_filter(FlagFilter.ALL)
+    proxy.set_confidence_range(0.9, 1.0)
+    assert sorted(proxy.index(r, Column.FILE).data() for r in range(proxy.rowCount())) == ["a.jpg", "d.jpg"]
+    proxy.set_confidence_range(0.0, 1.0)
+    model.set_review_threshold(0.0)
+    proxy.set_flag_filter(FlagFilter.REVIEW)
+    proxy.refresh()
+    assert proxy.rowCount() == 0
+    proxy.sort(Column.CONFIDENCE, Qt.SortOrder.AscendingOrder)
+    proxy.set_flag_filter(FlagFilter.ALL)
+    assert [proxy.index(r, Column.FILE).data() for r in range(proxy.rowCount())] == [
+        "c.jpg", "b.jpg", "e.jpg", "a.jpg", "d.jpg"
+    ]
+
+
+def test_delegates_paint_without_errors(qtbot, model):
+    proxy = ResultsFilterProxy()
+    proxy.setSourceModel(model)
+    table = QTableView()
+    table.setModel(proxy)
+    table.setItemDelegateForColumn(Column.CONFIDENCE, ConfidenceBarDelegate(table))
+    gallery = QListView()
+    gallery.setModel(proxy)
+    gallery.setViewMode(QListView.ViewMode.IconMode)
+    gallery.setItemDelegate(GalleryDelegate(96, gallery))
+    for view in (table, gallery):
+        qtbot.addWidget(view)
+        view.resize(600, 400)
+        assert not view.grab().isNull()
+
+
+def test_formatting_helpers():
+    assert format_duration(4.26) == "4.3 s"
+    assert format_duration(42) == "42 s"
+    assert format_duration(185) == "3 min 05 s"
+    assert format_duration(3725) == "1 h 02 min"
+    assert progress_text(0, 10, 0.0) == "0 / 10 images · starting…"
+    assert progress_text(32, 64, 2.0) == "32 / 64 images · 16.0 images/s · about 2.0 s left"
+    assert progress_text(64, 64, 4.0) == "64 / 64 images · 16.0 images/s"
+    assert finished_text("cancelled", 3, 9, 1.0) == "Cancelled: 3 of 9 images classified (kept)"
+    assert finished_text("failed", 0, 9, 1.0, "boom") == "Stopped: boom"
+    assert format_bytes(812) == "812 B" and format_bytes(35_200) == "35.2 kB" and format_bytes(4_100_000) == "4.1 MB"

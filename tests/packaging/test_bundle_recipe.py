@@ -1,0 +1,192 @@
+"""The bundle recipe's decisions (packaging/hemolens_bundle.py), without building a bundle."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import hemolens_bundle as hb
+from hemoapp.core.contract import CLASS_NAMES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_class_list_matches_the_contract():
+    assert hb.CLASS_NAMES == CLASS_NAMES
+
+
+def test_every_qt_module_the_app_imports_is_kept():
+    imported = set()
+    for path in (REPO_ROOT / "hemoapp").rglob("*.py"):
+        imported |= set(re.findall(r"PySide6\.(Qt\w+)", path.read_text(encoding="utf-8")))
+    assert imported, "the GUI imports no Qt module?"
+    assert imported <= set(hb.QT_MODULES_USED), f"add to QT_MODULES_USED: {sorted(imported - set(hb.QT_MODULES_USED))}"
+    excluded = set(hb.excluded_modules())
+    assert not {f"PySide6.{name}" for name in imported} & excluded
+
+
+def test_heavy_and_dev_packages_are_excluded():
+    excluded = set(hb.excluded_modules())
+    for name in ("tensorflow", "keras", "matplotlib", "sklearn", "scipy", "pytest", "training", "tests", "tkinter"):
+        assert name in excluded
+    assert "PySide6.QtNetwork" in excluded and "PySide6.QtQml" in excluded
+    assert "hemoapp" not in excluded and "numpy" not in excluded and "PIL" not in excluded
+
+
+@pytest.mark.parametrize(
+    ("dest", "kept"),
+    [
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", True),
+        ("PySide6/Qt/plugins/platforms/libqoffscreen.so", True),
+        ("PySide6/Qt/plugins/platforms/libqwayland.so", True),
+        ("PySide6/Qt/plugins/iconengines/libqsvgicon.so", True),
+        ("PySide6/Qt/plugins/imageformats/libqjpeg.so", True),
+        ("PySide6/Qt/lib/libQt6Gui.so.6", True),
+        ("PySide6/Qt/lib/libQt6Svg.so.6", True),
+        ("PySide6/Qt/lib/libQt6XcbQpa.so.6", True),
+        ("PySide6/Qt/plugins/platforms/libqvnc.so", False),
+        ("PySide6/Qt/plugins/platforms/libqeglfs.so", False),
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", False),
+        ("PySide6/Qt/plugins/imageformats/libqpdf.so", False),
+        ("PySide6/Qt/plugins/tls/libqopensslbackend.so", False),
+        ("PySide6/Qt/translations/qtbase_de.qm", False),
+        ("PySide6/Qt/lib/libQt6Quick.so.6", False),
+        ("libQt6Network.so.6", False),
+        ("libQt6EglFsKmsSupport.so.6", False),
+    ],
+)
+def test_keep_entry(dest, kept):
+    assert hb.keep_entry(dest) is kept
+
+
+def test_drop_orphan_libraries_follows_needed_links_from_kept_binaries():
+    toc = [
+        ("PySide6/QtGui.abi3.so", "/src/QtGui.abi3.so", "EXTENSION"),
+        ("libpython3.11.so.1.0", "/src/libpython", "BINARY"),
+        ("libglib-2.0.so.0", "/src/libglib", "BINARY"),  # needed by QtGui
+        ("libpcre2-8.so.0", "/src/libpcre", "BINARY"),  # needed by glib
+        ("libgtk-3.so.0", "/src/libgtk", "BINARY"),  # only the dropped GTK plugin needed it
+        ("libcairo.so.2", "/src/libcairo", "BINARY"),
+        ("libcairo.so", "libcairo.so.2", "SYMLINK"),
+        ("libz.so.1", "/src/libz", "BINARY"),  # needed by libpython
+    ]
+    needed = {
+        "/src/QtGui.abi3.so": ["libglib-2.0.so.0"],
+        "/src/libglib": ["libpcre2-8.so.0"],
+        "/src/libgtk": ["libcairo.so.2", "libglib-2.0.so.0"],
+        "/src/libpython": ["libz.so.1"],
+    }
+    kept = hb.drop_orphan_libraries(toc, lambda source: needed.get(source, []))
+    names = [entry[0] for entry in kept]
+    assert names == ["PySide6/QtGui.abi3.so", "libpython3.11.so.1.0", "libglib-2.0.so.0", "libpcre2-8.so.0", "libz.so.1"]
+
+
+def _config(tmp_path: Path, **env) -> hb.BundleConfig:
+    return hb.BundleConfig.from_env(tmp_path, env={k: str(v) for k, v in env.items()})
+
+
+def test_config_from_environment_and_spec_arguments(tmp_path):
+    default = _config(tmp_path)
+    assert not default.onefile and default.samples_per_class == 2 and not default.allow_no_samples
+    assert default.samples_src == tmp_path.parent / "shared" / "datasets" / "pbc8-originals"
+    assert _config(tmp_path, HEMOLENS_ONEFILE=1).onefile
+    assert hb.BundleConfig.from_env(tmp_path, env={}, argv=["--onefile"]).onefile
+    with pytest.raises(hb.BundleError, match="whole number"):
+        _config(tmp_path, HEMOLENS_SAMPLES_PER_CLASS="two")
+    with pytest.raises(hb.BundleError, match="at least 1"):
+        _config(tmp_path, HEMOLENS_SAMPLES_PER_CLASS=0)
+
+
+def _fake_samples(folder: Path, per_class: int, skip: str | None = None) -> Path:
+    for name in CLASS_NAMES:
+        if name == skip:
+            continue
+        (folder / name).mkdir(parents=True)
+        for index in (10, 2, 1)[:per_class]:
+            (folder / name / f"img{index}.jpg").write_bytes(b"jpeg")
+        (folder / name / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_select_samples_takes_the_first_in_natural_order(tmp_path):
+    source = _fake_samples(tmp_path / "src", 3)
+    chosen = hb.select_samples(source, 2)
+    assert len(chosen) == 2 * len(CLASS_NAMES)
+    assert [(path.name, dest) for path, dest in chosen[:2]] == [("img1.jpg", "samples/basophil"), ("img2.jpg", "samples/basophil")]
+    assert chosen[-1][1] == "samples/platelet"
+
+
+def test_select_samples_fails_for_a_short_or_missing_class(tmp_path):
+    with pytest.raises(hb.BundleError, match="ig \\(0\\)"):
+        hb.select_samples(_fake_samples(tmp_path / "a", 2, skip="ig"), 2)
+    with pytest.raises(hb.BundleError, match="3 per class needed"):
+        hb.select_samples(_fake_samples(tmp_path / "b", 2), 3)
+
+
+def test_sample_datas_fails_without_the_shared_folder_unless_allowed(tmp_path):
+    with pytest.raises(hb.BundleError, match="HEMOLENS_ALLOW_NO_SAMPLES"):
+        hb.sample_datas(_config(tmp_path, HEMOLENS_SAMPLES_SRC=tmp_path / "absent"))
+    assert hb.sample_datas(_config(tmp_path, HEMOLENS_SAMPLES_SRC=tmp_path / "absent", HEMOLENS_ALLOW_NO_SAMPLES=1)) == []
+
+
+def test_sample_datas_from_the_real_dataset(tmp_path, pbc8_originals):
+    datas = hb.sample_datas(_config(tmp_path, HEMOLENS_SAMPLES_SRC=pbc8_originals))
+    assert len(datas) == 16
+    assert {dest for _, dest in datas} == {f"samples/{name}" for name in CLASS_NAMES}
+
+
+def test_model_datas_checks_card_and_sha256(tmp_path, tiny_model):
+    root = tmp_path / "repo"
+    (root / "models").mkdir(parents=True)
+    with pytest.raises(hb.BundleError, match="no model in"):
+        hb.model_datas(_config(root))
+    model = root / "models" / tiny_model.model_path.name
+    shutil.copyfile(tiny_model.model_path, model)
+    with pytest.raises(hb.BundleError, match="has no card"):
+        hb.model_datas(_config(root))
+    card = root / "models" / tiny_model.card_path.name
+    shutil.copyfile(tiny_model.card_path, card)
+    assert hb.model_datas(_config(root)) == [(str(model), "models"), (str(card), "models")]
+    data = json.loads(card.read_text(encoding="utf-8"))
+    data["sha256"] = "0" * 64
+    card.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(hb.BundleError, match="does not match its card"):
+        hb.model_datas(_config(root))
+
+
+def test_an_explicit_model_replaces_the_models_folder(tmp_path, tiny_model):
+    datas = hb.model_datas(_config(tmp_path, HEMOLENS_BUNDLE_MODEL=tiny_model.model_path))
+    assert [Path(source).name for source, _ in datas] == [tiny_model.model_path.name, tiny_model.card_path.name]
+
+
+def test_resources_are_bundled(repo_root):
+    names = {Path(source).name for source, dest in hb.resource_datas(repo_root)}
+    assert {"hemolens.svg", "hemolens-256.png"} <= names
+
+
+@pytest.mark.parametrize("script", ["build.sh", "runtime-libs.sh"])
+def test_shell_scripts_parse(script):
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash not available")
+    done = subprocess.run([bash, "-n", str(REPO_ROOT / "packaging" / script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("platform", "suffix"), [("win32", ".ico"), ("darwin", ".icns")])
+def test_platform_icon_is_made_from_the_png(tmp_path, repo_root, platform, suffix):
+    from PIL import Image
+
+    icon = hb.platform_icon(repo_root, platform, tmp_path)
+    assert icon is not None and icon.endswith(suffix)
+    with Image.open(icon) as image:
+        assert image.format == {".ico": "ICO", ".icns": "ICNS"}[suffix]
+
+
+def test_no_icon_file_on_linux(tmp_path, repo_root):
+    assert hb.platform_icon(repo_root, "linux", tmp_path) is None

@@ -1,0 +1,93 @@
+"""The training data pipeline: layout checks, the app's decoder, caching, augmentation."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hemoapp.core import imageio
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
+from training.config import TrainConfig
+from training.data import (
+    DataLayoutError,
+    augment,
+    class_weights,
+    list_split,
+    load_example,
+    load_split,
+    make_dataset,
+)
+
+
+def test_lists_classes_in_contract_order(tiny_pbc):
+    files = list_split(tiny_pbc / "train")
+    assert len(files.paths) == 2 * len(CLASS_NAMES)
+    assert [files.paths[i].parent.name for i in range(0, 16, 2)] == list(CLASS_NAMES)
+    assert files.labels.tolist() == [i // 2 for i in range(16)]
+
+
+def test_unknown_class_folder_is_an_error(tmp_path, tiny_pbc):
+    split = tmp_path / "train"
+    for name in CLASS_NAMES:
+        (split / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(split / name / "a.png")
+    (split / "monocytes").mkdir()
+    with pytest.raises(DataLayoutError, match="unknown class folder"):
+        list_split(split)
+
+
+def test_empty_class_is_an_error_unless_allowed(tmp_path):
+    split = tmp_path / "val"
+    for name in CLASS_NAMES:
+        (split / name).mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(split / "basophil" / "a.png")
+    with pytest.raises(DataLayoutError, match="has no images"):
+        list_split(split)
+    assert len(list_split(split, allow_missing=True).paths) == 1
+
+
+def test_unreadable_image_is_reported_by_name(tmp_path):
+    split = tmp_path / "train"
+    for name in CLASS_NAMES:
+        (split / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(split / name / "ok.png")
+    (split / "platelet" / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DataLayoutError, match="broken.jpg"):
+        load_split(split)
+
+
+def test_train_time_input_equals_the_apps_input(tiny_pbc, tmp_path):
+    """Same bytes in, same array out: training decodes with the app's own function."""
+    assert load_example is imageio.load_rgb
+    images, labels, paths = load_split(tiny_pbc / "test", cache_dir=tmp_path)
+    dataset = make_dataset(images, labels, TrainConfig(batch_size=4), training=False)
+    batch = next(iter(dataset))[0].numpy()
+    for i in range(4):
+        np.testing.assert_array_equal(batch[i], imageio.load_rgb(paths[i]).astype(np.float32))
+    assert batch.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE, 3)
+
+
+def test_cache_is_reused(tiny_pbc, tmp_path):
+    first, _, _ = load_split(tiny_pbc / "val", cache_dir=tmp_path)
+    cached = list(tmp_path.glob("val-*.npy"))
+    assert len(cached) == 1
+    # Poison the cache: a reused cache returns the poisoned values.
+    np.save(cached[0], np.zeros_like(first))
+    again, _, _ = load_split(tiny_pbc / "val", cache_dir=tmp_path)
+    assert not again.any()
+
+
+def test_augmentation_keeps_shape_range_and_changes_pixels(tiny_pbc):
+    import tensorflow as tf
+
+    images, _, _ = load_split(tiny_pbc / "train")
+    out = np.stack([augment(tf.constant(images[0]), TrainConfig()).numpy() for _ in range(4)])
+    assert out.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)
+    assert out.min() >= 0.0 and out.max() <= 255.0
+    assert not np.allclose(out[0], images[0])
+
+
+def test_balanced_class_weights_hand_computed():
+    labels = np.array([0, 0, 0, 1] + list(range(2, 8)))  # 10 samples, class 0 x3
+    weights = class_weights(labels)
+    assert weights[0] == pytest.approx(10 / (8 * 3))
+    assert weights[1] == pytest.approx(10 / 8)

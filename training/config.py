@@ -1,0 +1,79 @@
+"""Training configuration: a TOML file, overridable on the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Where the repository expects the shared data sets (relative to the repo root).
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run. Defaults are the shipped model's settings."""
+
+    name: str = "hemolens-lite0"
+    version: str = "1.0.0"
+    data_dir: str = str(DEFAULT_DATA_ROOT / "pbc8")
+    bccd_dir: str = str(DEFAULT_DATA_ROOT / "bccd-wbc")
+    run_dir: str = "runs/hemolens-lite0"
+    cache_dir: str = "cache"
+    models_dir: str = "models"
+    backbone: str = "lite0"
+    #: "imagenet" (converted Lite0 weights offline; keras download for others),
+    #: a local .h5/.weights.h5 path, or "none" for random initialisation.
+    weights: str = "imagenet"
+    seed: int = 1234
+    batch_size: int = 32
+    dropout: float = 0.2
+    class_weighting: bool = True
+    # Stage 1: head on the frozen backbone, trained on cached features.
+    stage1_epochs: int = 40
+    stage1_lr: float = 1e-3
+    # Stage 2: fine-tune from this layer on, BatchNormalization kept in inference mode.
+    stage2_epochs: int = 16
+    stage2_lr: float = 3e-4
+    stage2_min_lr: float = 1e-6
+    unfreeze_from: str = "block2a_"
+    patience: int = 5
+    # Augmentation strengths (smear images have no canonical orientation).
+    aug_zoom: float = 0.12
+    aug_shift: float = 0.08
+    aug_brightness: float = 0.08
+    aug_contrast: float = 0.12
+    aug_hue: float = 0.03
+    aug_saturation: float = 0.15
+    quantize: str = "float16"
+    limit_per_class: int = 0  # >0: use only this many images per class (tests, smoke runs)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None, overrides: dict[str, Any] | None = None) -> "TrainConfig":
+        """Load a TOML file (``[train]`` table or top level) and apply overrides."""
+        values: dict[str, Any] = {}
+        if path:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+            values.update(data.get("train", data))
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {', '.join(unknown)}")
+        config = cls()
+        for key, value in values.items():
+            default = getattr(config, key)
+            if isinstance(default, bool):
+                value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+            elif isinstance(default, (int, float)) and not isinstance(default, bool):
+                value = type(default)(value)
+            setattr(config, key, value)
+        return config
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-dict view for logs and the model card."""
+        return dataclasses.asdict(self)

@@ -1,0 +1,186 @@
+"""Training data: class folders → arrays through the app's own decoder → ``tf.data``.
+
+Images are decoded by :func:`hemoapp.core.imageio.load_rgb` — the very function the
+app uses — so the train-time input equals the app's input bit for bit. Decoded
+splits are cached as ``.npy`` files (a 128 px split of PBC is ~600 MB in memory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
+from hemoapp.core.imageio import ImageReadError, is_image_name, load_rgb
+
+#: The training-time loader *is* the app's loader (tested in tests/core).
+load_example = load_rgb
+
+
+class DataLayoutError(ValueError):
+    """The data folder does not look like ``<split>/<class>/<images>``."""
+
+
+@dataclass
+class SplitFiles:
+    """The files of one split with their integer labels (contract order)."""
+
+    paths: list[Path]
+    labels: np.ndarray
+
+
+def list_split(
+    split_dir: str | os.PathLike[str],
+    classes: tuple[str, ...] = CLASS_NAMES,
+    allow_missing: bool = False,
+    limit_per_class: int = 0,
+) -> SplitFiles:
+    """List ``split_dir/<class>/*`` image files, checking the layout.
+
+    Args:
+        split_dir: folder with one sub-folder per class.
+        classes: expected class names; an unknown folder is an error.
+        allow_missing: accept missing/empty classes (e.g. BCCD has only white cells).
+        limit_per_class: keep at most this many files per class (0 keeps all).
+
+    Raises:
+        DataLayoutError: missing folder, unknown class folder, or empty class.
+    """
+    split_dir = Path(split_dir)
+    if not split_dir.is_dir():
+        raise DataLayoutError(f"{split_dir} is not a folder")
+    found = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = [name for name in found if name not in classes]
+    if unknown:
+        raise DataLayoutError(
+            f"{split_dir}: unknown class folder(s) {unknown}; expected only {list(classes)}"
+        )
+    paths: list[Path] = []
+    labels: list[int] = []
+    for index, name in enumerate(classes):
+        class_dir = split_dir / name
+        files = sorted(p for p in class_dir.iterdir() if p.is_file() and is_image_name(p.name)) if class_dir.is_dir() else []
+        if not files and not allow_missing:
+            raise DataLayoutError(f"{split_dir}: class '{name}' has no images")
+        if limit_per_class:
+            files = files[:limit_per_class]
+        paths.extend(files)
+        labels.extend([index] * len(files))
+    return SplitFiles(paths, np.asarray(labels, dtype=np.int64))
+
+
+def decode_files(paths: list[Path], size: int = IMAGE_SIZE, workers: int | None = None) -> np.ndarray:
+    """Decode files with the app's decoder into a uint8 (N, size, size, 3) array.
+
+    Raises:
+        DataLayoutError: listing every unreadable image (training never skips silently).
+    """
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    errors: list[str] = []
+
+    def work(item: tuple[int, Path]) -> None:
+        index, path = item
+        try:
+            out[index] = load_example(path, size)
+        except ImageReadError as exc:
+            errors.append(f"{path}: {exc.message}")
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        list(pool.map(work, enumerate(paths)))
+    if errors:
+        raise DataLayoutError(f"{len(errors)} unreadable image(s):\n" + "\n".join(sorted(errors)[:20]))
+    return out
+
+
+def _cache_key(paths: list[Path], size: int) -> str:
+    digest = hashlib.sha256(str(size).encode())
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path}|{stat.st_size}|{int(stat.st_mtime)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_split(
+    split_dir: str | os.PathLike[str],
+    cache_dir: str | os.PathLike[str] | None = None,
+    size: int = IMAGE_SIZE,
+    allow_missing: bool = False,
+    limit_per_class: int = 0,
+) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Decoded images, labels and paths of a split, cached on disk when ``cache_dir`` is set."""
+    files = list_split(split_dir, allow_missing=allow_missing, limit_per_class=limit_per_class)
+    cache_file = None
+    if cache_dir:
+        cache_file = Path(cache_dir) / f"{Path(split_dir).name}-{size}-{_cache_key(files.paths, size)}.npy"
+        if cache_file.exists():
+            return np.load(cache_file), files.labels, files.paths
+    images = decode_files(files.paths, size)
+    if cache_file:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp.npy")
+        np.save(tmp, images)
+        os.replace(tmp, cache_file)
+    return images, files.labels, files.paths
+
+
+def class_weights(labels: np.ndarray, num_classes: int = len(CLASS_NAMES)) -> dict[int, float]:
+    """Balanced class weights n / (k * count_c), as scikit-learn's 'balanced'."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    counts[counts == 0] = 1.0
+    weights = labels.size / (num_classes * counts)
+    return {index: float(w) for index, w in enumerate(weights)}
+
+
+def augment(image, config, seed=None):
+    """Random, label-preserving changes for smear images (a ``tf.data`` map function).
+
+    Orientation is meaningless in a smear (flips and 90° turns), cells vary a little
+    in size and position (zoom/shift), and stains vary between runs and labs
+    (brightness, contrast, hue, saturation).
+    """
+    import tensorflow as tf
+
+    size = image.shape[0]
+    image = tf.cast(image, tf.float32)
+    # Slide background colour: the mean of the outer frame of pixels (before any crop).
+    frame = tf.concat([image[:2], image[-2:], tf.transpose(image[:, :2], [1, 0, 2]),
+                       tf.transpose(image[:, -2:], [1, 0, 2])], axis=0)
+    background = tf.reduce_mean(frame, axis=[0, 1])
+    image = tf.image.random_flip_left_right(image)
+    image = tf.image.random_flip_up_down(image)
+    image = tf.image.rot90(image, k=tf.random.uniform([], 0, 4, dtype=tf.int32))
+    # Zoom and shift in one crop: a box of scale s around a jittered centre.
+    scale = tf.random.uniform([], 1.0 - config.aug_zoom, 1.0 + config.aug_zoom)
+    half = 0.5 / scale
+    cy = 0.5 + tf.random.uniform([], -config.aug_shift, config.aug_shift)
+    cx = 0.5 + tf.random.uniform([], -config.aug_shift, config.aug_shift)
+    box = tf.stack([cy - half, cx - half, cy + half, cx + half])[None]
+    # Shift so the background is 0, crop (outside pixels become 0 = background), shift back.
+    image = tf.image.crop_and_resize((image - background)[None], box, [0], [size, size], extrapolation_value=0.0)[0]
+    image = image + background
+    image = image / 255.0
+    image = tf.image.random_brightness(image, config.aug_brightness)
+    image = tf.image.random_contrast(image, 1.0 - config.aug_contrast, 1.0 + config.aug_contrast)
+    image = tf.image.random_hue(image, config.aug_hue)
+    image = tf.image.random_saturation(image, 1.0 - config.aug_saturation, 1.0 + config.aug_saturation)
+    return tf.clip_by_value(image, 0.0, 1.0) * 255.0
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool):
+    """A ``tf.data`` pipeline over in-memory uint8 images; augmented and shuffled when training."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if training:
+        dataset = dataset.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
+        dataset = dataset.map(
+            lambda x, y: (augment(x, config), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False
+        )
+    else:
+        dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return dataset.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)

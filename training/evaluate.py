@@ -1,0 +1,221 @@
+"""The evaluation report a clinician asks for, computed on what the app actually runs.
+
+Every number comes from the shipped ``.tflite`` through the app's classifier
+(calibrated with the card's temperature), with scikit-learn metrics. Output, in
+``models/report/``: PNG figures, ``metrics.json`` and ``README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hemoapp.core.contract import CLASS_NAMES, ModelCard
+from training import plots
+from training.calibration import expected_calibration_error, reliability_bins, softmax
+from training.config import TrainConfig
+from training.data import load_split
+from training.export_run import app_logits, shipped_paths
+from training.train import RunPaths, log
+
+
+def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
+    """Accuracy, macro-F1, per-class report, confusion matrices, OvR ROC/AUC and ECE."""
+    from sklearn.metrics import (
+        accuracy_score,
+        classification_report,
+        confusion_matrix,
+        f1_score,
+        roc_auc_score,
+        roc_curve,
+    )
+
+    classes = list(range(len(CLASS_NAMES)))
+    predicted = probs.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted, labels=classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalized = np.nan_to_num(matrix / matrix.sum(axis=1, keepdims=True))
+    roc = {}
+    for index, name in enumerate(CLASS_NAMES):
+        positives = labels == index
+        if positives.any() and (~positives).any():
+            fpr, tpr, _ = roc_curve(positives, probs[:, index])
+            roc[name] = (fpr, tpr, float(roc_auc_score(positives, probs[:, index])))
+    present = sorted(set(labels.tolist()))
+    return {
+        "n": int(len(labels)),
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(f1_score(labels, predicted, labels=present, average="macro")),
+        "report": classification_report(
+            labels, predicted, labels=classes, target_names=list(CLASS_NAMES), output_dict=True, zero_division=0
+        ),
+        "confusion": matrix.tolist(),
+        "confusion_normalized": normalized.tolist(),
+        "auc_per_class": {name: auc for name, (_, _, auc) in roc.items()},
+        "macro_auc_ovr": float(np.mean([auc for _, _, auc in roc.values()])) if roc else float("nan"),
+        "ece": expected_calibration_error(probs, labels),
+        "_roc": roc,
+    }
+
+
+def _load_histories(paths: RunPaths) -> dict[str, dict[str, list[float]]]:
+    histories = {}
+    if paths.stage1_history.exists():
+        histories["stage 1 (head, frozen backbone)"] = json.loads(paths.stage1_history.read_text())
+    if paths.stage2_history.exists():
+        import csv
+
+        with open(paths.stage2_history, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        # A resumed run appends; keep the last row logged for each epoch.
+        by_epoch = {int(row["epoch"]): row for row in rows}
+        keys = [k for k in rows[0] if k != "epoch"] if rows else []
+        histories["stage 2 (fine-tuning)"] = {k: [float(by_epoch[e][k]) for e in sorted(by_epoch)] for k in keys}
+    return histories
+
+
+def _sample_grid(images, labels, probs, indices, path: Path, title: str) -> None:
+    captions, ok = [], []
+    for i in indices:
+        p = int(probs[i].argmax())
+        captions.append(f"true {CLASS_NAMES[labels[i]]}\npred {CLASS_NAMES[p]} {probs[i, p]:.2f}")
+        ok.append(p == labels[i])
+    plots.plot_image_grid([images[i] for i in indices], captions, ok, path, title)
+
+
+def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> dict:
+    """Write the full report for the shipped model; return the metrics dict."""
+    tflite_path, card_path, _ = shipped_paths(config)
+    card = ModelCard.load(card_path)
+    out = Path(report_dir or Path(config.models_dir) / "report")
+    out.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(config.data_dir)
+    temperature = card.calibration_temperature
+
+    log("evaluating on the test split")
+    x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class)
+    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
+    test_logits = app_logits(tflite_path, x_test)
+    val_logits = app_logits(tflite_path, x_val)
+    test = classification_metrics(y_test, softmax(test_logits, temperature))
+    val = classification_metrics(y_val, softmax(val_logits, temperature))
+    test["ece_uncalibrated"] = expected_calibration_error(softmax(test_logits, 1.0), y_test)
+
+    names = list(CLASS_NAMES)
+    plots.plot_confusion(np.array(test["confusion"]), names, out / "confusion_counts.png", False, "Test: confusion (counts)")
+    plots.plot_confusion(np.array(test["confusion_normalized"]), names, out / "confusion_normalized.png", True,
+                         "Test: confusion (row-normalised = recall)")
+    plots.plot_roc(test["_roc"], test["macro_auc_ovr"], out / "roc_ovr.png")
+    plots.plot_reliability(
+        {
+            "test, uncalibrated": (reliability_bins(softmax(test_logits, 1.0), y_test)[1], test["ece_uncalibrated"]),
+            f"test, T={temperature:.2f}": (reliability_bins(softmax(test_logits, temperature), y_test)[1], test["ece"]),
+        },
+        out / "reliability.png",
+    )
+    histories = _load_histories(RunPaths(config.run_dir))
+    if histories:
+        plots.plot_history(histories, out / "training_curves.png")
+    probs = softmax(test_logits, temperature)
+    rng = np.random.default_rng(config.seed)
+    _sample_grid(x_test, y_test, probs, rng.choice(len(y_test), size=min(24, len(y_test)), replace=False),
+                 out / "random_test_predictions.png", "Random test images (true / predicted, confidence)")
+    wrong = np.flatnonzero(probs.argmax(axis=1) != y_test)
+    _sample_grid(x_test, y_test, probs, wrong[:36], out / "misclassified.png",
+                 f"All {len(wrong)} misclassified test images" if len(wrong) <= 36 else f"36 of {len(wrong)} misclassified")
+
+    bccd = evaluate_bccd(config, tflite_path, temperature)
+    metrics = {
+        "model": {"name": card.name, "version": card.version, "sha256": card.sha256,
+                  "calibration_temperature": temperature, "review_threshold": card.review_threshold},
+        "test": _public(test),
+        "val": _public(val),
+        "bccd_wbc": bccd,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "README.md").write_text(render_markdown(metrics, bool(histories)), encoding="utf-8")
+    log(f"test accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}, macro AUC {test['macro_auc_ovr']:.5f}, "
+        f"ECE {test['ece'] * 100:.2f}%; report in {out}")
+    return metrics
+
+
+def evaluate_bccd(config: TrainConfig, tflite_path: Path, temperature: float) -> dict:
+    """Per-class recall on another lab's white cells (domain shift), if the data set is there."""
+    bccd_dir = Path(config.bccd_dir)
+    if not bccd_dir.is_dir():
+        return {"available": False}
+    images, labels, _ = load_split(bccd_dir, config.cache_dir, allow_missing=True)
+    probs = softmax(app_logits(tflite_path, images), temperature)
+    predicted = probs.argmax(axis=1)
+    recall = {}
+    for index, name in enumerate(CLASS_NAMES):
+        mask = labels == index
+        if mask.any():
+            recall[name] = {"n": int(mask.sum()), "recall": float((predicted[mask] == index).mean()),
+                            "predicted_as": {CLASS_NAMES[c]: int((predicted[mask] == c).sum())
+                                             for c in np.unique(predicted[mask])}}
+    return {
+        "available": True,
+        "n": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()),
+        "per_class": recall,
+        "mean_confidence": float(probs.max(axis=1).mean()),
+        "note": "basophil has 3 images: too few to measure",
+    }
+
+
+def _public(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if not k.startswith("_")}
+
+
+def render_markdown(metrics: dict, has_curves: bool) -> str:
+    """The report's README.md: headline numbers, per-class table and the figures."""
+    test, val, bccd, model = metrics["test"], metrics["val"], metrics["bccd_wbc"], metrics["model"]
+    lines = [
+        f"# Evaluation report: {model['name']} {model['version']}",
+        "",
+        f"Model sha256 `{model['sha256']}`; calibration temperature {model['calibration_temperature']:.3f}; "
+        f"review threshold {model['review_threshold']:.2f}. Every number below was computed on the exported "
+        "`.tflite` through the app's own classifier (LiteRT), with scikit-learn metrics.",
+        "",
+        "| split | n | accuracy | macro-F1 | macro AUC (OvR) | ECE (calibrated) |",
+        "|---|---|---|---|---|---|",
+        f"| val | {val['n']} | {val['accuracy'] * 100:.2f}% | {val['macro_f1']:.4f} | {val['macro_auc_ovr']:.5f} | {val['ece'] * 100:.2f}% |",
+        f"| test | {test['n']} | {test['accuracy'] * 100:.2f}% | {test['macro_f1']:.4f} | {test['macro_auc_ovr']:.5f} | {test['ece'] * 100:.2f}% |",
+        "",
+        f"Test ECE before temperature scaling: {test['ece_uncalibrated'] * 100:.2f}%.",
+        "",
+        "## Per class (test)",
+        "",
+        "| class | precision | recall | F1 | support | AUC |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in CLASS_NAMES:
+        row = test["report"][name]
+        lines.append(f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} | "
+                     f"{int(row['support'])} | {test['auc_per_class'].get(name, float('nan')):.5f} |")
+    lines += ["", "## Another lab: bccd-wbc (domain shift)", ""]
+    if bccd.get("available"):
+        lines += [f"{bccd['n']} white-cell crops from a different lab, camera and stain. Accuracy "
+                  f"{bccd['accuracy'] * 100:.1f}%, mean confidence {bccd['mean_confidence']:.2f}.", "",
+                  "| class | n | recall | predicted as |", "|---|---|---|---|"]
+        for name, row in bccd["per_class"].items():
+            spread = ", ".join(f"{k} {v}" for k, v in sorted(row["predicted_as"].items(), key=lambda kv: -kv[1]))
+            lines.append(f"| {name} | {row['n']} | {row['recall'] * 100:.1f}% | {spread} |")
+        lines += ["", "Basophil has 3 images there: too few to measure. The gap to PBC is the reason the app "
+                  "flags low-confidence cells for review and the README warns against use on other labs' "
+                  "images without local validation."]
+    else:
+        lines.append("bccd-wbc was not available when this report was made.")
+    lines += ["", "## Figures", ""]
+    figures = [("Confusion matrix (counts)", "confusion_counts.png"),
+               ("Confusion matrix (row-normalised)", "confusion_normalized.png"),
+               ("One-vs-rest ROC", "roc_ovr.png"), ("Reliability", "reliability.png")]
+    if has_curves:
+        figures.append(("Training curves per stage", "training_curves.png"))
+    figures += [("Random test predictions", "random_test_predictions.png"), ("Misclassified test images", "misclassified.png")]
+    for title, file in figures:
+        lines += [f"### {title}", "", f"![{title}]({file})", ""]
+    return "\n".join(lines)

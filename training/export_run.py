@@ -1,0 +1,112 @@
+"""Turn a finished training run into the shipped files in ``models/``.
+
+Steps: export ``.keras`` (weights only, no optimizer state) and ``.tflite``; run
+the exported ``.tflite`` through the app's own :class:`Classifier` on val to fit
+the calibration temperature and the review threshold (so they describe exactly
+what the app runs); measure the test split; write the model card.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
+from training.calibration import choose_review_threshold, expected_calibration_error, fit_temperature, softmax
+from training.config import TrainConfig
+from training.data import load_split
+from training.export import build_card, card_path_for, export_tflite, write_card
+from training.train import RunPaths, log
+
+
+def shipped_paths(config: TrainConfig) -> tuple[Path, Path, Path]:
+    """``(tflite, card, keras)`` paths of the shipped model."""
+    models = Path(config.models_dir)
+    tflite = models / f"{config.name}.tflite"
+    return tflite, card_path_for(tflite), models / f"{config.name}.keras"
+
+
+def app_logits(tflite_path: Path, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Logits of the exported model as the app computes them (LiteRT, same input path)."""
+    from hemoapp.core.classifier import Classifier
+
+    classifier = Classifier(tflite_path)
+    return np.concatenate(
+        [classifier.predict_logits(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    )
+
+
+def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
+    """Headline metrics for the card (the full report is :mod:`training.evaluate`)."""
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    probs = softmax(logits, temperature)
+    predicted = probs.argmax(axis=1)
+    return {
+        "n": int(len(labels)),
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(f1_score(labels, predicted, average="macro")),
+        "macro_auc_ovr": float(roc_auc_score(labels, probs, multi_class="ovr", average="macro",
+                                             labels=list(range(len(CLASS_NAMES))))),
+        "ece": expected_calibration_error(probs, labels),
+        "ece_uncalibrated": expected_calibration_error(softmax(logits, 1.0), labels),
+    }
+
+
+def save_keras_without_optimizer(model, path: Path) -> None:
+    """Save the architecture and weights only (the optimizer state would triple the size)."""
+    import keras
+
+    clean = keras.models.clone_model(model)
+    clean.set_weights(model.get_weights())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean.save(path)
+
+
+def export_run(config: TrainConfig) -> Path:
+    """Export the run's final model into ``models/`` with a calibrated, measured card."""
+    import keras
+
+    paths = RunPaths(config.run_dir)
+    if not paths.final_model.exists():
+        raise FileNotFoundError(f"no trained model at {paths.final_model}: run `python -m training train` first")
+    tflite_path, card_path, keras_path = shipped_paths(config)
+    model = keras.models.load_model(paths.final_model)
+    save_keras_without_optimizer(model, keras_path)
+    sha = export_tflite(model, tflite_path, quantize=config.quantize)
+    log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")
+    # A provisional card lets the app's Classifier load the file; it is replaced below.
+    write_card(build_card(tflite_path, config.name, config.version, architecture=_architecture(config)), card_path)
+
+    data_dir = Path(config.data_dir)
+    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
+    x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class)
+    val_logits = app_logits(tflite_path, x_val)
+    temperature = fit_temperature(val_logits, y_val)
+    threshold = choose_review_threshold(softmax(val_logits, temperature), y_val)
+    test_logits = app_logits(tflite_path, x_test)
+    metrics = {
+        "val": summary_metrics(val_logits, y_val, temperature),
+        "test": summary_metrics(test_logits, y_test, temperature),
+        "measured_with": "the exported .tflite through hemoapp.core.classifier (LiteRT)",
+    }
+    log(f"temperature {temperature:.3f}, review threshold {threshold:.2f}; "
+        f"val acc {metrics['val']['accuracy']:.4f}, test acc {metrics['test']['accuracy']:.4f}")
+    card = build_card(
+        tflite_path,
+        config.name,
+        config.version,
+        architecture=_architecture(config),
+        calibration_temperature=temperature,
+        review_threshold=threshold,
+        metrics=metrics,
+    )
+    write_card(card, card_path)
+    np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
+    return tflite_path
+
+
+def _architecture(config: TrainConfig) -> str:
+    names = {"lite0": "EfficientNet-Lite0 (ImageNet weights), fine-tuned"}
+    return f"{names.get(config.backbone, config.backbone)}; {IMAGE_SIZE} px RGB input; {config.quantize} weights"
