@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BENCH_ARGS ?=
 
-.PHONY: run test bench install install-dev lint-imports
+.PHONY: run test bench bench-baseline package install install-dev lint-imports
 
 # The virtual environment is made once; the installs below are cheap no-ops when up to date.
 $(PY):
@@ -28,3 +28,11 @@ bench: install
 
 lint-imports: install-dev
 	$(VENV)/bin/lint-imports
+
+# The packaged app (PyInstaller, one folder in dist/hemolens); builds, then runs its self-test with no Python on PATH.
+package:
+	packaging/build.sh
+
+# HemoLens vs the published approach (Keras InceptionV3, one image at a time) in one run; see README "Performance".
+bench-baseline: install-dev
+	$(PY) benchmarks/bench_vs_baseline.py $(BENCH_ARGS)

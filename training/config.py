@@ -35,9 +35,14 @@ class TrainConfig:
     stage1_epochs: int = 40
     stage1_lr: float = 1e-3
     # Stage 2: fine-tune from this layer on, BatchNormalization kept in inference mode.
-    stage2_epochs: int = 16
+    stage2_epochs: int = 24
     stage2_lr: float = 3e-4
     stage2_min_lr: float = 1e-6
+    #: Warm restarts: the first cosine cycle's length in epochs (0: one cycle over all
+    #: epochs), each next cycle's length factor and peak learning-rate factor.
+    stage2_cycle_epochs: int = 16
+    stage2_cycle_mul: float = 0.5
+    stage2_restart_lr_mul: float = 0.33
     unfreeze_from: str = "block2a_"
     patience: int = 5
     # Augmentation strengths (smear images have no canonical orientation).

@@ -55,13 +55,10 @@ def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) 
 
 
 def save_keras_without_optimizer(model, path: Path) -> None:
-    """Save the architecture and weights only (the optimizer state would triple the size)."""
-    import keras
-
-    clean = keras.models.clone_model(model)
-    clean.set_weights(model.get_weights())
+    """Save architecture and weights only (``model`` loaded with ``compile=False``: no optimizer state,
+    which would triple the file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    clean.save(path)
+    model.save(path)
 
 
 def export_run(config: TrainConfig) -> Path:
@@ -72,7 +69,7 @@ def export_run(config: TrainConfig) -> Path:
     if not paths.final_model.exists():
         raise FileNotFoundError(f"no trained model at {paths.final_model}: run `python -m training train` first")
     tflite_path, card_path, keras_path = shipped_paths(config)
-    model = keras.models.load_model(paths.final_model)
+    model = keras.models.load_model(paths.final_model, compile=False)
     save_keras_without_optimizer(model, keras_path)
     sha = export_tflite(model, tflite_path, quantize=config.quantize)
     log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")

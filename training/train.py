@@ -143,10 +143,7 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
     log(f"stage 2: fine-tuning {trainable} layers from {config.unfreeze_from}* (BatchNorm frozen)")
     train_ds = make_dataset(train_data[0], train_data[1], config, training=True)
     val_ds = make_dataset(val_data[0], val_data[1], config, training=False)
-    steps = int(np.ceil(len(train_data[0]) / config.batch_size)) * config.stage2_epochs
-    schedule = keras.optimizers.schedules.CosineDecay(
-        config.stage2_lr, steps, alpha=config.stage2_min_lr / config.stage2_lr
-    )
+    schedule = stage2_schedule(config, int(np.ceil(len(train_data[0]) / config.batch_size)))
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -173,6 +170,25 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
     if paths.stage2_best.exists():
         model.load_weights(paths.stage2_best)
         log("stage 2: restored the best val epoch")
+
+
+def stage2_schedule(config: TrainConfig, steps_per_epoch: int):
+    """Cosine learning-rate decay with warm restarts (SGDR) over the stage-2 epochs.
+
+    The first cycle lasts ``stage2_cycle_epochs``; each later cycle is ``stage2_cycle_mul``
+    times as long and starts at ``stage2_restart_lr_mul`` times the previous peak. With
+    ``stage2_cycle_epochs == stage2_epochs`` this is a plain cosine decay.
+    """
+    import keras
+
+    first = config.stage2_cycle_epochs or config.stage2_epochs
+    return keras.optimizers.schedules.CosineDecayRestarts(
+        config.stage2_lr,
+        first * steps_per_epoch,
+        t_mul=config.stage2_cycle_mul,
+        m_mul=config.stage2_restart_lr_mul,
+        alpha=config.stage2_min_lr / config.stage2_lr,
+    )
 
 
 def _best_logged(history_csv: Path, metric: str) -> float | None:

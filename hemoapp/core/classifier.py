@@ -54,11 +54,7 @@ class ModelInfo:
 
 
 def card_path_for(model_path: str | os.PathLike[str]) -> Path:
-    """The card beside a model: ``models/x.tflite`` → ``models/x.card.json``.
-
-    Same rule as ``training.export.card_path_for`` (core may not import training;
-    a test keeps the two equal).
-    """
+    """The card beside a model: ``models/x.tflite`` → ``models/x.card.json`` (training writes it there)."""
     model_path = Path(model_path)
     return model_path.with_name(model_path.stem + ".card.json")
 
