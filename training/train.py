@@ -165,6 +165,7 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
         epochs=config.stage2_epochs,
         class_weight=weights,
         callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
         verbose=1 if sys.stdout.isatty() else 2,
     )
     if paths.stage2_best.exists():
