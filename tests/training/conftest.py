@@ -27,6 +27,6 @@ def tiny_pbc(tmp_path_factory) -> Path:
                     (folder / real[k].name).write_bytes(real[k].read_bytes())
                 else:
                     pixels = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
-                    pixels[..., index % 3] = 40 * index  # a class-dependent colour
+                    pixels[..., index % 3] = 30 * index  # a class-dependent colour (<= 210)
                     Image.fromarray(pixels).save(folder / f"{name}_{k}.png")
     return root
