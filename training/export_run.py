@@ -54,13 +54,6 @@ def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) 
     }
 
 
-def save_keras_without_optimizer(model, path: Path) -> None:
-    """Save architecture and weights only (``model`` loaded with ``compile=False``: no optimizer state,
-    which would triple the file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-
-
 def export_run(config: TrainConfig) -> Path:
     """Export the run's final model into ``models/`` with a calibrated, measured card."""
     import keras
@@ -69,8 +62,10 @@ def export_run(config: TrainConfig) -> Path:
     if not paths.final_model.exists():
         raise FileNotFoundError(f"no trained model at {paths.final_model}: run `python -m training train` first")
     tflite_path, card_path, keras_path = shipped_paths(config)
+    # compile=False: no optimizer state, which would triple the shipped .keras file.
     model = keras.models.load_model(paths.final_model, compile=False)
-    save_keras_without_optimizer(model, keras_path)
+    keras_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(keras_path)
     sha = export_tflite(model, tflite_path, quantize=config.quantize)
     log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")
     # A provisional card lets the app's Classifier load the file; it is replaced below.
