@@ -44,6 +44,10 @@ class TrainConfig:
     stage2_cycle_mul: float = 0.5
     stage2_restart_lr_mul: float = 0.33
     unfreeze_from: str = "block2a_"
+    #: Polyak averaging of the fine-tuned weights (0 = off). Validation, the best
+    #: checkpoint and the exported model use the averaged weights, which are less
+    #: noisy than the last step's on small batches.
+    stage2_ema_momentum: float = 0.0
     patience: int = 5
     # Augmentation strengths (smear images have no canonical orientation).
     aug_zoom: float = 0.12

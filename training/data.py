@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, contract_preprocessing
 from hemoapp.core.imageio import ImageReadError, is_image_name, load_rgb
 
 #: The training-time loader *is* the app's loader (tested in tests/core).
@@ -98,7 +98,8 @@ def decode_files(paths: list[Path], size: int = IMAGE_SIZE, workers: int | None 
 
 
 def _cache_key(paths: list[Path], size: int) -> str:
-    digest = hashlib.sha256(str(size).encode())
+    # The preprocessing is part of the key: a cache decoded under another contract is stale.
+    digest = hashlib.sha256(f"{size}|{sorted(contract_preprocessing().items())}".encode())
     for path in paths:
         stat = path.stat()
         digest.update(f"{path}|{stat.st_size}|{int(stat.st_mtime)}".encode())

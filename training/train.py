@@ -144,13 +144,20 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
     train_ds = make_dataset(train_data[0], train_data[1], config, training=True)
     val_ds = make_dataset(val_data[0], val_data[1], config, training=False)
     schedule = stage2_schedule(config, int(np.ceil(len(train_data[0]) / config.batch_size)))
+    use_ema = config.stage2_ema_momentum > 0
+    optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum or 0.99)
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(paths.backup)),
+    # Order matters: the backup is taken before the EMA swap (so a resume restores
+    # the raw weights in the model and the averages in the optimizer); the checkpoint
+    # after it (so it saves the averaged weights that were validated).
+    callbacks = [keras.callbacks.BackupAndRestore(str(paths.backup))]
+    if use_ema:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks += [
         keras.callbacks.ModelCheckpoint(
             str(paths.stage2_best), monitor="val_accuracy", save_best_only=True, save_weights_only=True,
             # After a resume, only an epoch better than the best one logged so far may replace the checkpoint.

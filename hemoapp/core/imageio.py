@@ -10,6 +10,7 @@ turns each error into a row with a human-readable message and goes on.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from hemoapp.core.contract import IMAGE_SIZE, RESIZE_METHOD
+from hemoapp.core.contract import CENTER_CROP, IMAGE_SIZE, RESIZE_METHOD
 
 # Decoding a partial image would hand the model invented pixels: refuse instead.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -208,17 +209,22 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def to_model_input(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Resize the whole field of an RGB image to ``size``x``size``; uint8 HxWx3."""
-    if image.size != (size, size):
-        image = image.resize((size, size), _RESAMPLE)
+def to_model_input(image: Image.Image, size: int = IMAGE_SIZE, crop: float = CENTER_CROP) -> np.ndarray:
+    """Crop the central ``crop`` fraction of each side and resize it to ``size``x``size``; uint8 HxWx3."""
+    width, height = image.size
+    crop_w, crop_h = width * crop, height * crop
+    box = ((width - crop_w) / 2, (height - crop_h) / 2, (width + crop_w) / 2, (height + crop_h) / 2)
+    if image.size != (size, size) or crop != 1.0:
+        # resize(box=...) resamples the crop straight from the source: one pass, no copy.
+        image = image.resize((size, size), _RESAMPLE, box=box)
     array = np.asarray(image, dtype=np.uint8)
     return np.ascontiguousarray(array)
 
 
 def decode_bytes(data: bytes, size: int = IMAGE_SIZE) -> np.ndarray:
     """Bytes of an image file → the model's ``size``x``size``x3 uint8 input."""
-    image, _ = open_image(data, draft_size=size)
+    # The JPEG draft must leave at least ``size`` pixels across the cropped part.
+    image, _ = open_image(data, draft_size=math.ceil(size / CENTER_CROP))
     return to_model_input(image, size)
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from hemoapp.core.contract import IMAGE_SIZE
+from hemoapp.core.contract import CENTER_CROP, IMAGE_SIZE
 from hemoapp.core.imageio import (
     ErrorKind,
     ImageReadError,
@@ -53,7 +53,10 @@ def test_exif_orientation_is_applied():
 def test_sixteen_bit_is_scaled_not_clipped():
     for fmt in ("TIFF", "PNG"):
         array = decode_bytes(c.encode(c.sixteen_bit_gray(), fmt))
-        assert array.min() <= 5 and array.max() >= 250, fmt  # the full ramp survives
+        # A 0..65535 ramp: the contract's central crop keeps the middle part of it,
+        # linearly mapped onto 0..255 (clipping would saturate most of it at 255).
+        low, high = 255 * (1 - CENTER_CROP) / 2, 255 * (1 + CENTER_CROP) / 2
+        assert abs(int(array.min()) - low) <= 4 and abs(int(array.max()) - high) <= 4, (fmt, array.min(), array.max())
         assert np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 1], array[..., 2])
 
 
@@ -231,3 +234,21 @@ def test_real_analyser_images_decode(pbc8_originals):
         # A stained smear: neither blank nor saturated.
         assert 60 < array.mean() < 250
     assert Image.open(paths[0]).format == "JPEG"
+
+
+def test_model_input_is_the_central_crop():
+    """The outer ring of the field (outside CENTER_CROP) never reaches the model."""
+    side = 400
+    field = np.zeros((side, side, 3), np.uint8)
+    field[..., 0] = 255  # red ring everywhere ...
+    margin = int(np.ceil(side * (1 - CENTER_CROP) / 2))
+    field[margin:-margin, margin:-margin] = (0, 0, 255)  # ... except the central crop: blue
+    array = decode_bytes(c.encode(Image.fromarray(field), "PNG"))
+    assert array.shape == (IMAGE_SIZE, IMAGE_SIZE, 3)
+    # (the resampling filter of the outermost output pixels reaches a pixel or two past the crop)
+    inner = array[1:-1, 1:-1]
+    assert inner[..., 0].max() <= 8, "red from outside the crop leaked in"
+    assert inner[..., 2].min() >= 247
+    # and the same crop through the JPEG draft path (decoded at a reduced DCT scale)
+    jpeg = decode_bytes(c.encode(Image.fromarray(np.kron(field, np.ones((4, 4, 1), np.uint8))), "JPEG", quality=95))
+    assert jpeg[4:-4, 4:-4, 0].max() <= 40 and jpeg[4:-4, 4:-4, 2].min() >= 215

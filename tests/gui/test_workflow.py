@@ -221,3 +221,13 @@ def test_folder_without_images(qtbot, make_window, fake_classifier, tmp_path):
     assert run_folder(qtbot, window, empty) == JobState.COMPLETED
     assert window.results_model.rowCount() == 0
     assert "No images found" in window.results_view.progress.label.text()
+
+
+def test_detail_outlines_the_analysed_region_for_classified_cells_only(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    view = window.results_view
+    ok_row = next(r for r in range(window.proxy.rowCount()) if window.proxy.index(r, 0).data(Role.PREDICTION).ok)
+    view.select_proxy_row(ok_row)
+    qtbot.waitUntil(lambda: view.detail.image_view.pixmap() is not None, timeout=5000)
+    assert view.detail.image_view.region_rect() is not None

@@ -107,3 +107,25 @@ def test_wrong_layout_gives_a_clear_error_and_exit_code_2(tmp_path, capsys):
     code = training_main(["train", "--data-dir", str(tmp_path), "--run-dir", str(tmp_path / "run"), "--weights", "none"])
     assert code == 2
     assert "unknown class folder" in capsys.readouterr().err
+
+
+def test_ema_checkpoint_holds_the_validated_averaged_weights(tiny_pbc, tmp_path):
+    """With Polyak averaging on, the kept model is the one whose val loss was logged."""
+    import csv
+
+    from training.data import load_split, make_dataset
+
+    config = TrainConfig(
+        data_dir=str(tiny_pbc), run_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"),
+        weights="none", stage1_epochs=1, stage2_epochs=3, stage2_cycle_epochs=0, stage2_lr=3e-3,
+        stage2_ema_momentum=0.5, batch_size=8, unfreeze_from="block7a_", patience=10,
+    )
+    model = keras.models.load_model(train(config))
+    with open(RunPaths(config.run_dir).stage2_history, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3
+    best = max(rows, key=lambda row: float(row["val_accuracy"]))  # first of equals, like the checkpoint
+    x_val, y_val, _ = load_split(tiny_pbc / "val", config.cache_dir)
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    val_loss = model.evaluate(make_dataset(x_val, y_val, config, training=False), verbose=0, return_dict=True)["loss"]
+    assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-4)

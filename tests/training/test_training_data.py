@@ -91,3 +91,14 @@ def test_balanced_class_weights_hand_computed():
     weights = class_weights(labels)
     assert weights[0] == pytest.approx(10 / (8 * 3))
     assert weights[1] == pytest.approx(10 / 8)
+
+
+def test_cache_is_keyed_by_the_contract_preprocessing(tiny_pbc, tmp_path, monkeypatch):
+    """A cache decoded under another preprocessing (e.g. another crop) is never reused."""
+    import training.data
+
+    load_split(tiny_pbc / "val", cache_dir=tmp_path)
+    changed = {**training.data.contract_preprocessing(), "center_crop": 0.5}
+    monkeypatch.setattr(training.data, "contract_preprocessing", lambda: changed)
+    load_split(tiny_pbc / "val", cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("val-*.npy"))) == 2

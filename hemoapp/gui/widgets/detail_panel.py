@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.core.contract import CENTER_CROP, CLASS_NAMES, display_name
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 from hemoapp.gui.widgets.image_view import ImageView
@@ -48,6 +48,7 @@ class DetailPanel(QScrollArea):
 
         self.image_view = ImageView()
         self.image_view.set_placeholder("Select a cell to see it here.")
+        self.image_view.setToolTip("The dashed box is the central part of the field the model analyses.")
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         font = self.title_label.font()
@@ -153,6 +154,8 @@ class DetailPanel(QScrollArea):
             self.dimensions_value.setText("—")
             return True
         self.image_view.set_pixmap(self._images.pixmap(pred.record.path))
+        # Outline what the model looked at (only where it did look: not for error rows).
+        self.image_view.set_region_fraction(CENTER_CROP if pred.ok else None)
         info = entry.info
         if info is not None:
             frames = f", {info.frames} frames" if info.frames > 1 else ""

@@ -1,9 +1,13 @@
-"""Shows one image scaled to fit, keeping its aspect ratio, or a placeholder text."""
+"""Shows one image scaled to fit, keeping its aspect ratio, or a placeholder text.
+
+Optionally it outlines the central region the model analyses (the contract's
+crop), so a reviewer sees which part of the field the prediction is based on.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -14,6 +18,7 @@ class ImageView(QWidget):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
         self._placeholder = ""
+        self._region_fraction: float | None = None
         self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
@@ -25,6 +30,20 @@ class ImageView(QWidget):
     def pixmap(self) -> QPixmap | None:
         """The pixmap shown, if any."""
         return self._pixmap
+
+    def set_region_fraction(self, fraction: float | None) -> None:
+        """Outline the central ``fraction`` of each side of the image (``None``: no outline)."""
+        self._region_fraction = fraction if fraction is not None and 0.0 < fraction < 1.0 else None
+        self.update()
+
+    def region_rect(self) -> QRectF | None:
+        """Where the outline is drawn, in widget coordinates (``None`` if not drawn)."""
+        if self._region_fraction is None or self._pixmap is None or self._pixmap.isNull():
+            return None
+        target = QRectF(self._target_rect())
+        margin_x = target.width() * (1 - self._region_fraction) / 2
+        margin_y = target.height() * (1 - self._region_fraction) / 2
+        return target.adjusted(margin_x, margin_y, -margin_x, -margin_y)
 
     def set_placeholder(self, text: str) -> None:
         """Text shown when there is no pixmap."""
@@ -53,10 +72,21 @@ class ImageView(QWidget):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._placeholder)
             return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(self._target_rect(), self._pixmap)
+        region = self.region_rect()
+        if region is not None:
+            # Dashed, in a colour that stands out on Giemsa pink and purple alike.
+            pen = QPen(QColor(0, 200, 120), 1.5, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawRect(region)
+
+    def _target_rect(self) -> QRect:
+        """Where the pixmap is drawn: fitted, at most 2x its size, centred."""
+        area = self.rect().adjusted(2, 2, -2, -2)
         size = self._pixmap.size()
         limit = QSize(min(area.width(), size.width() * 2), min(area.height(), size.height() * 2))
         scaled = size.scaled(limit, Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(0, 0, scaled.width(), scaled.height())
         target.moveCenter(area.center())
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawPixmap(target, self._pixmap)
+        return target
