@@ -60,7 +60,7 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
     }
 
 
-def _load_histories(paths: RunPaths) -> dict[str, dict[str, list[float]]]:
+def _load_histories(paths: RunPaths, ema: bool = False) -> dict[str, dict[str, list[float]]]:
     histories = {}
     if paths.stage1_history.exists():
         histories["stage 1 (head, frozen backbone)"] = json.loads(paths.stage1_history.read_text())
@@ -72,7 +72,9 @@ def _load_histories(paths: RunPaths) -> dict[str, dict[str, list[float]]]:
         # A resumed run appends; keep the last row logged for each epoch.
         by_epoch = {int(row["epoch"]): row for row in rows}
         keys = [k for k in rows[0] if k != "epoch"] if rows else []
-        histories["stage 2 (fine-tuning)"] = {k: [float(by_epoch[e][k]) for e in sorted(by_epoch)] for k in keys}
+        # With EMA the val curve is the averaged weights' (it lags the train curve at first).
+        title = "stage 2 (fine-tuning; val: averaged weights)" if ema else "stage 2 (fine-tuning)"
+        histories[title] = {k: [float(by_epoch[e][k]) for e in sorted(by_epoch)] for k in keys}
     return histories
 
 
@@ -115,7 +117,7 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
         },
         out / "reliability.png",
     )
-    histories = _load_histories(RunPaths(config.run_dir))
+    histories = _load_histories(RunPaths(config.run_dir), ema=config.stage2_ema_momentum > 0)
     if histories:
         plots.plot_history(histories, out / "training_curves.png")
     probs = softmax(test_logits, temperature)
