@@ -14,7 +14,11 @@ DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "
 
 @dataclass
 class TrainConfig:
-    """Every knob of a training run. Defaults are the shipped model's settings."""
+    """Every knob of a training run.
+
+    The defaults are a plain baseline; the shipped model's settings are in
+    ``training/configs/lite0.toml``, which the CLI loads unless told otherwise.
+    """
 
     name: str = "hemolens-lite0"
     version: str = "1.0.0"

@@ -145,7 +145,7 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
     val_ds = make_dataset(val_data[0], val_data[1], config, training=False)
     schedule = stage2_schedule(config, int(np.ceil(len(train_data[0]) / config.batch_size)))
     use_ema = config.stage2_ema_momentum > 0
-    optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum or 0.99)
+    optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum)
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -185,7 +185,7 @@ def stage2_schedule(config: TrainConfig, steps_per_epoch: int):
 
     The first cycle lasts ``stage2_cycle_epochs``; each later cycle is ``stage2_cycle_mul``
     times as long and starts at ``stage2_restart_lr_mul`` times the previous peak. With
-    ``stage2_cycle_epochs == stage2_epochs`` this is a plain cosine decay.
+    ``stage2_cycle_epochs`` 0 (or equal to ``stage2_epochs``) this is a plain cosine decay.
     """
     import keras
 
