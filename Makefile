@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BENCH_ARGS ?=
 
-.PHONY: run test bench bench-baseline package install install-dev lint-imports
+.PHONY: run test bench bench-baseline bench-quantization package install install-dev lint-imports
 
 # The virtual environment is made once; the installs below are cheap no-ops when up to date.
 $(PY):
@@ -36,3 +36,7 @@ package:
 # HemoLens vs the published approach (Keras InceptionV3, one image at a time) in one run; see README "Performance".
 bench-baseline: install-dev
 	$(PY) benchmarks/bench_vs_baseline.py $(BENCH_ARGS)
+
+# Val accuracy and LiteRT speed of one Keras model exported several ways; see README "How the input was chosen".
+bench-quantization: install-dev
+	$(PY) benchmarks/bench_quantization.py $(BENCH_ARGS)

@@ -60,7 +60,10 @@ class TrainConfig:
     aug_contrast: float = 0.12
     aug_hue: float = 0.03
     aug_saturation: float = 0.15
+    #: "none", "float16", "dynamic" or "int8" (see training.export.tflite_bytes).
     quantize: str = "float16"
+    #: With int8: keep this many layers, those with the largest int8 error, in float.
+    int8_float_layers: int = 0
     limit_per_class: int = 0  # >0: use only this many images per class (tests, smoke runs)
     extra: dict[str, Any] = field(default_factory=dict)
 

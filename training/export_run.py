@@ -66,12 +66,17 @@ def export_run(config: TrainConfig) -> Path:
     model = keras.models.load_model(paths.final_model, compile=False)
     keras_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(keras_path)
-    sha = export_tflite(model, tflite_path, quantize=config.quantize)
+    data_dir = Path(config.data_dir)
+    representative = None
+    if config.quantize == "int8":
+        x_train, y_train, _ = load_split(data_dir / "train", config.cache_dir, limit_per_class=config.limit_per_class)
+        representative = x_train[calibration_sample(y_train, config.seed)]
+        log(f"int8: calibrating activation ranges on {len(representative)} training images")
+    sha = export_tflite(model, tflite_path, config.quantize, representative, config.int8_float_layers)
     log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")
     # A provisional card lets the app's Classifier load the file; it is replaced below.
     write_card(build_card(tflite_path, config.name, config.version, architecture=_architecture(config)), card_path)
 
-    data_dir = Path(config.data_dir)
     x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
     x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class)
     val_logits = app_logits(tflite_path, x_val)
@@ -99,6 +104,35 @@ def export_run(config: TrainConfig) -> Path:
     return tflite_path
 
 
+def calibration_sample(labels: np.ndarray, seed: int, per_class: int = 48) -> np.ndarray:
+    """Indices of up to ``per_class`` images of every class, drawn with ``seed`` (sorted).
+
+    Stratified so that the rare classes' activations shape the int8 ranges too.
+    """
+    rng = np.random.default_rng(seed)
+    picks = [
+        rng.choice(members, size=min(per_class, members.size), replace=False)
+        for members in (np.flatnonzero(labels == index) for index in range(len(CLASS_NAMES)))
+        if members.size
+    ]
+    return np.sort(np.concatenate(picks)) if picks else np.zeros(0, dtype=np.int64)
+
+
+_QUANTIZE_WORDS = {
+    "none": "float32 weights",
+    "float16": "float16 weights",
+    "dynamic": "int8 weights (dynamic range)",
+    "int8": "int8 weights and activations",
+}
+
+
+def _quantize_words(config: TrainConfig) -> str:
+    words = _QUANTIZE_WORDS.get(config.quantize, config.quantize)
+    if config.quantize == "int8" and config.int8_float_layers:
+        words += f" ({config.int8_float_layers} most quantisation-sensitive layers in float)"
+    return words
+
+
 def _architecture(config: TrainConfig) -> str:
     names = {"lite0": "EfficientNet-Lite0 (ImageNet weights), fine-tuned"}
-    return f"{names.get(config.backbone, config.backbone)}; {IMAGE_SIZE} px RGB input; {config.quantize} weights"
+    return f"{names.get(config.backbone, config.backbone)}; {IMAGE_SIZE} px RGB input; {_quantize_words(config)}"

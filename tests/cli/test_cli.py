@@ -13,7 +13,7 @@ import pytest
 
 from hemoapp import __main__ as entry
 from hemoapp import __version__, cli
-from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
 from hemoapp.core.export import PREDICTION_COLUMNS
 from hemotest import corpus as c
 
@@ -117,7 +117,8 @@ def test_fatal_errors_exit_2_with_a_message(tiny_model, tmp_path, monkeypatch):
     bad = tmp_path / "bad-model"
     bad.mkdir()
     (bad / "m.tflite").write_bytes(tiny_model.model_path.read_bytes())
-    (bad / "m.card.json").write_text(tiny_model.card_path.read_text().replace('"input_size": 128', '"input_size": 64'))
+    wrong_size = tiny_model.card_path.read_text().replace(f'"input_size": {IMAGE_SIZE}', '"input_size": 64')
+    (bad / "m.card.json").write_text(wrong_size)
     code, _, stderr = run_cli(str(tmp_path), "--model", str(bad / "m.tflite"), "--out", out)
     assert code == 2 and "input size 64" in stderr
 

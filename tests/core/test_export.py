@@ -12,7 +12,7 @@ import pytest
 
 from hemoapp.core import export
 from hemoapp.core.classifier import ModelInfo
-from hemoapp.core.contract import CLASS_NAMES, ModelCard, contract_preprocessing
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, ModelCard, contract_preprocessing
 from hemoapp.core.export import (
     PREDICTION_COLUMNS,
     SUMMARY_COLUMNS,
@@ -33,7 +33,7 @@ def model_info() -> ModelInfo:
         name="hemolens-lite0",
         version="1.0",
         classes=list(CLASS_NAMES),
-        input_size=128,
+        input_size=IMAGE_SIZE,
         preprocessing=contract_preprocessing(),
         sha256="ab" * 32,
         created="2025-01-01T00:00:00+00:00",

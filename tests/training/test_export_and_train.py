@@ -9,7 +9,8 @@ import pytest
 from hemoapp.core.contract import CLASS_NAMES, ModelCard, ModelCardError, check_card
 from training.cli import main as training_main
 from training.config import TrainConfig
-from training.export import build_card, card_path_for, export_tflite, sha256_of, write_card
+from training.export import build_card, card_path_for, export_tflite, sha256_of, tflite_bytes, write_card
+from training.export_run import calibration_sample
 from training.train import RunPaths, train
 
 
@@ -50,7 +51,8 @@ def test_keras_and_tflite_exports_agree(trained_run, tmp_path):
     from hemoapp.core.classifier import Classifier
 
     model = keras.models.load_model(RunPaths(trained_run.run_dir).final_model)
-    x = np.random.default_rng(0).integers(0, 256, (5, 128, 128, 3)).astype(np.uint8)
+    size = int(model.input_shape[1])
+    x = np.random.default_rng(0).integers(0, 256, (5, size, size, 3)).astype(np.uint8)
     reference = np.asarray(model(x.astype(np.float32), training=False))
 
     model.save(tmp_path / "m.keras")
@@ -66,6 +68,64 @@ def test_keras_and_tflite_exports_agree(trained_run, tmp_path):
     np.testing.assert_allclose(logits, reference, atol=0.05 * max(1.0, np.abs(reference).max()))
     assert (logits.argmax(1) == reference.argmax(1)).mean() >= 0.8
     assert sha == sha256_of(tflite) == card.sha256
+
+
+def test_int8_export_quantises_activations_and_keeps_the_float_interface(trained_run, tmp_path):
+    """Full-integer export: int8 tensors inside, float32 in and out, predictions close to the float model."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from hemoapp.core.classifier import Classifier
+    from training.data import load_split
+
+    model = keras.models.load_model(RunPaths(trained_run.run_dir).final_model)
+    size = int(model.input_shape[1])
+    with pytest.raises(ValueError, match="representative"):
+        tflite_bytes(model, "int8", size)
+    images, labels, _ = load_split(f"{trained_run.data_dir}/train", size=size)
+    representative = images[calibration_sample(labels, 0)]
+    reference = np.asarray(model(images.astype(np.float32), training=False))
+
+    def export_and_count_int8(path, float_layers):
+        export_tflite(model, path, "int8", representative, float_layers)
+        interpreter = Interpreter(model_path=str(path))
+        assert interpreter.get_input_details()[0]["dtype"] == np.float32
+        assert interpreter.get_output_details()[0]["dtype"] == np.float32
+        write_card(build_card(path, "int8-model", "0.0.1"), card_path_for(path))
+        logits = Classifier(path).predict_logits(images)
+        assert np.corrcoef(logits.ravel(), reference.ravel())[0, 1] > 0.9
+        return sum(t["dtype"] == np.int8 for t in interpreter.get_tensor_details())
+
+    all_int8 = export_and_count_int8(tmp_path / "all.tflite", 0)
+    assert all_int8 > 50  # weights and activations
+    # Keeping the 3 worst layers in float leaves fewer int8 tensors.
+    assert export_and_count_int8(tmp_path / "mixed.tflite", 3) < all_int8
+
+
+def test_int8_error_ranking_is_worst_first(trained_run):
+    import tensorflow as tf
+
+    from training.data import load_split
+    from training.export import int8_error_ranking
+
+    model = keras.models.load_model(RunPaths(trained_run.run_dir).final_model)
+    images, _, _ = load_split(f"{trained_run.data_dir}/train", size=int(model.input_shape[1]))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([image[None].astype(np.float32)] for image in images)
+    ranking = int8_error_ranking(converter, images[:4])
+    errors = [error for _, error in ranking]
+    assert len(ranking) > 10 and errors == sorted(errors, reverse=True) and errors[0] > 0
+
+
+def test_calibration_sample_is_stratified_and_seeded():
+    labels = np.repeat(np.arange(len(CLASS_NAMES)), [100, 5, 60, 60, 60, 60, 60, 60])
+    picked = calibration_sample(labels, seed=3, per_class=10)
+    counts = np.bincount(labels[picked], minlength=len(CLASS_NAMES))
+    assert counts.tolist() == [10, 5, 10, 10, 10, 10, 10, 10]  # a rare class gives what it has
+    assert np.array_equal(picked, calibration_sample(labels, seed=3, per_class=10))
+    assert not np.array_equal(picked, calibration_sample(labels, seed=4, per_class=10))
+    with pytest.raises(ValueError, match="unknown quantisation"):
+        tflite_bytes(None, "int4")
 
 
 def test_card_round_trip_and_contract_check(tmp_path):
