@@ -128,7 +128,7 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     _sample_grid(x_test, y_test, probs, wrong[:36], out / "misclassified.png",
                  f"All {len(wrong)} misclassified test images" if len(wrong) <= 36 else f"36 of {len(wrong)} misclassified")
 
-    bccd = evaluate_bccd(config, tflite_path, temperature)
+    bccd = evaluate_bccd(config, tflite_path, temperature, card.review_threshold)
     metrics = {
         "model": {"name": card.name, "version": card.version, "sha256": card.sha256,
                   "calibration_temperature": temperature, "review_threshold": card.review_threshold},
@@ -143,14 +143,19 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     return metrics
 
 
-def evaluate_bccd(config: TrainConfig, tflite_path: Path, temperature: float) -> dict:
-    """Per-class recall on another lab's white cells (domain shift), if the data set is there."""
+def evaluate_bccd(config: TrainConfig, tflite_path: Path, temperature: float, review_threshold: float) -> dict:
+    """Per-class recall on another lab's white cells (domain shift), if the data set is there.
+
+    Also counts the cells whose confidence reaches ``review_threshold``: the app
+    would not flag those for review, so a wrong one there is a silent error.
+    """
     bccd_dir = Path(config.bccd_dir)
     if not bccd_dir.is_dir():
         return {"available": False}
     images, labels, _ = load_split(bccd_dir, config.cache_dir, allow_missing=True)
     probs = softmax(app_logits(tflite_path, images), temperature)
     predicted = probs.argmax(axis=1)
+    unflagged = probs.max(axis=1) >= review_threshold
     recall = {}
     for index, name in enumerate(CLASS_NAMES):
         mask = labels == index
@@ -164,6 +169,9 @@ def evaluate_bccd(config: TrainConfig, tflite_path: Path, temperature: float) ->
         "accuracy": float((predicted == labels).mean()),
         "per_class": recall,
         "mean_confidence": float(probs.max(axis=1).mean()),
+        "review_threshold": float(review_threshold),
+        "unflagged": int(unflagged.sum()),
+        "unflagged_wrong": int((unflagged & (predicted != labels)).sum()),
         "note": "basophil has 3 images: too few to measure",
     }
 
@@ -201,7 +209,9 @@ def render_markdown(metrics: dict, has_curves: bool) -> str:
     lines += ["", "## Another lab: bccd-wbc (domain shift)", ""]
     if bccd.get("available"):
         lines += [f"{bccd['n']} white-cell crops from a different lab, camera and stain. Accuracy "
-                  f"{bccd['accuracy'] * 100:.1f}%, mean confidence {bccd['mean_confidence']:.2f}.", "",
+                  f"{bccd['accuracy'] * 100:.1f}%, mean confidence {bccd['mean_confidence']:.2f}. "
+                  f"{bccd['unflagged']} reached the review threshold ({bccd['review_threshold']:.2f}) and would "
+                  f"not be flagged; {bccd['unflagged_wrong']} of those are wrong.", "",
                   "| class | n | recall | predicted as |", "|---|---|---|---|"]
         for name, row in bccd["per_class"].items():
             spread = ", ".join(f"{k} {v}" for k, v in sorted(row["predicted_as"].items(), key=lambda kv: -kv[1]))

@@ -128,6 +128,32 @@ def test_calibration_sample_is_stratified_and_seeded():
         tflite_bytes(None, "int4")
 
 
+def test_bccd_evaluation_counts_the_cells_the_app_would_not_flag(trained_run, tiny_pbc, tmp_path):
+    """Domain-shift metrics: recall per class and the confident (unflagged) answers, wrong ones counted."""
+    import dataclasses
+
+    from hemoapp.core.classifier import Classifier, softmax
+    from training.data import load_split
+    from training.evaluate import evaluate_bccd
+
+    model = keras.models.load_model(RunPaths(trained_run.run_dir).final_model)
+    tflite = tmp_path / "m.tflite"
+    export_tflite(model, tflite)
+    write_card(build_card(tflite, "m", "0.0.1"), card_path_for(tflite))
+    config = dataclasses.replace(trained_run, bccd_dir=str(tiny_pbc / "val"), cache_dir=str(tmp_path / "cache"))
+    images, labels, _ = load_split(config.bccd_dir)
+    probs = softmax(Classifier(tflite).predict_logits(images), 2.0)
+    threshold = float(np.median(probs.max(axis=1)))
+
+    result = evaluate_bccd(config, tflite, 2.0, threshold)
+    confident = probs.max(axis=1) >= threshold
+    assert result["n"] == len(labels) == 16
+    assert result["unflagged"] == int(confident.sum()) > 0
+    assert result["unflagged_wrong"] == int((confident & (probs.argmax(1) != labels)).sum())
+    assert result["accuracy"] == pytest.approx(float(np.mean(probs.argmax(1) == labels)))
+    assert evaluate_bccd(config, tflite, 2.0, 1.01)["unflagged"] == 0
+
+
 def test_card_round_trip_and_contract_check(tmp_path):
     model_file = tmp_path / "x.tflite"
     model_file.write_bytes(b"fake model bytes")
