@@ -28,7 +28,7 @@ from hemoapp.core.classifier import Classifier  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.data import load_split  # noqa: E402
 from training.export import build_card, card_path_for, export_tflite, write_card  # noqa: E402
-from training.export_run import app_logits, calibration_sample  # noqa: E402
+from training.export_run import app_logits, int8_calibration_images  # noqa: E402
 
 
 def parse_mode(text: str) -> tuple[str, int]:
@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     size = int(model.input_shape[1])
     data = Path(config.data_dir)
     x_val, y_val, _ = load_split(data / "val", config.cache_dir, size=size)
-    x_train, y_train, _ = load_split(data / "train", config.cache_dir, size=size)
-    representative = x_train[calibration_sample(y_train, config.seed)]
+    representative = int8_calibration_images(config, size)
 
     print(f"{args.model}: {size} px; val {len(y_val)} images; int8 calibrated on {len(representative)} train images")
     print(f"{'mode':<10} {'MB':>5} {'val acc':>8} {'changed':>8} {'img/s':>7}")

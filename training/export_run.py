@@ -66,17 +66,16 @@ def export_run(config: TrainConfig) -> Path:
     model = keras.models.load_model(paths.final_model, compile=False)
     keras_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(keras_path)
-    data_dir = Path(config.data_dir)
     representative = None
     if config.quantize == "int8":
-        x_train, y_train, _ = load_split(data_dir / "train", config.cache_dir, limit_per_class=config.limit_per_class)
-        representative = x_train[calibration_sample(y_train, config.seed)]
+        representative = int8_calibration_images(config)
         log(f"int8: calibrating activation ranges on {len(representative)} training images")
     sha = export_tflite(model, tflite_path, config.quantize, representative, config.int8_float_layers)
     log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")
     # A provisional card lets the app's Classifier load the file; it is replaced below.
     write_card(build_card(tflite_path, config.name, config.version, architecture=_architecture(config)), card_path)
 
+    data_dir = Path(config.data_dir)
     x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
     x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class)
     val_logits = app_logits(tflite_path, x_val)
@@ -102,6 +101,14 @@ def export_run(config: TrainConfig) -> Path:
     write_card(card, card_path)
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
     return tflite_path
+
+
+def int8_calibration_images(config: TrainConfig, size: int = IMAGE_SIZE) -> np.ndarray:
+    """The training images that calibrate an int8 export's activation ranges (see :func:`calibration_sample`)."""
+    images, labels, _ = load_split(
+        Path(config.data_dir) / "train", config.cache_dir, size=size, limit_per_class=config.limit_per_class
+    )
+    return images[calibration_sample(labels, config.seed)]
 
 
 def calibration_sample(labels: np.ndarray, seed: int, per_class: int = 48) -> np.ndarray:
