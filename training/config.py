@@ -53,6 +53,11 @@ class TrainConfig:
     #: noisy than the last step's on small batches.
     stage2_ema_momentum: float = 0.0
     patience: int = 5
+    #: Regularisers against overfitting and overconfidence (0 = off). Label smoothing
+    #: (both stages) trains towards ``(1 - s) * one_hot + s / classes``; mixup (stage 2)
+    #: blends each image and its target with another's, weight ~ Beta(alpha, alpha).
+    label_smoothing: float = 0.0
+    mixup_alpha: float = 0.0
     # Augmentation strengths (smear images have no canonical orientation).
     aug_zoom: float = 0.12
     aug_shift: float = 0.08

@@ -172,11 +172,41 @@ def augment(image, config, seed=None):
     return tf.clip_by_value(image, 0.0, 1.0) * 255.0
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool):
-    """A ``tf.data`` pipeline over in-memory uint8 images; augmented and shuffled when training."""
+def uses_soft_targets(config) -> bool:
+    """Whether training needs one-hot (smoothed or mixed) targets instead of class indices."""
+    return config.label_smoothing > 0 or config.mixup_alpha > 0
+
+
+def mixup(images, targets, alpha: float):
+    """Blend each example of a batch with the batch's reverse (Zhang et al., 2018).
+
+    The weight is drawn per example from Beta(alpha, alpha) (as a ratio of two Gamma
+    draws, which ``tf.random`` has); targets must be one-hot and are blended alike.
+    """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    count = tf.shape(images)[0]
+    a = tf.random.gamma([count], alpha)
+    b = tf.random.gamma([count], alpha)
+    weight = a / (a + b)
+    mix_images = weight[:, None, None, None]
+    mix_targets = weight[:, None]
+    images = mix_images * images + (1.0 - mix_images) * tf.reverse(images, [0])
+    targets = mix_targets * targets + (1.0 - mix_targets) * tf.reverse(targets, [0])
+    return images, targets
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool):
+    """A ``tf.data`` pipeline over in-memory uint8 images; augmented and shuffled when training.
+
+    Labels are class indices, or one-hot rows when the config smooths or mixes targets
+    (then for validation too, so one loss serves both).
+    """
+    import tensorflow as tf
+
+    soft = uses_soft_targets(config)
+    targets = tf.one_hot(labels, len(CLASS_NAMES)) if soft else labels
+    dataset = tf.data.Dataset.from_tensor_slices((images, targets))
     if training:
         dataset = dataset.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
         dataset = dataset.map(
@@ -184,4 +214,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool)
         )
     else:
         dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y))
-    return dataset.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(config.batch_size)
+    if training and config.mixup_alpha > 0:
+        dataset = dataset.map(lambda x, y: mixup(x, y, config.mixup_alpha), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

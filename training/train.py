@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hemoapp.core.contract import CLASS_NAMES
 from training.config import TrainConfig
-from training.data import class_weights, load_split, make_dataset
+from training.data import class_weights, load_split, make_dataset, uses_soft_targets
 from training.model import build_classifier, build_head, feature_extractor, unfreeze_from
 
 
@@ -112,16 +113,12 @@ def run_stage1(config: TrainConfig, model, paths: RunPaths, train_data, val_data
     f_train = _features(model, train_data[0], paths.features / "train.npy", config.batch_size)
     f_val = _features(model, val_data[0], paths.features / "val.npy", config.batch_size)
     head = build_head(f_train.shape[1], dropout=config.dropout, seed=config.seed)
-    head.compile(
-        optimizer=keras.optimizers.Adam(config.stage1_lr),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    head.compile(optimizer=keras.optimizers.Adam(config.stage1_lr), **_loss_and_metrics(config))
     log("stage 1: training the head")
     history = head.fit(
         f_train,
-        train_data[1],
-        validation_data=(f_val, val_data[1]),
+        _targets(config, train_data[1]),
+        validation_data=(f_val, _targets(config, val_data[1])),
         epochs=config.stage1_epochs,
         batch_size=128,
         class_weight=weights,
@@ -146,11 +143,7 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
     schedule = stage2_schedule(config, int(np.ceil(len(train_data[0]) / config.batch_size)))
     use_ema = config.stage2_ema_momentum > 0
     optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum)
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=optimizer, **_loss_and_metrics(config))
     # Order matters: the backup is taken before the EMA swap (so a resume restores
     # the raw weights in the model and the averages in the optimizer); the checkpoint
     # after it (so it saves the averaged weights that were validated).
@@ -178,6 +171,29 @@ def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, va
     if paths.stage2_best.exists():
         model.load_weights(paths.stage2_best)
         log("stage 2: restored the best val epoch")
+
+
+def _loss_and_metrics(config: TrainConfig) -> dict:
+    """Loss and metrics for ``compile``: sparse labels, or one-hot targets when smoothing or mixing.
+
+    Either way the accuracy metric is named ``accuracy`` so histories, checkpoints and
+    early stopping read the same keys.
+    """
+    import keras
+
+    if uses_soft_targets(config):
+        return {
+            "loss": keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=config.label_smoothing),
+            "metrics": [keras.metrics.CategoricalAccuracy(name="accuracy")],
+        }
+    return {"loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True), "metrics": ["accuracy"]}
+
+
+def _targets(config: TrainConfig, labels: np.ndarray) -> np.ndarray:
+    """Class indices as the loss of ``_loss_and_metrics`` expects them."""
+    if uses_soft_targets(config):
+        return np.eye(len(CLASS_NAMES), dtype=np.float32)[labels]
+    return labels
 
 
 def stage2_schedule(config: TrainConfig, steps_per_epoch: int):

@@ -215,3 +215,32 @@ def test_ema_checkpoint_holds_the_validated_averaged_weights(tiny_pbc, tmp_path)
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     val_loss = model.evaluate(make_dataset(x_val, y_val, config, training=False), verbose=0, return_dict=True)["loss"]
     assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-4)
+
+
+def test_label_smoothing_and_mixup_train_with_the_smoothed_loss(tiny_pbc, tmp_path):
+    """Both stages run on one-hot targets; the logged val loss is the smoothed cross-entropy."""
+    import csv
+
+    from training.data import load_split, make_dataset
+
+    config = TrainConfig(
+        data_dir=str(tiny_pbc), run_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"),
+        weights="none", stage1_epochs=1, stage2_epochs=2, stage2_cycle_epochs=0, batch_size=8,
+        unfreeze_from="block7a_", label_smoothing=0.2, mixup_alpha=0.2, patience=10,
+    )
+    model = keras.models.load_model(train(config))
+    stage1 = json.loads(RunPaths(config.run_dir).stage1_history.read_text())
+    assert {"accuracy", "val_accuracy"} <= set(stage1)
+    with open(RunPaths(config.run_dir).stage2_history, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    best = max(rows, key=lambda row: float(row["val_accuracy"]))
+    x_val, y_val, _ = load_split(tiny_pbc / "val", config.cache_dir)
+    val_ds = make_dataset(x_val, y_val, config, training=False)
+    smoothed, plain = (
+        keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=s) for s in (0.2, 0.0)
+    )
+    logged = float(best["val_loss"])
+    model.compile(loss=smoothed)
+    assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] == pytest.approx(logged, rel=1e-4)
+    model.compile(loss=plain)
+    assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] != pytest.approx(logged, rel=1e-3)

@@ -15,6 +15,7 @@ from training.data import (
     load_example,
     load_split,
     make_dataset,
+    mixup,
 )
 
 
@@ -102,3 +103,32 @@ def test_cache_is_keyed_by_the_contract_preprocessing(tiny_pbc, tmp_path, monkey
     monkeypatch.setattr(training.data, "contract_preprocessing", lambda: changed)
     load_split(tiny_pbc / "val", cache_dir=tmp_path)
     assert len(list(tmp_path.glob("val-*.npy"))) == 2
+
+
+def test_mixup_blends_images_and_targets_with_the_same_weight():
+    """Each mixed example is w * own + (1 - w) * partner's, for images and targets alike."""
+    import tensorflow as tf
+
+    tf.random.set_seed(0)
+    images = tf.constant(np.stack([np.full((4, 4, 3), v, np.float32) for v in (0.0, 100.0, 200.0)]))
+    targets = tf.one_hot([0, 1, 2], len(CLASS_NAMES))
+    mixed_images, mixed_targets = (t.numpy() for t in mixup(images, targets, alpha=0.4))
+    partner = np.array([2, 1, 0])  # the batch reversed
+    weight = mixed_targets[np.arange(3), [0, 1, 2]]
+    weight[1] = 1.0  # the middle example is its own partner
+    expected = weight * images.numpy()[:, 0, 0, 0] + (1 - weight) * images.numpy()[partner, 0, 0, 0]
+    np.testing.assert_allclose(mixed_images[:, 0, 0, 0], expected, atol=1e-3)
+    np.testing.assert_allclose(mixed_targets.sum(axis=1), 1.0, atol=1e-6)
+    assert ((weight > 0) & (weight <= 1)).all()
+    assert not np.allclose(mixed_images, images.numpy())  # Beta(0.4, 0.4) is never exactly 0 or 1
+
+
+def test_soft_target_config_gives_one_hot_targets_in_both_pipelines(tiny_pbc):
+    images, labels, _ = load_split(tiny_pbc / "train")
+    config = TrainConfig(label_smoothing=0.1, mixup_alpha=0.2, batch_size=4)
+    _, val_targets = next(iter(make_dataset(images, labels, config, training=False)))
+    np.testing.assert_array_equal(val_targets.numpy(), np.eye(len(CLASS_NAMES))[labels[:4]])
+    train_images, train_targets = next(iter(make_dataset(images, labels, config, training=True)))
+    assert train_images.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)
+    assert train_targets.shape == (4, len(CLASS_NAMES))
+    np.testing.assert_allclose(train_targets.numpy().sum(axis=1), 1.0, atol=1e-6)
