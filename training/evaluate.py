@@ -18,11 +18,15 @@ from training.calibration import expected_calibration_error, reliability_bins, s
 from training.config import TrainConfig
 from training.data import load_split
 from training.export_run import app_logits, shipped_paths
+from training.intervals import accuracy_interval, macro_f1_interval
 from training.train import RunPaths, log
 
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
-    """Accuracy, macro-F1, per-class report, confusion matrices, OvR ROC/AUC and ECE."""
+def classification_metrics(labels: np.ndarray, probs: np.ndarray, seed: int = 0) -> dict:
+    """Accuracy and macro-F1 with 95% intervals, per-class report, confusion matrices, OvR ROC/AUC and ECE.
+
+    ``seed`` fixes the bootstrap behind the macro-F1 interval, so a report is reproducible.
+    """
     from sklearn.metrics import (
         accuracy_score,
         classification_report,
@@ -47,7 +51,9 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict:
     return {
         "n": int(len(labels)),
         "accuracy": float(accuracy_score(labels, predicted)),
+        "accuracy_ci95": list(accuracy_interval(labels, predicted)),
         "macro_f1": float(f1_score(labels, predicted, labels=present, average="macro")),
+        "macro_f1_ci95": list(macro_f1_interval(labels, predicted, seed=seed)),
         "report": classification_report(
             labels, predicted, labels=classes, target_names=list(CLASS_NAMES), output_dict=True, zero_division=0
         ),
@@ -101,8 +107,8 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
     test_logits = app_logits(tflite_path, x_test)
     val_logits = app_logits(tflite_path, x_val)
-    test = classification_metrics(y_test, softmax(test_logits, temperature))
-    val = classification_metrics(y_val, softmax(val_logits, temperature))
+    test = classification_metrics(y_test, softmax(test_logits, temperature), seed=config.seed)
+    val = classification_metrics(y_val, softmax(val_logits, temperature), seed=config.seed)
     test["ece_uncalibrated"] = expected_calibration_error(softmax(test_logits, 1.0), y_test)
 
     names = list(CLASS_NAMES)
@@ -180,6 +186,13 @@ def _public(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if not k.startswith("_")}
 
 
+def _headline_row(split: str, m: dict) -> str:
+    acc_low, acc_high = m["accuracy_ci95"]
+    f1_low, f1_high = m["macro_f1_ci95"]
+    return (f"| {split} | {m['n']} | {m['accuracy'] * 100:.2f}% ({acc_low * 100:.2f}–{acc_high * 100:.2f}) | "
+            f"{m['macro_f1']:.4f} ({f1_low:.4f}–{f1_high:.4f}) | {m['macro_auc_ovr']:.5f} | {m['ece'] * 100:.2f}% |")
+
+
 def render_markdown(metrics: dict, has_curves: bool) -> str:
     """The report's README.md: headline numbers, per-class table and the figures."""
     test, val, bccd, model = metrics["test"], metrics["val"], metrics["bccd_wbc"], metrics["model"]
@@ -190,10 +203,14 @@ def render_markdown(metrics: dict, has_curves: bool) -> str:
         f"review threshold {model['review_threshold']:.2f}. Every number below was computed on the exported "
         "`.tflite` through the app's own classifier (LiteRT), with scikit-learn metrics.",
         "",
-        "| split | n | accuracy | macro-F1 | macro AUC (OvR) | ECE (calibrated) |",
+        "| split | n | accuracy (95% CI) | macro-F1 (95% CI) | macro AUC (OvR) | ECE (calibrated) |",
         "|---|---|---|---|---|---|",
-        f"| val | {val['n']} | {val['accuracy'] * 100:.2f}% | {val['macro_f1']:.4f} | {val['macro_auc_ovr']:.5f} | {val['ece'] * 100:.2f}% |",
-        f"| test | {test['n']} | {test['accuracy'] * 100:.2f}% | {test['macro_f1']:.4f} | {test['macro_auc_ovr']:.5f} | {test['ece'] * 100:.2f}% |",
+        _headline_row("val", val),
+        _headline_row("test", test),
+        "",
+        "Intervals: Wilson score for accuracy, a 1,000-resample bootstrap over images for macro-F1. "
+        "They show how far a split of this size can pin a model down: differences between models "
+        "smaller than the interval are not evidence.",
         "",
         f"Test ECE before temperature scaling: {test['ece_uncalibrated'] * 100:.2f}%.",
         "",

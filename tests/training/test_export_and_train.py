@@ -182,6 +182,8 @@ def test_export_and_evaluate_commands(trained_run, capsys):
     metrics = json.loads(open(f"{report}/metrics.json").read())
     assert metrics["model"]["sha256"] == card.sha256
     assert len(metrics["test"]["confusion"]) == 8
+    low, high = metrics["test"]["accuracy_ci95"]
+    assert low <= metrics["test"]["accuracy"] <= high
     for figure in ("confusion_counts.png", "confusion_normalized.png", "roc_ovr.png", "reliability.png",
                    "training_curves.png", "random_test_predictions.png", "misclassified.png"):
         assert (__import__("pathlib").Path(report) / figure).stat().st_size > 1000, figure
