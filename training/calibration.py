@@ -6,7 +6,10 @@ import numpy as np
 
 from hemoapp.core.classifier import softmax
 
-__all__ = ["softmax", "fit_temperature", "expected_calibration_error", "reliability_bins", "choose_review_threshold"]
+__all__ = [
+    "softmax", "fit_temperature", "expected_calibration_error", "reliability_bins", "choose_review_threshold",
+    "review_outcome", "risk_coverage",
+]
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
@@ -72,3 +75,49 @@ def choose_review_threshold(
         if correct[accepted].mean() >= target_precision:
             return float(threshold)
     return float(ceiling)
+
+
+def review_outcome(probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    """What the app's review flag does on a labelled split at ``threshold``.
+
+    A technician checks the flagged cells (confidence below the threshold) and trusts
+    the rest, so the numbers that matter are how many cells are flagged, how many of
+    the model's errors the flag catches, and how many wrong answers pass unflagged.
+    """
+    from training.intervals import accuracy_interval
+
+    confidence = probs.max(axis=1)
+    predicted = probs.argmax(axis=1)
+    wrong = predicted != labels
+    accepted = confidence >= threshold
+    outcome = {
+        "threshold": float(threshold),
+        "n": int(len(labels)),
+        "flagged": int((~accepted).sum()),
+        "flagged_fraction": float((~accepted).mean()) if len(labels) else 0.0,
+        "errors": int(wrong.sum()),
+        "errors_flagged": int((wrong & ~accepted).sum()),
+        "unflagged_wrong": int((wrong & accepted).sum()),
+        "unflagged_accuracy": None,
+        "unflagged_accuracy_ci95": None,
+    }
+    if accepted.any():
+        outcome["unflagged_accuracy"] = float((~wrong[accepted]).mean())
+        outcome["unflagged_accuracy_ci95"] = list(accuracy_interval(labels[accepted], predicted[accepted]))
+    return outcome
+
+
+def risk_coverage(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coverage (fraction of cells not flagged) and error rate among them, for every threshold.
+
+    One point per distinct confidence ``t``, accepting every cell with confidence >= t
+    (as the app's flag does), from the highest ``t`` down: cells with equal confidence
+    are accepted together, so the curve does not depend on their order.
+    """
+    confidence = probs.max(axis=1)
+    order = np.argsort(-confidence, kind="stable")
+    wrong = np.cumsum((probs.argmax(axis=1) != labels)[order])
+    accepted = np.arange(1, len(labels) + 1)
+    sorted_confidence = confidence[order]
+    last_of_tie = np.append(sorted_confidence[1:] != sorted_confidence[:-1], True)
+    return accepted[last_of_tie] / len(labels), wrong[last_of_tie] / accepted[last_of_tie]

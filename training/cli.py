@@ -32,15 +32,34 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--batch-size", type=int)
         cmd.add_argument("--limit-per-class", type=int, help="use only N images per class (smoke runs)")
         cmd.add_argument("--seed", type=int)
+        cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                         help="override any configuration key, e.g. --set stage3_epochs=10 (repeatable)")
     return parser
+
+
+def parse_settings(settings: list[str]) -> dict[str, str]:
+    """``["key=value", ...]`` as a dict; TrainConfig converts each value to its key's type.
+
+    Raises:
+        ValueError: an item without ``=`` or with an empty key.
+    """
+    parsed = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        parsed[key.strip().replace("-", "_")] = value.strip()
+    return parsed
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Merge the TOML file with command-line overrides."""
-    overrides = {
+    overrides = parse_settings(args.settings)
+    overrides |= {
         key: getattr(args, key)
         for key in ("run_dir", "data_dir", "models_dir", "backbone", "weights", "stage1_epochs",
                     "stage2_epochs", "batch_size", "limit_per_class", "seed")
+        if getattr(args, key) is not None
     }
     return TrainConfig.from_file(args.config, overrides)
 

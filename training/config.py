@@ -53,6 +53,14 @@ class TrainConfig:
     #: noisy than the last step's on small batches.
     stage2_ema_momentum: float = 0.0
     patience: int = 5
+    #: Stage 3 (0 epochs = off): a second fine-tuning pass from stage 2's best weights,
+    #: deeper (from ``stage3_unfreeze_from``, BatchNormalization still frozen), at a lower
+    #: learning rate (one epoch of warm-up, then a cosine decay), with its own rotation
+    #: augmentation. It keeps a new epoch only if it beats every val accuracy logged before.
+    stage3_epochs: int = 0
+    stage3_lr: float = 1e-4
+    stage3_unfreeze_from: str = "stem_conv"
+    stage3_aug_rotation: float = 0.0
     #: Regularisers against overfitting and overconfidence (0 = off). Label smoothing
     #: (both stages) trains towards ``(1 - s) * one_hot + s / classes``; mixup (stage 2)
     #: blends each image and its target with another's, weight ~ Beta(alpha, alpha).
@@ -65,6 +73,8 @@ class TrainConfig:
     aug_contrast: float = 0.12
     aug_hue: float = 0.03
     aug_saturation: float = 0.15
+    #: Largest rotation in degrees, either way, on top of the 90° turns (0 = turns only).
+    aug_rotation: float = 0.0
     #: "none", "float16", "dynamic" or "int8" (see training.export.tflite_bytes).
     quantize: str = "float16"
     #: With int8: keep this many layers, those with the largest int8 error, in float.

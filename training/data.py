@@ -140,7 +140,8 @@ def class_weights(labels: np.ndarray, num_classes: int = len(CLASS_NAMES)) -> di
 def augment(image, config, seed=None):
     """Random, label-preserving changes for smear images (a ``tf.data`` map function).
 
-    Orientation is meaningless in a smear (flips and 90° turns), cells vary a little
+    Orientation is meaningless in a smear (flips, 90° turns and, with ``aug_rotation``,
+    any angle), cells vary a little
     in size and position (zoom/shift), and stains vary between runs and labs
     (brightness, contrast, hue, saturation).
     """
@@ -155,14 +156,18 @@ def augment(image, config, seed=None):
     image = tf.image.random_flip_left_right(image)
     image = tf.image.random_flip_up_down(image)
     image = tf.image.rot90(image, k=tf.random.uniform([], 0, 4, dtype=tf.int32))
+    # Shift so the background is 0: pixels that a rotation or crop brings in from outside
+    # the field become 0, i.e. background, once it is added back.
+    image = image - background
+    if config.aug_rotation > 0:
+        image = rotate(image, tf.random.uniform([], -config.aug_rotation, config.aug_rotation))
     # Zoom and shift in one crop: a box of scale s around a jittered centre.
     scale = tf.random.uniform([], 1.0 - config.aug_zoom, 1.0 + config.aug_zoom)
     half = 0.5 / scale
     cy = 0.5 + tf.random.uniform([], -config.aug_shift, config.aug_shift)
     cx = 0.5 + tf.random.uniform([], -config.aug_shift, config.aug_shift)
     box = tf.stack([cy - half, cx - half, cy + half, cx + half])[None]
-    # Shift so the background is 0, crop (outside pixels become 0 = background), shift back.
-    image = tf.image.crop_and_resize((image - background)[None], box, [0], [size, size], extrapolation_value=0.0)[0]
+    image = tf.image.crop_and_resize(image[None], box, [0], [size, size], extrapolation_value=0.0)[0]
     image = image + background
     image = image / 255.0
     image = tf.image.random_brightness(image, config.aug_brightness)
@@ -170,6 +175,33 @@ def augment(image, config, seed=None):
     image = tf.image.random_hue(image, config.aug_hue)
     image = tf.image.random_saturation(image, 1.0 - config.aug_saturation, 1.0 + config.aug_saturation)
     return tf.clip_by_value(image, 0.0, 1.0) * 255.0
+
+
+def rotate(image, degrees):
+    """Rotate an (H, W, C) float image about its centre by ``degrees`` (bilinear, zeros outside).
+
+    The 90° turns cover the square's own symmetries; this adds every angle between them,
+    since a cell on a smear has no preferred orientation at all.
+    """
+    import math
+
+    import tensorflow as tf
+
+    theta = tf.cast(degrees, tf.float32) * (math.pi / 180.0)
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    height = tf.cast(tf.shape(image)[0], tf.float32)
+    width = tf.cast(tf.shape(image)[1], tf.float32)
+    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+    # The transform maps each output pixel (x, y) to the input point it samples.
+    transform = tf.stack([
+        cos, -sin, cx - cos * cx + sin * cy,
+        sin, cos, cy - sin * cx - cos * cy,
+        0.0, 0.0,
+    ])[None]
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=image[None], transforms=transform, output_shape=tf.shape(image)[:2],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+    )[0]
 
 
 def uses_soft_targets(config) -> bool:

@@ -14,7 +14,13 @@ import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES, ModelCard
 from training import plots
-from training.calibration import expected_calibration_error, reliability_bins, softmax
+from training.calibration import (
+    expected_calibration_error,
+    reliability_bins,
+    review_outcome,
+    risk_coverage,
+    softmax,
+)
 from training.config import TrainConfig
 from training.data import load_split
 from training.export_run import app_logits, shipped_paths
@@ -70,18 +76,24 @@ def _load_histories(paths: RunPaths, ema: bool = False) -> dict[str, dict[str, l
     histories = {}
     if paths.stage1_history.exists():
         histories["stage 1 (head, frozen backbone)"] = json.loads(paths.stage1_history.read_text())
-    if paths.stage2_history.exists():
-        import csv
-
-        with open(paths.stage2_history, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        # A resumed run appends; keep the last row logged for each epoch.
-        by_epoch = {int(row["epoch"]): row for row in rows}
-        keys = [k for k in rows[0] if k != "epoch"] if rows else []
-        # With EMA the val curve is the averaged weights' (it lags the train curve at first).
-        title = "stage 2 (fine-tuning; val: averaged weights)" if ema else "stage 2 (fine-tuning)"
-        histories[title] = {k: [float(by_epoch[e][k]) for e in sorted(by_epoch)] for k in keys}
+    for stage, what in ((2, "fine-tuning"), (3, "deeper fine-tuning")):
+        if paths.history(stage).exists():
+            # With EMA the val curve is the averaged weights' (it lags the train curve at first).
+            title = f"stage {stage} ({what}; val: averaged weights)" if ema else f"stage {stage} ({what})"
+            histories[title] = _read_csv_history(paths.history(stage))
     return histories
+
+
+def _read_csv_history(path: Path) -> dict[str, list[float]]:
+    """A ``CSVLogger`` file as ``{metric: [value per epoch]}``."""
+    import csv
+
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # A resumed run appends; keep the last row logged for each epoch.
+    by_epoch = {int(row["epoch"]): row for row in rows}
+    keys = [k for k in rows[0] if k != "epoch"] if rows else []
+    return {k: [float(by_epoch[e][k]) for e in sorted(by_epoch)] for k in keys}
 
 
 def _sample_grid(images, labels, probs, indices, path: Path, title: str) -> None:
@@ -123,6 +135,15 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
         },
         out / "reliability.png",
     )
+    review_curves = {}
+    for split, split_metrics, logits, labels in (("val", val, val_logits, y_val), ("test", test, test_logits, y_test)):
+        split_probs = softmax(logits, temperature)
+        review = review_outcome(split_probs, labels, card.review_threshold)
+        split_metrics["review"] = review
+        unflagged = review["n"] - review["flagged"]
+        review_curves[split] = (*risk_coverage(split_probs, labels), unflagged / review["n"],
+                                review["unflagged_wrong"] / max(unflagged, 1))
+    plots.plot_risk_coverage(review_curves, out / "review_flag.png")
     histories = _load_histories(RunPaths(config.run_dir), ema=config.stage2_ema_momentum > 0)
     if histories:
         plots.plot_history(histories, out / "training_curves.png")
@@ -193,6 +214,15 @@ def _headline_row(split: str, m: dict) -> str:
             f"{m['macro_f1']:.4f} ({f1_low:.4f}–{f1_high:.4f}) | {m['macro_auc_ovr']:.5f} | {m['ece'] * 100:.2f}% |")
 
 
+def _review_row(split: str, review: dict) -> str:
+    unflagged = "no cell unflagged"
+    if review["unflagged_accuracy"] is not None:
+        low, high = review["unflagged_accuracy_ci95"]
+        unflagged = f"{review['unflagged_accuracy'] * 100:.2f}% ({low * 100:.2f}–{high * 100:.2f})"
+    return (f"| {split} | {review['flagged']} of {review['n']} ({review['flagged_fraction'] * 100:.1f}%) | "
+            f"{review['errors_flagged']} of {review['errors']} | {review['unflagged_wrong']} | {unflagged} |")
+
+
 def render_markdown(metrics: dict, has_curves: bool) -> str:
     """The report's README.md: headline numbers, per-class table and the figures."""
     test, val, bccd, model = metrics["test"], metrics["val"], metrics["bccd_wbc"], metrics["model"]
@@ -223,6 +253,15 @@ def render_markdown(metrics: dict, has_curves: bool) -> str:
         row = test["report"][name]
         lines.append(f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1-score']:.4f} | "
                      f"{int(row['support'])} | {test['auc_per_class'].get(name, float('nan')):.5f} |")
+    lines += ["", "## The review flag", "",
+              f"The app flags every cell below the review threshold ({model['review_threshold']:.2f}, chosen on val) "
+              "for a person to check and reports the rest as they are. What that does on each split:", "",
+              "| split | flagged for review | errors caught by the flag | wrong and not flagged | "
+              "accuracy of the unflagged cells (95% CI) |",
+              "|---|---|---|---|---|"]
+    for split, m in (("val", val), ("test", test)):
+        lines.append(_review_row(split, m["review"]))
+    lines += ["", "![Risk-coverage](review_flag.png)"]
     lines += ["", "## Another lab: bccd-wbc (domain shift)", ""]
     if bccd.get("available"):
         lines += [f"{bccd['n']} white-cell crops from a different lab, camera and stain. Accuracy "

@@ -108,6 +108,30 @@ def plot_reliability(panels: dict[str, tuple[list, float]], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_risk_coverage(curves: dict[str, tuple[np.ndarray, np.ndarray, float, float]], path: Path) -> None:
+    """Error rate among unflagged cells against the fraction left unflagged, one line per split.
+
+    Each entry is ``(coverage, error_rate, coverage_at_threshold, error_at_threshold)``;
+    the review threshold's operating point is marked on its line.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for label, (coverage, error, at_coverage, at_error) in curves.items():
+        (line,) = ax.plot(coverage * 100, error * 100, lw=1.5, label=label)
+        ax.plot([at_coverage * 100], [at_error * 100], "o", color=line.get_color(), ms=7,
+                label=f"{label}: review threshold ({at_coverage * 100:.1f}% unflagged, {at_error * 100:.2f}% wrong)")
+    ax.set_xlabel("cells not flagged for review (%)")
+    ax.set_ylabel("wrong among them (%)")
+    ax.set_xlim(0, 100.5)
+    ax.set_ylim(bottom=0)
+    ax.set_title("Risk-coverage: what the review flag lets through")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_image_grid(images: list[np.ndarray], captions: list[str], ok: list[bool], path: Path, title: str,
                     columns: int = 6) -> None:
     """A grid of images with captions; wrong predictions captioned in red."""

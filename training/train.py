@@ -8,14 +8,20 @@ Stage 2 unfreezes the top of the backbone (BatchNormalization stays frozen and i
 inference mode) and fine-tunes end to end at a lower, cosine-decayed learning
 rate with augmentation. ``BackupAndRestore`` makes an interrupted run resume at
 the epoch it reached; the best epoch on val is kept.
+
+Stage 3 (optional) starts from stage 2's best weights and fine-tunes deeper, from the
+stem, at a lower learning rate with rotations of any angle; it replaces stage 2's
+weights only with an epoch that beats them on val.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +43,36 @@ class RunPaths:
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.root = Path(run_dir)
         self.stage1_weights = self.root / "stage1.weights.h5"
-        self.stage2_best = self.root / "stage2_best.weights.h5"
-        self.backup = self.root / "backup"
         self.stage1_history = self.root / "stage1_history.json"
-        self.stage2_history = self.root / "stage2_history.csv"
         self.final_model = self.root / "model.keras"
         self.state = self.root / "state.json"
         self.config = self.root / "config.json"
         self.features = self.root / "features"
+
+    # Fine-tuning stages (2, 3): per-stage files, so a resume never mixes two stages' state.
+    def best_weights(self, stage: int) -> Path:
+        """The stage's best val epoch (``ModelCheckpoint``)."""
+        return self.root / f"stage{stage}_best.weights.h5"
+
+    def end_weights(self, stage: int) -> Path:
+        """The weights a finished stage hands on to the next one."""
+        return self.root / f"stage{stage}_end.weights.h5"
+
+    def history(self, stage: int) -> Path:
+        """The stage's per-epoch log (``CSVLogger``)."""
+        return self.root / f"stage{stage}_history.csv"
+
+    def backup(self, stage: int) -> Path:
+        """The stage's ``BackupAndRestore`` folder (resume inside the stage)."""
+        return self.root / ("backup" if stage == 2 else f"backup_stage{stage}")
+
+    @property
+    def stage2_best(self) -> Path:
+        return self.best_weights(2)
+
+    @property
+    def stage2_history(self) -> Path:
+        return self.history(2)
 
     def read_state(self) -> dict:
         """The run's progress marker (which stages are done)."""
@@ -58,8 +86,28 @@ class RunPaths:
         os.replace(tmp, self.state)
 
 
+@dataclass(frozen=True)
+class FineTuneStage:
+    """One fine-tuning stage: which layers train, for how long, how fast, with what rotation."""
+
+    number: int
+    epochs: int
+    lr: float
+    unfreeze_from: str
+    rotation: float
+
+
+def fine_tune_stages(config: TrainConfig) -> list[FineTuneStage]:
+    """Stage 2 always (it may have 0 epochs); stage 3 when ``stage3_epochs`` > 0."""
+    stages = [FineTuneStage(2, config.stage2_epochs, config.stage2_lr, config.unfreeze_from, config.aug_rotation)]
+    if config.stage3_epochs > 0:
+        stages.append(FineTuneStage(3, config.stage3_epochs, config.stage3_lr, config.stage3_unfreeze_from,
+                                    config.stage3_aug_rotation))
+    return stages
+
+
 def train(config: TrainConfig) -> Path:
-    """Run both stages (skipping what a previous run finished); return the final model path."""
+    """Run every stage (skipping what a previous run finished); return the final model path."""
     import keras
 
     paths = RunPaths(config.run_dir)
@@ -67,7 +115,8 @@ def train(config: TrainConfig) -> Path:
     paths.config.write_text(json.dumps(config.as_dict(), indent=2))
     keras.utils.set_random_seed(config.seed)
     state = paths.read_state()
-    if state.get("stage2_done") and paths.final_model.exists():
+    stages = fine_tune_stages(config)
+    if all(state.get(f"stage{stage.number}_done") for stage in stages) and paths.final_model.exists():
         log(f"run {paths.root} is complete; delete it to train again")
         return paths.final_model
 
@@ -88,9 +137,16 @@ def train(config: TrainConfig) -> Path:
         model.save_weights(paths.stage1_weights)
         paths.write_state(stage1_done=True)
 
-    run_stage2(config, model, base, paths, (x_train, y_train), (x_val, y_val), weights)
+    for stage in stages:
+        done = f"stage{stage.number}_done"
+        if state.get(done) and paths.end_weights(stage.number).exists():
+            log(f"stage {stage.number} already done: loading its weights")
+            model.load_weights(paths.end_weights(stage.number))
+            continue
+        fine_tune(config, stage, model, base, paths, (x_train, y_train), (x_val, y_val), weights)
+        model.save_weights(paths.end_weights(stage.number))
+        paths.write_state(**{done: True})
     model.save(paths.final_model)
-    paths.write_state(stage2_done=True)
     log(f"saved {paths.final_model}")
     return paths.final_model
 
@@ -130,47 +186,71 @@ def run_stage1(config: TrainConfig, model, paths: RunPaths, train_data, val_data
     log(f"stage 1: best val accuracy {max(history.history['val_accuracy']):.4f}")
 
 
-def run_stage2(config: TrainConfig, model, base, paths: RunPaths, train_data, val_data, weights) -> None:
-    """Fine-tune the top of the backbone with augmentation; keep the best val epoch."""
+def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: RunPaths, train_data, val_data,
+              weights) -> None:
+    """Fine-tune from ``stage.unfreeze_from`` on with augmentation; end on the best val epoch.
+
+    A later stage starts from the earlier one's best weights and keeps an epoch of its
+    own only if it beats their val accuracy, so a stage that does not help leaves the
+    model as it was.
+    """
     import keras
 
-    if config.stage2_epochs <= 0:
+    if stage.epochs <= 0:
         return
-    trainable = unfreeze_from(base, config.unfreeze_from)
-    log(f"stage 2: fine-tuning {trainable} layers from {config.unfreeze_from}* (BatchNorm frozen)")
-    train_ds = make_dataset(train_data[0], train_data[1], config, training=True)
-    val_ds = make_dataset(val_data[0], val_data[1], config, training=False)
-    schedule = stage2_schedule(config, int(np.ceil(len(train_data[0]) / config.batch_size)))
+    trainable = unfreeze_from(base, stage.unfreeze_from)
+    log(f"stage {stage.number}: fine-tuning {trainable} layers from {stage.unfreeze_from}* (BatchNorm frozen)"
+        + (f", rotations up to ±{stage.rotation:g}°" if stage.rotation else ""))
+    stage_config = dataclasses.replace(config, aug_rotation=stage.rotation)
+    train_ds = make_dataset(train_data[0], train_data[1], stage_config, training=True)
+    val_ds = make_dataset(val_data[0], val_data[1], stage_config, training=False)
+    steps_per_epoch = int(np.ceil(len(train_data[0]) / config.batch_size))
+    if stage.number == 2:
+        schedule = stage2_schedule(config, steps_per_epoch)
+    else:
+        schedule = warmup_cosine_schedule(stage.lr, config.stage2_min_lr, stage.epochs, steps_per_epoch)
     use_ema = config.stage2_ema_momentum > 0
     optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum)
     model.compile(optimizer=optimizer, **_loss_and_metrics(config))
+    best_file, history_file = paths.best_weights(stage.number), paths.history(stage.number)
+    # The bar a new best epoch must clear: after a resume, this stage's best logged so far;
+    # in a later stage, also the val accuracy of the weights it starts from.
+    candidates = [_best_logged(history_file, "val_accuracy") if best_file.exists() else None]
+    if stage.number > 2:
+        start = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
+        log(f"stage {stage.number}: starting weights have val accuracy {start:.4f}")
+        candidates.append(float(start))
+    bar = max((v for v in candidates if v is not None), default=None)
     # Order matters: the backup is taken before the EMA swap (so a resume restores
     # the raw weights in the model and the averages in the optimizer); the checkpoint
     # after it (so it saves the averaged weights that were validated).
-    callbacks = [keras.callbacks.BackupAndRestore(str(paths.backup))]
+    callbacks = [keras.callbacks.BackupAndRestore(str(paths.backup(stage.number)))]
     if use_ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks += [
         keras.callbacks.ModelCheckpoint(
-            str(paths.stage2_best), monitor="val_accuracy", save_best_only=True, save_weights_only=True,
-            # After a resume, only an epoch better than the best one logged so far may replace the checkpoint.
-            initial_value_threshold=_best_logged(paths.stage2_history, "val_accuracy") if paths.stage2_best.exists() else None,
+            str(best_file), monitor="val_accuracy", save_best_only=True, save_weights_only=True,
+            initial_value_threshold=bar,
         ),
-        keras.callbacks.CSVLogger(str(paths.stage2_history), append=True),
+        keras.callbacks.CSVLogger(str(history_file), append=True),
         keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience, restore_best_weights=False),
     ]
     model.fit(
         train_ds,
         validation_data=val_ds,
-        epochs=config.stage2_epochs,
+        epochs=stage.epochs,
         class_weight=weights,
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=1 if sys.stdout.isatty() else 2,
     )
-    if paths.stage2_best.exists():
-        model.load_weights(paths.stage2_best)
-        log("stage 2: restored the best val epoch")
+    if best_file.exists():
+        model.load_weights(best_file)
+        log(f"stage {stage.number}: restored its best val epoch")
+    elif stage.number > 2:
+        # No epoch beat the earlier best: go back to the weights this stage started from.
+        model.load_weights(paths.end_weights(stage.number - 1))
+        log(f"stage {stage.number}: no epoch beat stage {stage.number - 1}; keeping its weights")
 
 
 def _loss_and_metrics(config: TrainConfig) -> dict:
@@ -212,6 +292,23 @@ def stage2_schedule(config: TrainConfig, steps_per_epoch: int):
         t_mul=config.stage2_cycle_mul,
         m_mul=config.stage2_restart_lr_mul,
         alpha=config.stage2_min_lr / config.stage2_lr,
+    )
+
+
+def warmup_cosine_schedule(peak_lr: float, min_lr: float, epochs: int, steps_per_epoch: int):
+    """One epoch of linear warm-up from ``min_lr`` to ``peak_lr``, then a cosine decay to ``min_lr``.
+
+    The warm-up spares freshly unfrozen early layers a full-size first step.
+    """
+    import keras
+
+    warmup = steps_per_epoch if epochs > 1 else 0
+    return keras.optimizers.schedules.CosineDecay(
+        min_lr,
+        max(1, epochs * steps_per_epoch - warmup),
+        alpha=min_lr / peak_lr,
+        warmup_target=peak_lr,
+        warmup_steps=warmup,
     )
 
 

@@ -8,6 +8,8 @@ from training.calibration import (
     expected_calibration_error,
     fit_temperature,
     negative_log_likelihood,
+    review_outcome,
+    risk_coverage,
     softmax,
 )
 from training.evaluate import classification_metrics
@@ -64,3 +66,39 @@ def test_classification_metrics_hand_computed():
     assert m["report"]["eosinophil"]["precision"] == pytest.approx(2 / 3)
     assert m["report"]["eosinophil"]["f1-score"] == pytest.approx(0.8)
     assert m["confusion_normalized"][2][2] == pytest.approx(2 / 3)
+
+
+# Five cells, two classes: confidences 0.95, 0.9, 0.8, 0.7, 0.6; the 0.9 and 0.6 ones are wrong.
+_REVIEW_PROBS = np.array([[0.95, 0.05], [0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+_REVIEW_LABELS = np.array([0, 0, 0, 1, 1])
+
+
+def test_review_outcome_hand_computed():
+    outcome = review_outcome(_REVIEW_PROBS, _REVIEW_LABELS, threshold=0.75)
+    # Unflagged: 0.95 (right), 0.9 (wrong), 0.8 (right); flagged: 0.7 (right), 0.6 (wrong).
+    assert outcome["flagged"] == 2 and outcome["flagged_fraction"] == pytest.approx(0.4)
+    assert outcome["errors"] == 2 and outcome["errors_flagged"] == 1 and outcome["unflagged_wrong"] == 1
+    assert outcome["unflagged_accuracy"] == pytest.approx(2 / 3)
+    low, high = outcome["unflagged_accuracy_ci95"]
+    assert low < 2 / 3 < high
+
+
+def test_review_outcome_when_every_cell_is_flagged():
+    outcome = review_outcome(_REVIEW_PROBS, _REVIEW_LABELS, threshold=0.99)
+    assert outcome["flagged"] == 5 and outcome["unflagged_wrong"] == 0
+    assert outcome["unflagged_accuracy"] is None and outcome["unflagged_accuracy_ci95"] is None
+
+
+def test_risk_coverage_hand_computed():
+    coverage, error = risk_coverage(_REVIEW_PROBS, _REVIEW_LABELS)
+    np.testing.assert_allclose(coverage, [0.2, 0.4, 0.6, 0.8, 1.0])
+    # Accepting by falling confidence: right, wrong, right, right, wrong.
+    np.testing.assert_allclose(error, [0.0, 1 / 2, 1 / 3, 1 / 4, 2 / 5])
+
+
+def test_risk_coverage_accepts_equal_confidences_together():
+    probs = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.7, 0.3]])
+    labels = np.array([0, 0, 0, 0])  # the second cell is wrong, tied with two right ones at 1.0
+    coverage, error = risk_coverage(probs, labels)
+    np.testing.assert_allclose(coverage, [0.75, 1.0])
+    np.testing.assert_allclose(error, [1 / 3, 1 / 4])

@@ -246,3 +246,64 @@ def test_label_smoothing_and_mixup_train_with_the_smoothed_loss(tiny_pbc, tmp_pa
     assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] == pytest.approx(logged, rel=1e-4)
     model.compile(loss=plain)
     assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] != pytest.approx(logged, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def three_stage_run(tiny_pbc, tmp_path_factory):
+    """Stage 3 at a learning rate too small to move a weight: it cannot beat stage 2."""
+    root = tmp_path_factory.mktemp("run3")
+    config = TrainConfig(
+        data_dir=str(tiny_pbc), run_dir=str(root / "run"), cache_dir=str(root / "cache"),
+        weights="none", stage1_epochs=1, stage2_epochs=1, stage2_cycle_epochs=0, batch_size=8,
+        unfreeze_from="block7a_", stage3_epochs=2, stage3_lr=1e-12, stage2_min_lr=1e-12,
+        stage3_unfreeze_from="block6d_", stage3_aug_rotation=45.0, patience=10,
+    )
+    train(config)
+    return config
+
+
+def _same_weights(model, weights_file) -> bool:
+    reference = keras.models.clone_model(model)
+    reference.load_weights(weights_file)
+    return all(np.array_equal(a, b) for a, b in zip(model.get_weights(), reference.get_weights()))
+
+
+def test_stage_3_that_does_not_beat_stage_2_leaves_its_weights(three_stage_run):
+    paths = RunPaths(three_stage_run.run_dir)
+    assert paths.read_state() == {"stage1_done": True, "stage2_done": True, "stage3_done": True}
+    assert len(paths.history(3).read_text().strip().splitlines()) == 1 + 2  # header + 2 epochs
+    assert not paths.best_weights(3).exists(), "an epoch no better than stage 2 was kept"
+    model = keras.models.load_model(paths.final_model, compile=False)
+    assert _same_weights(model, paths.end_weights(2))
+
+
+def test_interrupted_stage_3_resumes_without_redoing_stage_2(three_stage_run):
+    paths = RunPaths(three_stage_run.run_dir)
+    stage2_log = paths.history(2).read_text()
+    paths.write_state(stage3_done=False)
+    paths.history(3).unlink()
+    train(three_stage_run)
+    assert paths.history(2).read_text() == stage2_log
+    assert len(paths.history(3).read_text().strip().splitlines()) == 1 + 2
+    assert paths.read_state()["stage3_done"]
+    assert _same_weights(keras.models.load_model(paths.final_model, compile=False), paths.end_weights(2))
+
+
+def test_stage_3_curves_are_in_the_report_histories(three_stage_run):
+    from training.evaluate import _load_histories
+
+    histories = _load_histories(RunPaths(three_stage_run.run_dir))
+    assert [title.split(" (")[0] for title in histories] == ["stage 1", "stage 2", "stage 3"]
+    assert len(histories["stage 3 (deeper fine-tuning)"]["val_accuracy"]) == 2
+
+
+def test_warmup_cosine_schedule_rises_for_one_epoch_then_decays_to_the_floor():
+    from training.train import warmup_cosine_schedule
+
+    schedule = warmup_cosine_schedule(1e-4, 1e-6, epochs=4, steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in range(41)]
+    assert rates[0] == pytest.approx(1e-6)
+    assert rates[10] == pytest.approx(1e-4)
+    assert all(a < b for a, b in zip(rates[:10], rates[1:11]))
+    assert all(a >= b for a, b in zip(rates[10:40], rates[11:41]))
+    assert rates[40] == pytest.approx(1e-6)

@@ -16,6 +16,7 @@ from training.data import (
     load_split,
     make_dataset,
     mixup,
+    rotate,
 )
 
 
@@ -85,6 +86,44 @@ def test_augmentation_keeps_shape_range_and_changes_pixels(tiny_pbc):
     assert out.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)
     assert out.min() >= 0.0 and out.max() <= 255.0
     assert not np.allclose(out[0], images[0])
+
+
+def test_rotation_by_a_right_angle_equals_a_quarter_turn():
+    """The transform matrix is right: 90° and -90° are exactly tf's quarter turns, 0° is the identity."""
+    import tensorflow as tf
+
+    image = tf.constant(np.random.default_rng(0).uniform(0, 255, (9, 9, 3)).astype(np.float32))
+    np.testing.assert_allclose(rotate(image, 0.0).numpy(), image.numpy(), atol=1e-4)
+    quarter = {k: tf.image.rot90(image, k).numpy() for k in (1, 3)}
+    np.testing.assert_allclose(rotate(image, 90.0).numpy(), quarter[1], atol=1e-3)
+    np.testing.assert_allclose(rotate(image, -90.0).numpy(), quarter[3], atol=1e-3)
+
+
+def test_rotation_by_45_degrees_keeps_the_centre_and_fills_corners_with_zero():
+    import tensorflow as tf
+
+    image = tf.ones((33, 33, 1)) * 7.0
+    out = rotate(image, 45.0).numpy()[..., 0]
+    assert out[16, 16] == pytest.approx(7.0)
+    assert out[0, 0] == 0.0 and out[-1, -1] == 0.0  # outside the turned square: the fill
+    assert out[16, 0] == pytest.approx(7.0, abs=1e-3)  # edge midpoints stay inside it
+
+
+def test_rotation_augmentation_fills_with_the_slide_background(tiny_pbc):
+    """Rotated-in corners get the slide's background colour, not black."""
+    import tensorflow as tf
+
+    image = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), (200, 180, 190), dtype=np.uint8)
+    image[40:88, 40:88] = (90, 40, 120)  # a dark "cell" in the middle
+    config = TrainConfig(aug_rotation=45.0, aug_zoom=0.0, aug_shift=0.0, aug_brightness=0.0,
+                         aug_contrast=1e-6, aug_hue=0.0, aug_saturation=1e-6)  # tf needs a range
+    tf.random.set_seed(3)
+    outs = np.stack([augment(tf.constant(image), config).numpy() for _ in range(8)])
+    np.testing.assert_allclose(outs[:, :3, :3], np.broadcast_to([200, 180, 190], outs[:, :3, :3].shape), atol=1.5)
+    # The cell's pixels turned with it: its area is unchanged but not every time in the same place.
+    dark = outs[..., 0] < 145
+    assert np.all(np.abs(dark.sum(axis=(1, 2)) - 48 * 48) < 48 * 48 * 0.05)
+    assert len({d.tobytes() for d in dark}) > 1
 
 
 def test_balanced_class_weights_hand_computed():
