@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
-from training.calibration import choose_review_threshold, expected_calibration_error, fit_temperature, softmax
+from training.calibration import (
+    choose_review_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    review_outcome,
+    softmax,
+)
 from training.config import TrainConfig
 from training.data import load_split
 from training.export import build_card, card_path_for, export_tflite, write_card
@@ -37,12 +43,21 @@ def app_logits(tflite_path: Path, images: np.ndarray, batch_size: int = 64) -> n
     )
 
 
-def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
-    """Headline metrics for the card (the full report is :mod:`training.evaluate`)."""
+def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float,
+                    review_threshold: float | None = None) -> dict:
+    """Headline metrics for the card (the full report is :mod:`training.evaluate`).
+
+    With ``review_threshold``, also what the app's review flag does on the split
+    (flagged cells, errors caught, wrong answers left unflagged).
+    """
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     probs = softmax(logits, temperature)
     predicted = probs.argmax(axis=1)
+    review = {}
+    if review_threshold is not None:
+        review = {"review": review_outcome(probs, labels, review_threshold)}
+        del review["review"]["unflagged_accuracy_ci95"]  # in the report; the card keeps the counts
     return {
         "n": int(len(labels)),
         "accuracy": float(accuracy_score(labels, predicted)),
@@ -51,7 +66,7 @@ def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) 
                                              labels=list(range(len(CLASS_NAMES))))),
         "ece": expected_calibration_error(probs, labels),
         "ece_uncalibrated": expected_calibration_error(softmax(logits, 1.0), labels),
-    }
+    } | review
 
 
 def export_run(config: TrainConfig) -> Path:
@@ -83,8 +98,8 @@ def export_run(config: TrainConfig) -> Path:
     threshold = choose_review_threshold(softmax(val_logits, temperature), y_val)
     test_logits = app_logits(tflite_path, x_test)
     metrics = {
-        "val": summary_metrics(val_logits, y_val, temperature),
-        "test": summary_metrics(test_logits, y_test, temperature),
+        "val": summary_metrics(val_logits, y_val, temperature, threshold),
+        "test": summary_metrics(test_logits, y_test, temperature, threshold),
         "measured_with": "the exported .tflite through hemoapp.core.classifier (LiteRT)",
     }
     log(f"temperature {temperature:.3f}, review threshold {threshold:.2f}; "

@@ -177,6 +177,10 @@ def test_export_and_evaluate_commands(trained_run, capsys):
     card = ModelCard.load(f"{trained_run.models_dir}/hemolens-lite0.card.json")
     check_card(card)
     assert card.metrics["test"]["n"] == 16 and card.calibration_temperature > 0
+    review = card.metrics["test"]["review"]
+    assert review["threshold"] == card.review_threshold
+    assert review["errors"] == round(16 * (1 - card.metrics["test"]["accuracy"]))
+    assert review["errors_flagged"] + review["unflagged_wrong"] == review["errors"]
     assert training_main(["evaluate", *args]) == 0
     report = f"{trained_run.models_dir}/report"
     metrics = json.loads(open(f"{report}/metrics.json").read())
