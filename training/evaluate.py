@@ -119,9 +119,11 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
     test_logits = app_logits(tflite_path, x_test)
     val_logits = app_logits(tflite_path, x_val)
-    test = classification_metrics(y_test, softmax(test_logits, temperature), seed=config.seed)
-    val = classification_metrics(y_val, softmax(val_logits, temperature), seed=config.seed)
-    test["ece_uncalibrated"] = expected_calibration_error(softmax(test_logits, 1.0), y_test)
+    test_probs, val_probs = softmax(test_logits, temperature), softmax(val_logits, temperature)
+    test_probs_uncalibrated = softmax(test_logits, 1.0)
+    test = classification_metrics(y_test, test_probs, seed=config.seed)
+    val = classification_metrics(y_val, val_probs, seed=config.seed)
+    test["ece_uncalibrated"] = expected_calibration_error(test_probs_uncalibrated, y_test)
 
     names = list(CLASS_NAMES)
     plots.plot_confusion(np.array(test["confusion"]), names, out / "confusion_counts.png", False, "Test: confusion (counts)")
@@ -130,14 +132,13 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     plots.plot_roc(test["_roc"], test["macro_auc_ovr"], out / "roc_ovr.png")
     plots.plot_reliability(
         {
-            "test, uncalibrated": (reliability_bins(softmax(test_logits, 1.0), y_test)[1], test["ece_uncalibrated"]),
-            f"test, T={temperature:.2f}": (reliability_bins(softmax(test_logits, temperature), y_test)[1], test["ece"]),
+            "test, uncalibrated": (reliability_bins(test_probs_uncalibrated, y_test)[1], test["ece_uncalibrated"]),
+            f"test, T={temperature:.2f}": (reliability_bins(test_probs, y_test)[1], test["ece"]),
         },
         out / "reliability.png",
     )
     review_curves = {}
-    for split, split_metrics, logits, labels in (("val", val, val_logits, y_val), ("test", test, test_logits, y_test)):
-        split_probs = softmax(logits, temperature)
+    for split, split_metrics, split_probs, labels in (("val", val, val_probs, y_val), ("test", test, test_probs, y_test)):
         review = review_outcome(split_probs, labels, card.review_threshold)
         split_metrics["review"] = review
         unflagged = review["n"] - review["flagged"]
@@ -147,7 +148,7 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     histories = _load_histories(RunPaths(config.run_dir), ema=config.stage2_ema_momentum > 0)
     if histories:
         plots.plot_history(histories, out / "training_curves.png")
-    probs = softmax(test_logits, temperature)
+    probs = test_probs
     rng = np.random.default_rng(config.seed)
     _sample_grid(x_test, y_test, probs, rng.choice(len(y_test), size=min(24, len(y_test)), replace=False),
                  out / "random_test_predictions.png", "Random test images (true / predicted, confidence)")

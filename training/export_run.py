@@ -54,11 +54,7 @@ def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float,
 
     probs = softmax(logits, temperature)
     predicted = probs.argmax(axis=1)
-    review = {}
-    if review_threshold is not None:
-        review = {"review": review_outcome(probs, labels, review_threshold)}
-        del review["review"]["unflagged_accuracy_ci95"]  # in the report; the card keeps the counts
-    return {
+    metrics = {
         "n": int(len(labels)),
         "accuracy": float(accuracy_score(labels, predicted)),
         "macro_f1": float(f1_score(labels, predicted, average="macro")),
@@ -66,7 +62,12 @@ def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float,
                                              labels=list(range(len(CLASS_NAMES))))),
         "ece": expected_calibration_error(probs, labels),
         "ece_uncalibrated": expected_calibration_error(softmax(logits, 1.0), labels),
-    } | review
+    }
+    if review_threshold is not None:
+        review = review_outcome(probs, labels, review_threshold)
+        review.pop("unflagged_accuracy_ci95")  # the report has the interval; the card keeps the counts
+        metrics["review"] = review
+    return metrics
 
 
 def export_run(config: TrainConfig) -> Path:

@@ -67,11 +67,8 @@ class RunPaths:
         return self.root / ("backup" if stage == 2 else f"backup_stage{stage}")
 
     @property
-    def stage2_best(self) -> Path:
-        return self.best_weights(2)
-
-    @property
     def stage2_history(self) -> Path:
+        """Stage 2's log (the name earlier code and tests use)."""
         return self.history(2)
 
     def read_state(self) -> dict:
@@ -95,6 +92,11 @@ class FineTuneStage:
     lr: float
     unfreeze_from: str
     rotation: float
+
+    @property
+    def continues_fine_tuning(self) -> bool:
+        """A stage after stage 2: it starts from fine-tuned weights it must beat on val."""
+        return self.number > 2
 
 
 def fine_tune_stages(config: TrainConfig) -> list[FineTuneStage]:
@@ -205,10 +207,10 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     train_ds = make_dataset(train_data[0], train_data[1], stage_config, training=True)
     val_ds = make_dataset(val_data[0], val_data[1], stage_config, training=False)
     steps_per_epoch = int(np.ceil(len(train_data[0]) / config.batch_size))
-    if stage.number == 2:
-        schedule = stage2_schedule(config, steps_per_epoch)
-    else:
+    if stage.continues_fine_tuning:
         schedule = warmup_cosine_schedule(stage.lr, config.stage2_min_lr, stage.epochs, steps_per_epoch)
+    else:
+        schedule = stage2_schedule(config, steps_per_epoch)
     use_ema = config.stage2_ema_momentum > 0
     optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum)
     model.compile(optimizer=optimizer, **_loss_and_metrics(config))
@@ -216,7 +218,7 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     # The bar a new best epoch must clear: after a resume, this stage's best logged so far;
     # in a later stage, also the val accuracy of the weights it starts from.
     candidates = [_best_logged(history_file, "val_accuracy") if best_file.exists() else None]
-    if stage.number > 2:
+    if stage.continues_fine_tuning:
         start = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
         log(f"stage {stage.number}: starting weights have val accuracy {start:.4f}")
         candidates.append(float(start))
@@ -247,7 +249,7 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     if best_file.exists():
         model.load_weights(best_file)
         log(f"stage {stage.number}: restored its best val epoch")
-    elif stage.number > 2:
+    elif stage.continues_fine_tuning:
         # No epoch beat the earlier best: go back to the weights this stage started from.
         model.load_weights(paths.end_weights(stage.number - 1))
         log(f"stage {stage.number}: no epoch beat stage {stage.number - 1}; keeping its weights")
