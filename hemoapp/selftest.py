@@ -399,6 +399,25 @@ def main(argv: Sequence[str] | None = None, stream: TextIO | None = None) -> int
     return status
 
 
+def binding_refcount_problem(calls: int = 2000) -> str | None:
+    """Why the Qt binding would crash this Python, or ``None`` when it keeps its references.
+
+    PySide6 6.12.0 on CPython 3.11 loses a reference to ``None`` on every call
+    that returns nothing; the app then aborts after a few thousand calls. The
+    probe checks the binding the bundle really contains.
+    """
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    before = sys.getrefcount(None)
+    for _ in range(calls):
+        label.setText("probe")
+    drift = sys.getrefcount(None) - before
+    if drift < -calls // 2:
+        return f"the Qt binding loses a reference to None on each call ({drift} over {calls} calls): it would crash"
+    return None
+
+
 class _ReadyProbe:
     """Zero-timer callback: report the shown main window, then quit the event loop."""
 
@@ -417,8 +436,15 @@ class _ReadyProbe:
             self.application.exit(EXIT_FAILED)
             return
         QApplication.processEvents()  # let the first paint through before calling it ready
+        ready_at = time.time()
+        problem = binding_refcount_problem()
+        if problem is not None:
+            self.stream.write(f"HEMOLENS_NOT_READY {problem}\n")
+            self.stream.flush()
+            self.application.exit(EXIT_FAILED)
+            return
         self.ready = True
-        self.stream.write(f"{READY_MARKER} {time.time():.6f} {type(shown[0]).__name__}\n")
+        self.stream.write(f"{READY_MARKER} {ready_at:.6f} {type(shown[0]).__name__}\n")
         self.stream.flush()
         self.application.exit(EXIT_PASSED)
 

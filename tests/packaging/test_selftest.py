@@ -197,3 +197,30 @@ def test_report_header_names_the_model():
     text = selftest.format_report(report)
     assert "m 1.2" in text and "ab" * 32 in text and "m.card.json" in text
     assert "0/0 correct" in text
+
+
+def test_startup_probe_passes_the_pinned_qt_binding(qtbot):
+    assert selftest.binding_refcount_problem() is None
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12: the bug cannot crash")
+def test_startup_probe_catches_a_binding_that_loses_references(qtbot, monkeypatch):
+    import ctypes
+
+    from PySide6 import QtWidgets
+
+    calls = 100  # far below None's reference count, so the simulated loss is safe to undo
+
+    class LeakyLabel:
+        """Loses a reference to None on each call, as PySide6 6.12.0 did on Python 3.11."""
+
+        def setText(self, text):
+            ctypes.pythonapi.Py_DecRef(ctypes.py_object(None))
+
+    monkeypatch.setattr(QtWidgets, "QLabel", LeakyLabel)
+    try:
+        problem = selftest.binding_refcount_problem(calls=calls)
+    finally:
+        for _ in range(calls):
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
+    assert problem is not None and "loses a reference to None" in problem
