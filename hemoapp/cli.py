@@ -2,7 +2,8 @@
 
 Exit status: 0 when the batch ran to the end (unreadable files are rows in the
 CSV with their error), 2 for a fatal problem (no usable model, a folder that
-cannot be read, a results file that cannot be written), 130 when interrupted.
+cannot be read, a results file that cannot be written), 130 when interrupted
+(what was classified is written to ``NAME.partial.csv`` beside the output).
 Progress goes to stderr (a bar on a terminal, plain lines otherwise); the
 summary goes to stdout.
 """
@@ -10,6 +11,7 @@ summary goes to stdout.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import os
 import sys
 import threading
@@ -157,6 +159,18 @@ def format_summary(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+def partial_results_path(out: Path) -> Path:
+    """Where an interrupted batch's results go: ``results.csv`` → ``results.partial.csv``."""
+    return out.with_name(f"{out.stem}.partial{out.suffix or '.csv'}")
+
+
+def _write_results(path: Path, predictions: list[Prediction], info, started_at: _dt.datetime) -> None:
+    try:
+        write_predictions_csv(path, predictions, info, created=started_at)
+    except OSError as exc:
+        raise FatalError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run ``classify`` with parsed arguments; fatal problems raise :class:`FatalError`."""
     out = _resolve_out(args.out)
@@ -173,6 +187,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     predictions: list[Prediction] = []
     cancel = threading.Event()
     progress = Progress(stderr)
+    started_at = _dt.datetime.now(_dt.timezone.utc)
     started = time.perf_counter()
     batches = iter_predictions(scan.records, classifier, batch_size=args.batch_size, cancel=cancel)
     try:
@@ -183,15 +198,19 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         cancel.set()
         batches.close()
         progress.close()
-        stderr.write(f"Interrupted after {len(predictions)} of {total} images; no results written.\n")
+        # Keep what was classified, but beside the requested file: a partial batch
+        # must neither replace an earlier complete CSV nor pass for a complete one.
+        partial = partial_results_path(out)
+        _write_results(partial, predictions, info, started_at)
+        stderr.write(
+            f"Interrupted after {len(predictions)} of {total} images; "
+            f"the results so far are in {partial} (incomplete batch).\n"
+        )
         return EXIT_INTERRUPTED
     progress.close()
     elapsed = time.perf_counter() - started
 
-    try:
-        write_predictions_csv(out, predictions, info)
-    except OSError as exc:
-        raise FatalError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    _write_results(out, predictions, info, started_at)
 
     summary = summarize(predictions, info.card.review_threshold)
     rate = summary.total / elapsed if elapsed > 0 else 0.0

@@ -95,11 +95,14 @@ class Classifier:
     def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None) -> None:
         self.model_path = Path(model_path)
         self.num_threads = max(1, int(num_threads or os.cpu_count() or 1))
-        self.card = _load_checked_card(self.model_path)
+        # The file is read once: the bytes that were hashed and checked against the
+        # card are the bytes LiteRT runs (reading the path twice would let a file
+        # replaced in between run under the checked file's name and sha256).
+        self.card, model_bytes, digest = _load_checked_model(self.model_path)
         self.info = ModelInfo(
             name=self.card.name,
             version=self.card.version,
-            sha256=self.card.sha256.lower(),
+            sha256=digest,
             path=self.model_path,
             card=self.card,
         )
@@ -107,7 +110,10 @@ class Classifier:
         self.input_size: int = self.card.input_size
         self.temperature: float = self.card.calibration_temperature
         self._lock = threading.Lock()
-        self._interpreter = _make_interpreter(self.model_path, self.num_threads)
+        # LiteRT reads the model from this buffer for the interpreter's whole life:
+        # keep it referenced here too, not only inside the interpreter.
+        self._model_bytes = model_bytes
+        self._interpreter = _make_interpreter(model_bytes, self.model_path, self.num_threads)
         self._input, self._output = _check_signature(self._interpreter, self.model_path, self.input_size)
         # Batch size the input tensor is currently allocated for (the converter leaves 1).
         self._batch = int(self._input["shape"][0])
@@ -157,7 +163,8 @@ class Classifier:
         return softmax(self.predict_logits(batch), self.temperature)
 
 
-def _load_checked_card(model_path: Path) -> ModelCard:
+def _load_checked_model(model_path: Path) -> tuple[ModelCard, bytes, str]:
+    """The model's card, its bytes and their sha256, once all checks have passed."""
     if not model_path.is_file():
         raise ModelLoadError(f"The model file {model_path} does not exist.")
     card_path = card_path_for(model_path)
@@ -172,24 +179,26 @@ def _load_checked_card(model_path: Path) -> ModelCard:
     except ModelCardError as exc:
         raise ModelLoadError(f"The model card {card_path} cannot be used: {exc}") from exc
     try:
-        actual = sha256_of(model_path)
+        model_bytes = model_path.read_bytes()
     except OSError as exc:
         raise ModelLoadError(f"The model file {model_path} cannot be read: {exc.strerror or exc}") from exc
+    actual = hashlib.sha256(model_bytes).hexdigest()
     if actual != card.sha256.lower():
         raise ModelLoadError(
             f"The model file {model_path.name} does not match its card (sha256 {actual[:12]}… "
             f"but the card says {card.sha256[:12]}…). The file was changed or the card belongs "
             "to another model; reinstall the model."
         )
-    return card
+    return card, model_bytes, actual
 
 
-def _make_interpreter(model_path: Path, num_threads: int):
+def _make_interpreter(model_bytes: bytes, model_path: Path, num_threads: int):
+    """A LiteRT interpreter built from ``model_bytes`` (``model_path`` only names it in errors)."""
     # Imported here so that importing this module (e.g. for ModelLoadError) stays cheap.
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        interpreter = Interpreter(model_content=model_bytes, num_threads=num_threads)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"{model_path.name} is not a valid LiteRT model: {exc}") from exc

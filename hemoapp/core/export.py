@@ -94,7 +94,8 @@ def write_predictions_csv(
         path: the CSV to (over)write.
         predictions: :class:`~hemoapp.core.pipeline.Prediction` objects.
         model_info: the :class:`~hemoapp.core.classifier.ModelInfo` that made them.
-        created: time written in ``classified_at`` (default: now).
+        created: time written in ``classified_at``: when the batch was started
+            (default: now, for callers that write as soon as they classify).
         review_threshold: default: the model card's.
 
     Returns:
@@ -181,12 +182,40 @@ def summary_rows(summary: Summary) -> list[list[str]]:
     return rows
 
 
+def batch_rows(batch_status: str | None, files_found: int | None) -> list[list[str]]:
+    """Rows saying how complete the batch behind a summary is (none when unknown).
+
+    A cancelled or failed batch keeps what it classified, so its summary counts
+    only part of the folder; these rows say so in the file itself.
+    """
+    rows = []
+    if batch_status is not None:
+        rows.append(["batch", "", "Batch status", "", safe_cell(batch_status), ""])
+    if files_found is not None:
+        rows.append(["batch", "", "Image files found", str(files_found), "", ""])
+    return rows
+
+
 def write_summary_csv(
-    path: str | os.PathLike[str], summary: Summary, model_info, created: _dt.datetime | None = None
+    path: str | os.PathLike[str],
+    summary: Summary,
+    model_info,
+    created: _dt.datetime | None = None,
+    batch_status: str | None = None,
+    files_found: int | None = None,
 ) -> Path:
     """Write the summary (totals, counts per class, differential) as a CSV.
 
     Columns are :data:`SUMMARY_COLUMNS`; every row repeats the model's identity.
+
+    Args:
+        path: the CSV to (over)write.
+        summary: what to write.
+        model_info: the :class:`~hemoapp.core.classifier.ModelInfo` behind the predictions.
+        created: time written in ``created_at`` (default: now).
+        batch_status: how the batch ended ("completed", "cancelled", "failed", "running");
+            written first, so a partial count is never mistaken for the whole folder.
+        files_found: image files the scan found (the summary's total counts those processed).
 
     Returns:
         The path written.
@@ -199,7 +228,7 @@ def write_summary_csv(
     ]
     with atomic_csv_writer(path) as writer:
         writer.writerow(SUMMARY_COLUMNS)
-        for row in summary_rows(summary):
+        for row in batch_rows(batch_status, files_found) + summary_rows(summary):
             writer.writerow([*row, *tail])
     return Path(path)
 

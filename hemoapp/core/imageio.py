@@ -36,6 +36,13 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff"}
 )
 
+#: Pillow format names :func:`open_image` may decode, matching IMAGE_EXTENSIONS.
+#: Pillow picks the decoder from the file's content, not its name: without this
+#: list an EPS file named ``cell.jpg`` would be handed to Ghostscript (an external
+#: program), and exotic decoders are attack surface the app does not need.
+#: (JPEG also covers MPO, the multi-picture JPEG some cameras write.)
+DECODE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "DIB", "TIFF")
+
 _RESAMPLE = {
     "bilinear": Image.Resampling.BILINEAR,
     "bicubic": Image.Resampling.BICUBIC,
@@ -134,7 +141,7 @@ def open_image(data: bytes, draft_size: int | None = None) -> tuple[Image.Image,
         # No warnings.catch_warnings() here: it swaps process-wide state and is not
         # thread-safe, and decoding runs on several threads. Pillow's bomb warning
         # (89-179 megapixels) cannot matter: MAX_PIXELS refuses those images anyway.
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=DECODE_FORMATS)
         info = ImageInfo(
             width=image.width,
             height=image.height,
@@ -156,7 +163,7 @@ def open_image(data: bytes, draft_size: int | None = None) -> tuple[Image.Image,
     except ImageReadError:
         raise
     except UnidentifiedImageError:
-        raise ImageReadError(ErrorKind.NOT_AN_IMAGE, "not an image, or a format HemoLens cannot read") from None
+        raise _unidentified_error(data) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Raised by Image.open from the header alone, before any pixel is decoded.
         match = re.search(r"\((\d+) pixels\)", str(exc))
@@ -180,6 +187,43 @@ def open_image(data: bytes, draft_size: int | None = None) -> tuple[Image.Image,
         # they all mean the same thing, and the promise of this module is that a
         # bad file raises ImageReadError and nothing else.
         raise ImageReadError(ErrorKind.CORRUPT, f"the image data is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _unidentified_error(data: bytes) -> ImageReadError:
+    """The error for bytes none of the :data:`DECODE_FORMATS` decoders recognised.
+
+    Another image format (say EPS or GIF saved as ``.jpg``) is told apart from
+    non-image data, so the technician knows to re-export rather than look for a
+    damaged file.
+    """
+    other = _sniff_other_format(data)
+    if other is None:
+        return ImageReadError(ErrorKind.NOT_AN_IMAGE, "not an image, or a format HemoLens cannot read")
+    return ImageReadError(
+        ErrorKind.UNSUPPORTED,
+        f"the file looks like a {other} image; HemoLens reads only JPEG, PNG, BMP and TIFF",
+    )
+
+
+def _sniff_other_format(data: bytes) -> str | None:
+    """Name a Pillow format whose magic bytes match ``data``, or None.
+
+    Only the plugins' ``accept`` prefix checks run (pure byte comparisons); no
+    decoder is instantiated, so nothing external (Ghostscript) can be started.
+    """
+    Image.init()
+    prefix = data[:16]
+    for name, (_factory, accept) in Image.OPEN.items():
+        if accept is None or name in DECODE_FORMATS:
+            continue  # no magic to check (the plugin would just try to parse)
+        try:
+            matched = accept(prefix)
+        except Exception:  # noqa: BLE001 - a sniff must never turn into a crash
+            continue
+        # (a str result means "this format, but its codec is not installed": still a match)
+        if matched:
+            return name
+    return None
 
 
 def _too_large_message(width: int, height: int) -> str:

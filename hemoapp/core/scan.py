@@ -225,12 +225,15 @@ def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> ScanRes
 def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
     """Turn a drag-and-drop mix of files and folders into one scan result.
 
-    Folders are scanned recursively and their records are shown under the
-    folder's name (``folder/sub/img.jpg``); dropped files keep their name. A file
-    reached twice (dropped and inside a dropped folder) is kept once. Nothing is
-    raised: missing paths, unreadable folders and non-image files go into
-    ``skipped``. ``root`` is the folder that holds all dropped items (or
-    ``Path()`` when they share none, e.g. different drives).
+    ``root`` is the folder that holds all dropped items (or ``Path()`` when they
+    share none, e.g. different drives), and every label (``relpath``, the CSV's
+    only link back to the file) is relative to it: dropping ``d/a/img1.jpg`` and
+    ``d/b/img1.jpg`` gives ``a/img1.jpg`` and ``b/img1.jpg``, never the same label
+    twice. A single dropped file keeps its bare name and a single dropped folder
+    shows as ``folder/sub/img.jpg``. Without a common parent labels are absolute
+    paths. A file reached twice (dropped and inside a dropped folder) is kept
+    once. Nothing is raised: missing paths, unreadable folders and non-image
+    files go into ``skipped``.
 
     Args:
         paths: files and folders, in any order.
@@ -247,7 +250,7 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
             records.append(record)
 
     for path in paths:
-        label = display_text(path.name or str(path))
+        label = _drop_label(path, result.root)
         if path.is_dir():
             try:
                 scanned = scan_folder(path)
@@ -276,9 +279,26 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
 
 
 def _common_parent(paths: list[Path]) -> Path:
+    """The deepest folder holding every path (absolute), or ``Path()`` if none."""
     if not paths:
         return Path()
     try:
-        return Path(os.path.commonpath([os.path.abspath(path.parent) for path in paths]))
+        return Path(os.path.commonpath([os.path.dirname(os.path.abspath(path)) for path in paths]))
     except ValueError:  # different drives on Windows
         return Path()
+
+
+def _drop_label(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` with ``/`` separators, else its absolute path.
+
+    Labels must identify the file on their own (two dropped ``img1.jpg`` from
+    different folders must not look the same in the CSV), so a path that cannot
+    be expressed below ``root`` is shown in full rather than by its bare name.
+    """
+    absolute = os.path.abspath(path)
+    label = absolute
+    if root.is_absolute():
+        relative = os.path.relpath(absolute, root)
+        if relative != os.curdir and relative != os.pardir and not relative.startswith(os.pardir + os.sep):
+            label = relative
+    return display_text(label.replace(os.sep, "/"))

@@ -6,6 +6,7 @@ controller runs jobs, the model holds rows, the widgets show them.
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,11 @@ class MainWindow(QMainWindow):
         self._scan: Any = None
         self._dialog: QWidget | None = None
         self._last_elapsed = 0.0
+        # When the shown rows' batch started and how it ended: the CSVs record both,
+        # so an export made hours later still says when the cells were classified
+        # and whether the batch covered the whole folder.
+        self._job_started_at: _dt.datetime | None = None
+        self._job_state: str | None = None
         self._summary_timer = QTimer(self)
         self._summary_timer.setSingleShot(True)
         self._summary_timer.setInterval(250)
@@ -217,9 +223,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to export yet.", MESSAGE_MS)
             return None
         if kind == "results":
-            data, extra = self.results_model.predictions(), {"review_threshold": self.results_model.review_threshold}
+            data = self.results_model.predictions()
+            extra = {"review_threshold": self.results_model.review_threshold, "created": self._job_started_at}
         else:
-            data, extra = self.current_summary(), {}
+            data = self.current_summary()
+            files_found = len(self._scan.records) if self._scan is not None else None
+            extra = {"batch_status": self._job_state, "files_found": files_found}
         stem = self._scan.root.name if self._scan is not None and self._scan.root.name else "hemolens"
         written = export_csv(
             self, title, path, self.settings.last_dir("export"), f"{stem}-{kind}.csv",
@@ -337,6 +346,8 @@ class MainWindow(QMainWindow):
 
     @Slot(int, object)
     def _on_controller_job_started(self, job_id: int, source: JobSource) -> None:
+        self._job_started_at = _dt.datetime.now(_dt.timezone.utc)
+        self._job_state = None
         self.setWindowTitle(f"{source.label} – HemoLens")
         self.results_view.progress.start("Scanning for images…")
         self.statusBar().showMessage(f"Scanning {source.label}…")
@@ -366,9 +377,13 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _on_controller_job_finished(self, state: str, error: Any) -> None:
+        self._job_state = state
         done = self.results_model.rowCount()
         total = len(self._scan.records) if self._scan is not None else done
-        text = finished_text(state, done, total, self._last_elapsed, error.message if error else "")
+        text = finished_text(
+            state, done, total, self._last_elapsed, error.message if error else "",
+            unreadable=self.results_model.flag_count(Flag.ERROR),
+        )
         self.results_view.progress.finish(text)
         self.statusBar().showMessage(text, MESSAGE_MS)
         self._update_actions()

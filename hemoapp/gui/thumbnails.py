@@ -3,7 +3,7 @@
 As in Qt's ``mandelbrot`` example, the worker thread only makes ``QImage``
 objects (safe on any thread); a ``QPixmap`` is created lazily, on the GUI
 thread, the first time a view asks for it. Decoded images are kept in a
-bounded LRU cache.
+bounded LRU cache; one evicted and then asked for again is decoded again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from hemoapp.core.imageio import ImageInfo, ImageReadError, load_display_image
@@ -80,6 +80,12 @@ class ThumbnailCache(QObject):
         self._entries: OrderedDict[str, LoadedImage] = OrderedDict()
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
+        # Keys that were loaded once and then evicted: only these are loaded again
+        # on a miss (error rows are never requested, so must not be decoded by a paint).
+        self._evicted: set[str] = set()
+        # Evicted keys asked for since the last event-loop turn: a paint asks for
+        # many tiles, and they should go to the decoder as one job, not one each.
+        self._reload: dict[str, None] = {}
         self._workers: dict[int, tuple[GeneratorWorker, int]] = {}  # job id -> (worker, generation)
         self._next_job_id = 1
         self._generation = 0
@@ -110,20 +116,43 @@ class ThumbnailCache(QObject):
         return entry
 
     def pixmap(self, key: str | Path) -> QPixmap | None:
-        """A ``QPixmap`` for ``key`` (GUI thread only), or ``None`` if not loaded or unreadable."""
+        """A ``QPixmap`` for ``key`` (GUI thread only), or ``None`` if not loaded or unreadable.
+
+        A key that was evicted is queued for decoding again; ``loaded`` reports
+        it when it is back, so a view scrolled back to it repaints.
+        """
         key = str(key)
+        entry = self._entries.get(key)
+        if entry is None:
+            self._reload_later(key)
+            return None
+        # A tile on screen is in use: keep its decoded image from being evicted first.
+        self._entries.move_to_end(key)
         pixmap = self._pixmaps.get(key)
         if pixmap is not None:
             self._pixmaps.move_to_end(key)
             return pixmap
-        entry = self._entries.get(key)
-        if entry is None or entry.image is None:
+        if entry.image is None:
             return None
         pixmap = QPixmap.fromImage(entry.image)
         self._pixmaps[key] = pixmap
         if len(self._pixmaps) > self._capacity:
             self._pixmaps.popitem(last=False)
         return pixmap
+
+    def _reload_later(self, key: str) -> None:
+        """Queue an evicted ``key`` for decoding at the next event-loop turn (once)."""
+        if key not in self._evicted or key in self._pending or key in self._reload:
+            return
+        self._reload[key] = None
+        if len(self._reload) == 1:
+            QTimer.singleShot(0, self, self._flush_reloads)
+
+    def _flush_reloads(self) -> None:
+        keys = list(self._reload)
+        self._reload.clear()
+        # request() skips keys that became cached or pending meanwhile.
+        self.request(keys)
 
     def clear(self) -> None:
         """Forget everything and drop the results of loads still running."""
@@ -135,6 +164,8 @@ class ThumbnailCache(QObject):
         self._entries.clear()
         self._pixmaps.clear()
         self._pending.clear()
+        self._evicted.clear()
+        self._reload.clear()
 
     def shutdown(self) -> None:
         """Stop loading and wait for the pool thread (call before the app quits)."""
@@ -149,11 +180,13 @@ class ThumbnailCache(QObject):
         keys = []
         for item in batch:
             self._pending.discard(item.key)
+            self._evicted.discard(item.key)
             self._entries[item.key] = item
             keys.append(item.key)
         while len(self._entries) > self._capacity:
             old_key, _ = self._entries.popitem(last=False)
             self._pixmaps.pop(old_key, None)
+            self._evicted.add(old_key)
         self.loaded.emit(keys)
 
     @Slot(int, bool)

@@ -72,6 +72,28 @@ def test_real_analyser_images_end_to_end(pbc8_originals, tiny_model, tmp_path):
     assert "Total classified" in stdout
 
 
+def test_interrupted_batch_keeps_its_results_beside_the_output(pbc8_originals, tiny_model, tmp_path, monkeypatch):
+    out = tmp_path / "pbc.csv"
+    out.write_text("an earlier, complete run\n")
+    real_iter = cli.iter_predictions
+
+    def interrupted_after_two_batches(*args, **kwargs):
+        for number, batch in enumerate(real_iter(*args, **kwargs), start=1):
+            yield batch
+            if number == 2:
+                raise KeyboardInterrupt  # Ctrl+C while the third batch runs
+
+    monkeypatch.setattr(cli, "iter_predictions", interrupted_after_two_batches)
+    code, _, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path), "--out", str(out),
+                              "--batch-size", "8")
+    assert code == cli.EXIT_INTERRUPTED
+    partial = tmp_path / "pbc.partial.csv"
+    assert f"Interrupted after 16 of 64 images; the results so far are in {partial}" in stderr
+    rows = read_rows(partial)
+    assert len(rows) == 16 and all(r["predicted_class"] in CLASS_NAMES for r in rows)
+    assert out.read_text() == "an earlier, complete run\n"  # never replaced by a partial batch
+
+
 def test_default_output_goes_to_the_current_folder(tiny_model, tmp_path, monkeypatch):
     images = tmp_path / "images"
     images.mkdir()

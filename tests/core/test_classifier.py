@@ -216,3 +216,27 @@ def test_shipped_model_loads_if_present(repo_root):
     model = Classifier(shipped, num_threads=1)
     probabilities = model.predict_arrays(random_batch(2))
     assert probabilities.shape == (2, len(CLASS_NAMES))
+
+
+def test_interpreter_runs_the_bytes_that_were_hashed(tiny_model, tmp_path, monkeypatch):
+    """The file checked against the card must be the file run: one read, no second open by path."""
+    import hashlib
+
+    from ai_edge_litert import interpreter as litert
+
+    built = []
+    real_interpreter = litert.Interpreter
+
+    def spy(*args, **kwargs):
+        built.append(kwargs)
+        return real_interpreter(*args, **kwargs)
+
+    monkeypatch.setattr(litert, "Interpreter", spy)
+    model = copy_model(tiny_model, tmp_path)
+    classifier = Classifier(model, num_threads=1)
+    assert len(built) == 1
+    assert built[0].get("model_path") is None, "LiteRT must not open the file a second time"
+    content = built[0]["model_content"]
+    assert hashlib.sha256(content).hexdigest() == classifier.info.sha256
+    assert content == tiny_model.model_path.read_bytes()
+    assert classifier.predict_arrays(random_batch(2)).shape == (2, len(CLASS_NAMES))

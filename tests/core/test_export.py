@@ -162,6 +162,20 @@ def test_summary_csv(tmp_path, predictions, model_info):
     assert all(r["model_sha256"] == "ab" * 32 and r["created_at"] == "2025-03-04T03:06:07Z" for r in rows)
 
 
+def test_summary_csv_says_how_complete_the_batch_is(tmp_path, predictions, model_info):
+    summary = summarize(predictions, review_threshold=0.8)
+    out = write_summary_csv(tmp_path / "s.csv", summary, model_info, batch_status="cancelled", files_found=40)
+    rows = rows_of(out)
+    assert [(r["section"], r["label"], r["count"], r["value"]) for r in rows[:2]] == [
+        ("batch", "Batch status", "", "cancelled"),
+        ("batch", "Image files found", "40", ""),
+    ]
+    assert rows[2]["label"] == "Images" and rows[2]["count"] == "3"
+    # without that knowledge (e.g. a summary of a hand-made list) there are no batch rows
+    plain = rows_of(write_summary_csv(tmp_path / "p.csv", summary, model_info))
+    assert [r for r in plain if r["section"] == "batch"] == []
+
+
 def test_summary_csv_without_white_cells(tmp_path, model_info):
     summary = summarize([prediction("p.jpg", "platelet", 0.99)], 0.8)
     rows = rows_of(write_summary_csv(tmp_path / "s.csv", summary, model_info))

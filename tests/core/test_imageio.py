@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 import tracemalloc
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import EpsImagePlugin, Image
 
 from hemoapp.core.contract import CENTER_CROP, IMAGE_SIZE
 from hemoapp.core.imageio import (
@@ -252,3 +253,34 @@ def test_model_input_is_the_central_crop():
     # and the same crop through the JPEG draft path (decoded at a reduced DCT scale)
     jpeg = decode_bytes(c.encode(Image.fromarray(np.kron(field, np.ones((4, 4, 1), np.uint8))), "JPEG", quality=95))
     assert jpeg[4:-4, 4:-4, 0].max() <= 40 and jpeg[4:-4, 4:-4, 2].min() >= 215
+
+
+def _encoded_as(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    c.rgb_image(32, 32).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["EPS", "GIF", "PCX", "ICO", "SGI"])
+def test_other_formats_named_jpg_are_refused_without_their_decoder(fmt, tmp_path, monkeypatch):
+    """Pillow picks decoders by content: an EPS named .jpg must never reach Ghostscript."""
+    data = _encoded_as(fmt)
+    Image.init()
+    real_factory, accept = Image.OPEN[fmt]
+    assert accept(data[:16]), "the sample must really be recognisable as " + fmt
+    opened = []
+
+    def spy_factory(*args, **kwargs):
+        opened.append(fmt)
+        return real_factory(*args, **kwargs)
+
+    # Image.open looks the factory up at call time, so the spy sees any attempt.
+    monkeypatch.setitem(Image.OPEN, fmt, (spy_factory, accept))
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: pytest.fail("Ghostscript was started"))
+    path = tmp_path / "evil.jpg"
+    path.write_bytes(data)
+    with pytest.raises(ImageReadError) as caught:
+        load_rgb(path)
+    assert caught.value.kind == ErrorKind.UNSUPPORTED
+    assert fmt in caught.value.message and "JPEG, PNG, BMP and TIFF" in caught.value.message
+    assert opened == [], f"the {fmt} decoder was run"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -206,3 +207,43 @@ def test_records_from_paths_never_raises(tmp_path, monkeypatch):
     assert result.records == []
     assert result.skipped[0][0] == "locked" and "permission denied" in result.skipped[0][1]
     assert records_from_paths([]).records == []
+
+
+def test_dropped_files_with_the_same_name_get_distinct_labels(tmp_path):
+    """The label is the CSV's only link to the file: two img1.jpg must not look alike."""
+    first = touch(tmp_path / "d" / "a" / "img1.jpg")
+    second = touch(tmp_path / "d" / "b" / "img1.jpg")
+    result = records_from_paths([first, second])
+    assert result.root == tmp_path / "d"
+    assert {record.relpath: record.path for record in result.records} == {"a/img1.jpg": first, "b/img1.jpg": second}
+
+
+def test_dropped_folders_with_the_same_name_get_distinct_labels(tmp_path):
+    touch(tmp_path / "x" / "data" / "c.jpg")
+    touch(tmp_path / "y" / "data" / "c.jpg")
+    result = records_from_paths([tmp_path / "x" / "data", tmp_path / "y" / "data"])
+    assert result.root == tmp_path
+    assert relpaths(result) == ["x/data/c.jpg", "y/data/c.jpg"]
+    for record in result.records:
+        assert record.path == tmp_path / record.relpath
+
+
+def test_single_drops_keep_their_short_labels(tmp_path):
+    """One dropped folder reads like the folder scan under its name; one file is its name."""
+    touch(tmp_path / "run" / "sub" / "img2.jpg")
+    touch(tmp_path / "run" / "img10.jpg")
+    folder_labels = relpaths(scan_folder(tmp_path / "run"))
+    assert folder_labels == ["img10.jpg", "sub/img2.jpg"]
+    assert relpaths(records_from_paths([tmp_path / "run"])) == [f"run/{label}" for label in folder_labels]
+    assert relpaths(records_from_paths([tmp_path / "run" / "img10.jpg"])) == ["img10.jpg"]
+
+
+def test_drops_without_a_common_parent_are_labelled_absolute(tmp_path, monkeypatch):
+    # Different Windows drives have no common path; os.path.commonpath says so with ValueError.
+    a = touch(tmp_path / "a" / "img1.jpg")
+    b = touch(tmp_path / "b" / "img1.jpg")
+    with monkeypatch.context() as patch:
+        patch.setattr(scan_module.os.path, "commonpath", lambda paths: (_ for _ in ()).throw(ValueError("drives")))
+        result = records_from_paths([a, b])
+    assert result.root == Path()
+    assert relpaths(result) == sorted([a.as_posix(), b.as_posix()])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import threading
 import time
 
@@ -35,9 +36,15 @@ def test_cancel_keeps_classified_rows(qtbot, make_window, fake_classifier, cell_
     qtbot.wait(300)
     assert window.results_model.rowCount() == kept  # the batch in flight was dropped
     assert 2 <= kept < N_FILES
-    assert window.results_view.progress.label.text() == f"Cancelled: {kept} of {N_FILES} images classified (kept)"
+    assert window.results_view.progress.label.text() == f"Cancelled: {kept} of {N_FILES} images processed and kept"
     assert not window.actions.cancel.isEnabled()
     assert window.export_results(tmp_path / "partial.csv") is not None
+    # the summary of a cancelled batch says so, and how much of the folder it covers
+    with open(window.export_summary(tmp_path / "partial-summary.csv"), newline="", encoding="utf-8-sig") as handle:
+        by_label = {r["label"]: r for r in csv.DictReader(handle)}
+    assert by_label["Batch status"]["value"] == JobState.CANCELLED
+    assert by_label["Image files found"]["count"] == str(N_FILES)
+    assert by_label["Images"]["count"] == str(kept)
 
 
 def test_opening_another_folder_replaces_the_running_job(

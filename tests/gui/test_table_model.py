@@ -119,6 +119,11 @@ def test_formatting_helpers():
     assert progress_text(0, 10, 0.0) == "0 / 10 images · starting…"
     assert progress_text(32, 64, 2.0) == "32 / 64 images · 16.0 images/s · about 2.0 s left"
     assert progress_text(64, 64, 4.0) == "64 / 64 images · 16.0 images/s"
-    assert finished_text("cancelled", 3, 9, 1.0) == "Cancelled: 3 of 9 images classified (kept)"
+    assert finished_text("cancelled", 3, 9, 1.0) == "Cancelled: 3 of 9 images processed and kept"
+    assert finished_text("cancelled", 3, 9, 1.0, unreadable=1) == (
+        "Cancelled: 3 of 9 images processed and kept; 1 could not be read"
+    )
+    assert finished_text("completed", 10, 10, 2.0, unreadable=3) == "Classified 7 images in 2.0 s; 3 could not be read"
+    assert finished_text("completed", 0, 0, 0.0) == "No images found"
     assert finished_text("failed", 0, 9, 1.0, "boom") == "Stopped: boom"
     assert format_bytes(812) == "812 B" and format_bytes(35_200) == "35.2 kB" and format_bytes(4_100_000) == "4.1 MB"

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from hemoapp.core.contract import CLASS_NAMES, DISPLAY_NAMES, display_name
-from hemoapp.core.export import PREDICTION_COLUMNS
+from hemoapp.core.export import PREDICTION_COLUMNS, utc_timestamp
 from hemoapp.gui.controller import JobState
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
 from hemoapp.gui.widgets.results_view import Tab
@@ -53,7 +53,9 @@ def test_open_folder_fills_table_with_predictions_and_error_row(qtbot, make_wind
     review = model.flag_count(Flag.REVIEW)
     assert f"Flagged for review: {review}" in window.flagged_label.text()
     assert "Unreadable: 1" in window.flagged_label.text()
-    assert "Classified 17 images" in window.results_view.progress.label.text()
+    # 16 cells classified; the corrupt file is counted apart, never as classified
+    assert window.results_view.progress.label.text().startswith("Classified 16 images in ")
+    assert window.results_view.progress.label.text().endswith("; 1 could not be read")
     assert window.actions.export_results.isEnabled()
 
 
@@ -113,7 +115,10 @@ def test_sorting_by_confidence(qtbot, make_window, fake_classifier, cell_folder)
 
 def test_export_results_and_summary_csv(qtbot, make_window, fake_classifier, cell_folder, tmp_path):
     window = make_window(fake_classifier())
+    started = utc_timestamp()
     run_folder(qtbot, window, cell_folder)
+    finished = utc_timestamp()
+    qtbot.wait(1100)  # the export comes later: its time must not pass for the classification time
     out = window.export_results(tmp_path / "results.csv")
     with open(out, newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
@@ -127,9 +132,17 @@ def test_export_results_and_summary_csv(qtbot, make_window, fake_classifier, cel
     for name, pred in table.items():
         if pred.ok:
             assert by_file[name]["predicted_class"] == pred.predicted
+    # classified_at is when the batch ran (ISO 8601 UTC strings sort by time), not when it was exported
+    assert {r["classified_at"] for r in rows} == {rows[0]["classified_at"]}
+    assert started <= rows[0]["classified_at"] <= finished
     summary = window.export_summary(tmp_path / "summary.csv")
     text = summary.read_text(encoding="utf-8-sig")
     assert "differential" in text and "fake-model" in text
+    with open(summary, newline="", encoding="utf-8-sig") as handle:
+        by_label = {r["label"]: r for r in csv.DictReader(handle)}
+    assert by_label["Batch status"]["value"] == "completed"
+    assert by_label["Image files found"]["count"] == str(N_CELLS + 1)
+    assert by_label["Images"]["count"] == str(N_CELLS + 1)
 
 
 def test_export_dialog_asks_before_overwriting(qtbot, make_window, fake_classifier, cell_folder, tmp_path, monkeypatch):

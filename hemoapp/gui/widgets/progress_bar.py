@@ -33,12 +33,20 @@ def progress_text(done: int, total: int, elapsed_s: float) -> str:
     return " · ".join(parts)
 
 
-def finished_text(state: str, done: int, total: int, elapsed_s: float, error: str = "") -> str:
-    """The line shown when a job ends ("completed", "cancelled" or "failed")."""
+def finished_text(state: str, done: int, total: int, elapsed_s: float, error: str = "", unreadable: int = 0) -> str:
+    """The line shown when a job ends ("completed", "cancelled" or "failed").
+
+    ``done`` counts every file processed, ``unreadable`` those among them that
+    could not be classified: they are reported apart so that a count of
+    "classified" images never includes a file that has no prediction.
+    """
+    unread = f"; {unreadable} could not be read" if unreadable else ""
     if state == "completed":
-        return f"Classified {done} images in {format_duration(elapsed_s)}" if total else "No images found"
+        if not total:
+            return "No images found"
+        return f"Classified {done - unreadable} images in {format_duration(elapsed_s)}{unread}"
     if state == "cancelled":
-        return f"Cancelled: {done} of {total} images classified (kept)"
+        return f"Cancelled: {done} of {total} images processed and kept{unread}"
     return f"Stopped: {error or 'unknown error'}"
 
 

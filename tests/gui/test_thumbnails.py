@@ -1,0 +1,101 @@
+"""The thumbnail cache: bounded, and an evicted thumbnail comes back when asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hemoapp.core.pipeline import Prediction
+from hemoapp.core.scan import ImageRecord
+from hemoapp.gui import thumbnails as thumbnails_module
+from hemoapp.gui.table_model import ResultsModel, Role
+from hemoapp.gui.thumbnails import ThumbnailCache
+from hemotest import corpus as c
+
+
+@pytest.fixture()
+def images(tmp_path) -> list[Path]:
+    paths = []
+    for index in range(6):
+        path = tmp_path / f"cell{index}.png"
+        path.write_bytes(c.encode(c.rgb_image(40, 30, seed=index), "PNG"))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture()
+def decoded(monkeypatch) -> list[str]:
+    """Every path handed to the decoder, in order (request() looks the function up per call)."""
+    seen: list[str] = []
+    real = thumbnails_module.decode_images
+
+    def counting(paths, max_side, chunk):
+        seen.extend(paths)
+        yield from real(paths, max_side, chunk)
+
+    monkeypatch.setattr(thumbnails_module, "decode_images", counting)
+    return seen
+
+
+@pytest.fixture()
+def cache(qapp):
+    cache = ThumbnailCache(max_side=32, capacity=3, chunk=1)
+    yield cache
+    cache.shutdown()
+
+
+def _load_all(qtbot, cache: ThumbnailCache, paths: list[Path]) -> None:
+    arrived: set[str] = set()
+    cache.loaded.connect(arrived.update)
+    cache.request(paths)
+    qtbot.waitUntil(lambda: arrived >= {str(p) for p in paths}, timeout=5000)
+
+
+def test_evicted_thumbnail_is_loaded_again_when_asked_for(qtbot, cache, images, decoded):
+    _load_all(qtbot, cache, images)
+    first = str(images[0])
+    assert cache.entry(first) is None, "capacity 3 of 6: the first image must have been evicted"
+    assert cache.pixmap(images[-1]) is not None
+    # Before the fix the evicted tile stayed "loading…" for ever.
+    qtbot.waitUntil(lambda: cache.pixmap(first) is not None, timeout=5000)
+    assert decoded.count(first) == 2
+
+
+def test_repeated_misses_queue_one_reload(qtbot, cache, images, decoded):
+    """A paint asks for a tile many times: it must be decoded once, not once per ask."""
+    _load_all(qtbot, cache, images)
+    evicted = [str(p) for p in images[:3]]
+    decoded.clear()
+    for _ in range(20):
+        for key in evicted:
+            assert cache.pixmap(key) is None
+    arrived: list[str] = []
+    cache.loaded.connect(arrived.extend)
+    qtbot.waitUntil(lambda: sorted(arrived) == sorted(evicted), timeout=5000)
+    qtbot.wait(100)  # give any duplicate job time to show up
+    assert sorted(decoded) == sorted(evicted)
+
+
+def test_a_never_requested_key_is_not_loaded_by_asking(qtbot, cache, images, decoded):
+    # The model asks for every row's thumbnail, failed rows too: those are never decoded.
+    assert cache.pixmap(images[0]) is None
+    qtbot.wait(100)
+    assert decoded == [] and cache.pixmap(images[0]) is None
+
+
+def test_model_gets_an_evicted_thumbnail_back(qtbot, cache, images):
+    model = ResultsModel(thumbnails=cache)
+    predictions = [
+        Prediction.from_probabilities(ImageRecord(path, path.name, path.stat().st_size), [0.9] + [0.1 / 7] * 7)
+        for path in images
+    ]
+    arrived: set[str] = set()
+    cache.loaded.connect(arrived.update)
+    model.append_predictions(predictions)
+    qtbot.waitUntil(lambda: len(arrived) == len(images), timeout=5000)
+    index = model.index(0, 0)
+    assert model.data(index, Role.THUMBNAIL) is None  # evicted: capacity 3
+    with qtbot.waitSignal(model.dataChanged, timeout=5000):
+        pass  # the model repaints the row when the thumbnail is back
+    assert model.data(index, Role.THUMBNAIL) is not None
