@@ -97,7 +97,8 @@ def decode_files(paths: list[Path], size: int = IMAGE_SIZE, workers: int | None 
     return out
 
 
-def _cache_key(paths: list[Path], size: int) -> str:
+def cache_key(paths: list[Path], size: int) -> str:
+    """Short hash of what decoded images of ``paths`` depend on: files, size and preprocessing."""
     # The preprocessing is part of the key: a cache decoded under another contract is stale.
     digest = hashlib.sha256(f"{size}|{sorted(contract_preprocessing().items())}".encode())
     for path in paths:
@@ -117,7 +118,7 @@ def load_split(
     files = list_split(split_dir, allow_missing=allow_missing, limit_per_class=limit_per_class)
     cache_file = None
     if cache_dir:
-        cache_file = Path(cache_dir) / f"{Path(split_dir).name}-{size}-{_cache_key(files.paths, size)}.npy"
+        cache_file = Path(cache_dir) / f"{Path(split_dir).name}-{size}-{cache_key(files.paths, size)}.npy"
         if cache_file.exists():
             return np.load(cache_file), files.labels, files.paths
     images = decode_files(files.paths, size)

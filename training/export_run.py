@@ -4,10 +4,15 @@ Steps: export ``.keras`` (weights only, no optimizer state) and ``.tflite``; run
 the exported ``.tflite`` through the app's own :class:`Classifier` on val to fit
 the calibration temperature and the review threshold (so they describe exactly
 what the app runs); measure the test split; write the model card.
+
+All of it happens in a staging folder beside the shipped files, which are replaced
+only at the end: an export that dies midway leaves ``models/`` as it was.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +75,15 @@ def summary_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float,
     return metrics
 
 
+def staging_dir(config: TrainConfig) -> Path:
+    """Where an export builds and measures its files before they replace the shipped ones.
+
+    Inside the models folder, so the final moves are renames on one file system; hidden,
+    and one level down, so neither the app nor the packaging (``models/*.tflite``) sees it.
+    """
+    return Path(config.models_dir) / f".{config.name}.export-staging"
+
+
 def export_run(config: TrainConfig) -> Path:
     """Export the run's final model into ``models/`` with a calibrated, measured card."""
     import keras
@@ -77,10 +91,14 @@ def export_run(config: TrainConfig) -> Path:
     paths = RunPaths(config.run_dir)
     if not paths.final_model.exists():
         raise FileNotFoundError(f"no trained model at {paths.final_model}: run `python -m training train` first")
-    tflite_path, card_path, keras_path = shipped_paths(config)
+    shipped_tflite, shipped_card, shipped_keras = shipped_paths(config)
+    staging = staging_dir(config)
+    shutil.rmtree(staging, ignore_errors=True)  # what an export that died left behind
+    staging.mkdir(parents=True)
+    # Same names as the shipped files: the card records the model's file name.
+    tflite_path, card_path, keras_path = (staging / path.name for path in shipped_paths(config))
     # compile=False: no optimizer state, which would triple the shipped .keras file.
     model = keras.models.load_model(paths.final_model, compile=False)
-    keras_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(keras_path)
     representative = None
     if config.quantize == "int8":
@@ -88,7 +106,7 @@ def export_run(config: TrainConfig) -> Path:
         log(f"int8: calibrating activation ranges on {len(representative)} training images")
     sha = export_tflite(model, tflite_path, config.quantize, representative, config.int8_float_layers)
     log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")
-    # A provisional card lets the app's Classifier load the file; it is replaced below.
+    # A provisional card lets the app's Classifier load the staged file; it is replaced below.
     write_card(build_card(tflite_path, config.name, config.version, architecture=_architecture(config)), card_path)
 
     data_dir = Path(config.data_dir)
@@ -116,7 +134,25 @@ def export_run(config: TrainConfig) -> Path:
     )
     write_card(card, card_path)
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
-    return tflite_path
+    # The .keras first (the app never reads it), then the model, then its card: see publish.
+    publish([(keras_path, shipped_keras), (tflite_path, shipped_tflite), (card_path, shipped_card)])
+    shutil.rmtree(staging, ignore_errors=True)
+    log(f"shipped {shipped_tflite} and its card")
+    return shipped_tflite
+
+
+def publish(moves: list[tuple[Path, Path]]) -> None:
+    """Move each staged file over its shipped one, in order, each an atomic rename.
+
+    Export passes the ``.keras``, then the ``.tflite``, then its card. A crash between
+    the ``.tflite`` and the card leaves the new model beside the previous card, whose
+    sha256 names the previous model, so the app refuses the pair until the export is
+    run again: it never accepts a card that does not describe the model beside it (a
+    model with no card at all is refused too). A crash before the ``.tflite`` leaves the
+    previous pair intact.
+    """
+    for source, target in moves:
+        os.replace(source, target)
 
 
 def int8_calibration_images(config: TrainConfig, size: int = IMAGE_SIZE) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import operator
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,23 @@ class _TensorRef:
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
-    return _TensorRef(storage, int(storage_offset), tuple(size), tuple(stride))
+    # Everything here comes from the file: check the types now, the bounds once the
+    # storages' real sizes are known (see _check_bounds).
+    if not isinstance(storage, _StorageRef):
+        raise StateDictError(f"a tensor refers to {type(storage).__name__}, not to a storage")
+    try:
+        offset = _as_int(storage_offset)
+        shape, strides = tuple(_as_int(v) for v in size), tuple(_as_int(v) for v in stride)
+    except TypeError as exc:
+        raise StateDictError(f"tensor layout is not made of integers: {exc}") from exc
+    if len(shape) != len(strides):
+        raise StateDictError(f"tensor has {len(shape)} sizes but {len(strides)} strides")
+    return _TensorRef(storage, offset, shape, strides)
+
+
+def _as_int(value) -> int:
+    """``value`` as an int, refusing floats, strings and other lookalikes."""
+    return operator.index(value)
 
 
 class _StorageType:
@@ -93,20 +110,48 @@ class _RestrictedUnpickler(pickle.Unpickler):
         storage_type, key, _location, numel = pid[1], pid[2], pid[3], pid[4]
         if not isinstance(storage_type, _StorageType):
             raise StateDictError("storage of an unknown type")
-        return _StorageRef(str(key), _STORAGE_DTYPES[storage_type.name], int(numel))
+        if not isinstance(numel, int) or numel < 0:
+            raise StateDictError(f"storage {key!r} has an invalid element count {numel!r}")
+        return _StorageRef(str(key), _STORAGE_DTYPES[storage_type.name], numel)
 
 
 def read_legacy_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """Read a legacy-format PyTorch state dict into numpy arrays, safely.
 
     Raises:
-        StateDictError: not a legacy file, or it refers to anything but tensors.
+        StateDictError: not a legacy file, it refers to anything but tensors, or a
+            tensor's offset, shape, stride or storage size would read outside its storage.
     """
     with open(path, "rb") as handle:
         return _read_legacy(handle)
 
 
 def _read_legacy(handle: BinaryIO) -> dict[str, np.ndarray]:
+    state, keys = _load_pickles(handle)
+    refs = {ref.storage.key: ref.storage for ref in state.values() if isinstance(ref, _TensorRef)}
+    storages = _read_storages(handle, keys, refs)
+    arrays: dict[str, np.ndarray] = {}
+    for name, ref in state.items():
+        if not isinstance(ref, _TensorRef):
+            continue
+        if ref.storage.key not in storages:
+            raise StateDictError(f"tensor {name!r} refers to storage {ref.storage.key!r}, which the file lacks")
+        flat = storages[ref.storage.key]
+        _check_bounds(name, ref, flat.size)
+        itemsize = flat.dtype.itemsize
+        view = np.lib.stride_tricks.as_strided(
+            flat[ref.offset:],
+            shape=ref.shape,
+            strides=tuple(s * itemsize for s in ref.stride),
+            writeable=False,
+        )
+        arrays[name] = np.array(view)  # own copy, contiguous
+    return arrays
+
+
+def _load_pickles(handle: BinaryIO) -> tuple[dict, list[str]]:
+    """The header pickles, then the state dict and the storage keys, checked for type."""
+
     def safe_load():
         return _RestrictedUnpickler(handle).load()
 
@@ -122,36 +167,51 @@ def _read_legacy(handle: BinaryIO) -> dict[str, np.ndarray]:
         keys = safe_load()
     except (pickle.UnpicklingError, EOFError) as exc:
         raise StateDictError(f"damaged state dict: {exc}") from exc
+    if not isinstance(state, dict):
+        raise StateDictError(f"the state is a {type(state).__name__}, not a dict of tensors")
+    if not isinstance(keys, (list, tuple)) or not all(isinstance(key, str) for key in keys):
+        raise StateDictError("the storage key list is not a list of strings")
+    return state, list(keys)
 
-    # Storages follow in the order of `keys`, each as <int64 numel><raw bytes>.
+
+def _read_storages(handle: BinaryIO, keys: list[str], refs: dict[str, _StorageRef]) -> dict[str, np.ndarray]:
+    """Storages follow in the order of ``keys``, each as <int64 numel><raw bytes>."""
     storages: dict[str, np.ndarray] = {}
-    refs = {ref.storage.key: ref.storage for ref in state.values() if isinstance(ref, _TensorRef)}
     for key in keys:
         ref = refs.get(key)
         header = handle.read(8)
         if len(header) != 8:
             raise StateDictError("file ends before all storages were read")
         numel = int(np.frombuffer(header, dtype="<i8")[0])
+        # The tensors were described with the persistent id's count; a storage of another
+        # size (or a negative one, which read() takes as "to the end") cannot back them.
+        if numel < 0 or (ref is not None and numel != ref.numel):
+            expected = ref.numel if ref is not None else "a count >= 0"
+            raise StateDictError(f"storage {key}'s header says {numel} elements; its tensors expect {expected}")
         dtype = np.dtype(ref.dtype if ref else np.float32)
         raw = handle.read(numel * dtype.itemsize)
         if len(raw) != numel * dtype.itemsize:
             raise StateDictError(f"storage {key} is truncated")
         storages[key] = np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
+    return storages
 
-    arrays: dict[str, np.ndarray] = {}
-    for name, ref in state.items():
-        if not isinstance(ref, _TensorRef):
-            continue
-        flat = storages[ref.storage.key]
-        itemsize = flat.dtype.itemsize
-        view = np.lib.stride_tricks.as_strided(
-            flat[ref.offset:],
-            shape=ref.shape,
-            strides=tuple(s * itemsize for s in ref.stride),
-            writeable=False,
+
+def _check_bounds(name: str, ref: _TensorRef, numel: int) -> None:
+    """Refuse a tensor layout that would make ``as_strided`` read outside its storage.
+
+    Negative strides are refused too: torch never writes them, and they would let a
+    view reach below the offset.
+    """
+    if ref.offset < 0 or any(size < 0 for size in ref.shape) or any(step < 0 for step in ref.stride):
+        raise StateDictError(f"tensor {name!r} has a negative offset, size or stride")
+    if 0 in ref.shape:
+        return  # an empty tensor reads nothing
+    last = ref.offset + sum((size - 1) * step for size, step in zip(ref.shape, ref.stride))
+    if last >= numel:
+        raise StateDictError(
+            f"tensor {name!r} reaches element {last} of a storage of {numel} elements (offset {ref.offset}, "
+            f"shape {ref.shape}, stride {ref.stride})"
         )
-        arrays[name] = np.array(view)  # own copy, contiguous
-    return arrays
 
 
 def default_lite0_path() -> Path:

@@ -17,6 +17,7 @@ weights only with an epoch that beats them on val.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -27,14 +28,27 @@ from pathlib import Path
 import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES
+from training import atomic
 from training.config import TrainConfig
-from training.data import class_weights, load_split, make_dataset, uses_soft_targets
+from training.data import cache_key, class_weights, load_split, make_dataset, uses_soft_targets
 from training.model import build_classifier, build_head, feature_extractor, unfreeze_from
 
 
 def log(message: str) -> None:
     """Progress line with a timestamp (training runs in the background with a log file)."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+#: Config fields that cannot change the trained weights: names, where files go, and
+#: export-only settings. Resuming a run with progress under a config that differs in
+#: any *other* field is refused (see :func:`check_resumable`).
+RESUME_SAFE_FIELDS = frozenset(
+    {"name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "quantize", "int8_float_layers"}
+)
+
+
+class ConfigMismatchError(ValueError):
+    """A run folder with progress was resumed under a config that changes the weights."""
 
 
 class RunPaths:
@@ -65,6 +79,10 @@ class RunPaths:
     def backup(self, stage: int) -> Path:
         """The stage's ``BackupAndRestore`` folder (resume inside the stage)."""
         return self.root / ("backup" if stage == 2 else f"backup_stage{stage}")
+
+    def feature_cache(self, split: str, key: str) -> Path:
+        """Stage 1's cached backbone features of ``split``, under the key of what they depend on."""
+        return self.features / f"{split}-{key}.npy"
 
     @property
     def stage2_history(self) -> Path:
@@ -109,23 +127,34 @@ def fine_tune_stages(config: TrainConfig) -> list[FineTuneStage]:
 
 
 def train(config: TrainConfig) -> Path:
-    """Run every stage (skipping what a previous run finished); return the final model path."""
+    """Run every stage (skipping what a previous run finished); return the final model path.
+
+    Raises:
+        ConfigMismatchError: the run folder holds progress made under a config that
+            differs in a field that changes the weights (see :func:`check_resumable`).
+    """
     import keras
 
     paths = RunPaths(config.run_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
-    paths.config.write_text(json.dumps(config.as_dict(), indent=2))
+    check_resumable(paths, config)  # before config.json is overwritten: it is what we compare with
+    _write_json(paths.config, config.as_dict())
     keras.utils.set_random_seed(config.seed)
     state = paths.read_state()
     stages = fine_tune_stages(config)
-    if all(state.get(f"stage{stage.number}_done") for stage in stages) and paths.final_model.exists():
+    if _is_complete(paths, state, stages):
         log(f"run {paths.root} is complete; delete it to train again")
         return paths.final_model
+    if state.get("complete"):
+        # A stage was reset: from here the weights may change, so the model.keras of the
+        # earlier pass no longer describes them; complete again once the new one is saved.
+        paths.write_state(complete=False)
 
     log("loading data (decoded with the app's own loader, cached)")
     data_dir = Path(config.data_dir)
-    x_train, y_train, _ = load_split(data_dir / "train", config.cache_dir, limit_per_class=config.limit_per_class)
-    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
+    x_train, y_train, train_files = load_split(data_dir / "train", config.cache_dir,
+                                               limit_per_class=config.limit_per_class)
+    x_val, y_val, val_files = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
     log(f"train {len(x_train)} images, val {len(x_val)} images")
     weights = class_weights(y_train) if config.class_weighting else None
 
@@ -135,7 +164,7 @@ def train(config: TrainConfig) -> Path:
         log("stage 1 already done: loading its weights")
         model.load_weights(paths.stage1_weights)
     else:
-        run_stage1(config, model, paths, (x_train, y_train), (x_val, y_val), weights)
+        run_stage1(config, model, paths, (x_train, y_train, train_files), (x_val, y_val, val_files), weights)
         model.save_weights(paths.stage1_weights)
         paths.write_state(stage1_done=True)
 
@@ -148,28 +177,130 @@ def train(config: TrainConfig) -> Path:
         fine_tune(config, stage, model, base, paths, (x_train, y_train), (x_val, y_val), weights)
         model.save_weights(paths.end_weights(stage.number))
         paths.write_state(**{done: True})
-    model.save(paths.final_model)
+    # Atomic, and "complete" only once the file is in place: a kill during the save leaves
+    # the run incomplete (the next call saves again), never a truncated model.keras that
+    # the next call would call finished.
+    atomic.save_model(model, paths.final_model)
+    paths.write_state(complete=True)
     log(f"saved {paths.final_model}")
     return paths.final_model
 
 
+def _is_complete(paths: RunPaths, state: dict, stages: list[FineTuneStage]) -> bool:
+    """Every stage done and the final model saved after them (``complete`` is set after the save)."""
+    stages_done = all(state.get(f"stage{stage.number}_done") for stage in stages)
+    return bool(stages_done and state.get("complete") and paths.final_model.exists())
+
+
+def check_resumable(paths: RunPaths, config: TrainConfig) -> None:
+    """Refuse to go on with a run folder whose progress was made under a different config.
+
+    A run's checkpoints, histories and cached features all assume its config, so
+    resuming under another would silently mix two trainings. Every field but
+    :data:`RESUME_SAFE_FIELDS` must match, even one that only adds epochs: the
+    learning-rate schedules depend on the epoch counts too. A folder holding nothing but
+    ``config.json`` has no progress and takes any config.
+
+    Raises:
+        ConfigMismatchError: naming the changed fields and what to do instead.
+    """
+    if not paths.config.exists() or not _has_progress(paths):
+        return
+    try:
+        previous = json.loads(paths.config.read_text())
+    except ValueError:
+        previous = None
+    if not isinstance(previous, dict):
+        raise ConfigMismatchError(f"{paths.config} is unreadable, so the progress in {paths.root} cannot be "
+                                  f"checked against this config. {_fresh_start_hint(paths)}")
+    changed = changed_fields(previous, config)
+    if changed:
+        details = "; ".join(f"{key} {old!r} -> {new!r}" for key, old, new in changed)
+        raise ConfigMismatchError(
+            f"{paths.root} holds a run trained with another config ({details}); resuming it would mix "
+            f"checkpoints of two configs. {_fresh_start_hint(paths)} To go on with that run, use the values "
+            f"in {paths.config}."
+        )
+
+
+def changed_fields(previous: dict, config: TrainConfig) -> list[tuple[str, object, object]]:
+    """``(field, previous value, new value)`` for each weight-affecting field that differs.
+
+    A field missing from an older ``config.json`` counts as its default (fields are
+    added with a default that keeps the earlier behaviour).
+    """
+    defaults = _json_round_trip(TrainConfig().as_dict())
+    current = _json_round_trip(config.as_dict())  # compare as stored: tuples become lists, etc.
+    return [
+        (key, previous.get(key, defaults.get(key)), value)
+        for key, value in current.items()
+        if key not in RESUME_SAFE_FIELDS and previous.get(key, defaults.get(key)) != value
+    ]
+
+
+def _has_progress(paths: RunPaths) -> bool:
+    """Whether the run folder holds anything besides ``config.json`` (state, checkpoints, logs, features)."""
+    return any(entry.name != paths.config.name for entry in paths.root.iterdir())
+
+
+def _fresh_start_hint(paths: RunPaths) -> str:
+    return f"Train into a new folder (--run-dir) or delete {paths.root} to start over."
+
+
+def _json_round_trip(value):
+    return json.loads(json.dumps(value))
+
+
+def _write_json(path: Path, value) -> None:
+    """Write ``value`` as JSON via a temporary file, so a kill never leaves half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, indent=2))
+    os.replace(tmp, path)
+
+
+def feature_key(config: TrainConfig, files: list[Path], image_size: int) -> str:
+    """Short hash of what stage 1's frozen-backbone features depend on.
+
+    That is the backbone and its weights (a local weights file by size and time; with
+    ``none``, the seed that draws them), and the images: :func:`training.data.cache_key`
+    covers the files (so the data folder and ``limit_per_class``), the input size and
+    the contract's preprocessing (the crop).
+    """
+    weights = config.weights
+    if weights not in ("imagenet", "none") and Path(weights).exists():
+        stat = Path(weights).stat()
+        weights = f"{Path(weights).resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+    seed = config.seed if config.weights == "none" else None
+    text = f"{config.backbone}|{weights}|{seed}|{cache_key(list(files), image_size)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _feature_file(config: TrainConfig, paths: RunPaths, split: str, data) -> Path:
+    images, _, files = data
+    return paths.feature_cache(split, feature_key(config, files, images.shape[1]))
+
+
 def _features(model, images: np.ndarray, cache: Path, batch_size: int) -> np.ndarray:
+    """The frozen backbone's features of ``images``, read from ``cache`` or computed and saved there."""
     if cache.exists():
         return np.load(cache)
     extractor = feature_extractor(model)
     feats = extractor.predict(images.astype(np.float32), batch_size=batch_size * 2, verbose=2)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cache, feats)
+    atomic.save_npy(cache, feats)  # a kill mid-write must not leave a short file to be reused
     return feats
 
 
 def run_stage1(config: TrainConfig, model, paths: RunPaths, train_data, val_data, weights) -> None:
-    """Fit the head on cached features of the frozen backbone; copy it into ``model``."""
+    """Fit the head on cached features of the frozen backbone; copy it into ``model``.
+
+    ``train_data`` and ``val_data`` are ``(images, labels, files)``; the files key the
+    feature cache (see :func:`feature_key`).
+    """
     import keras
 
     log("stage 1: computing frozen-backbone features (once, cached)")
-    f_train = _features(model, train_data[0], paths.features / "train.npy", config.batch_size)
-    f_val = _features(model, val_data[0], paths.features / "val.npy", config.batch_size)
+    f_train = _features(model, train_data[0], _feature_file(config, paths, "train", train_data), config.batch_size)
+    f_val = _features(model, val_data[0], _feature_file(config, paths, "val", val_data), config.batch_size)
     head = build_head(f_train.shape[1], dropout=config.dropout, seed=config.seed)
     head.compile(optimizer=keras.optimizers.Adam(config.stage1_lr), **_loss_and_metrics(config))
     log("stage 1: training the head")
@@ -223,26 +354,12 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
         log(f"stage {stage.number}: starting weights have val accuracy {start:.4f}")
         candidates.append(float(start))
     bar = max((v for v in candidates if v is not None), default=None)
-    # Order matters: the backup is taken before the EMA swap (so a resume restores
-    # the raw weights in the model and the averages in the optimizer); the checkpoint
-    # after it (so it saves the averaged weights that were validated).
-    callbacks = [keras.callbacks.BackupAndRestore(str(paths.backup(stage.number)))]
-    if use_ema:
-        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    callbacks += [
-        keras.callbacks.ModelCheckpoint(
-            str(best_file), monitor="val_accuracy", save_best_only=True, save_weights_only=True,
-            initial_value_threshold=bar,
-        ),
-        keras.callbacks.CSVLogger(str(history_file), append=True),
-        keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience, restore_best_weights=False),
-    ]
     model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=stage.epochs,
         class_weight=weights,
-        callbacks=callbacks,
+        callbacks=fine_tune_callbacks(config, stage, paths, bar, use_ema),
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=1 if sys.stdout.isatty() else 2,
     )
@@ -253,6 +370,34 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
         # No epoch beat the earlier best: go back to the weights this stage started from.
         model.load_weights(paths.end_weights(stage.number - 1))
         log(f"stage {stage.number}: no epoch beat stage {stage.number - 1}; keeping its weights")
+
+
+def fine_tune_callbacks(config: TrainConfig, stage: FineTuneStage, paths: RunPaths, bar: float | None,
+                        use_ema: bool) -> list:
+    """The callbacks of a fine-tuning stage, in the order they must run at each epoch's end.
+
+    - The backup first, before the EMA swap: a resume restores the raw weights in the
+      model and the averages in the optimizer.
+    - The CSV row before the checkpoint: a resume takes its bar from the CSV (see
+      :func:`fine_tune`), so a crash between the two must leave the logged best at least
+      as high as the checkpoint's, or a worse epoch could overwrite the checkpoint. The
+      other way round (logged, not saved) only makes the bar a little stricter.
+    - The checkpoint after the swap: it saves the averaged weights that were validated.
+    """
+    import keras
+
+    callbacks = [keras.callbacks.BackupAndRestore(str(paths.backup(stage.number)))]
+    if use_ema:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks += [
+        keras.callbacks.CSVLogger(str(paths.history(stage.number)), append=True),
+        keras.callbacks.ModelCheckpoint(
+            str(paths.best_weights(stage.number)), monitor="val_accuracy", save_best_only=True,
+            save_weights_only=True, initial_value_threshold=bar,
+        ),
+        keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience, restore_best_weights=False),
+    ]
+    return callbacks
 
 
 def _loss_and_metrics(config: TrainConfig) -> dict:

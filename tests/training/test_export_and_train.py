@@ -29,7 +29,7 @@ def trained_run(tiny_pbc, tmp_path_factory):
 def test_training_writes_checkpoints_histories_and_model(trained_run):
     paths = RunPaths(trained_run.run_dir)
     state = json.loads(paths.state.read_text())
-    assert state == {"stage1_done": True, "stage2_done": True}
+    assert state == {"stage1_done": True, "stage2_done": True, "complete": True}
     assert paths.stage1_weights.exists() and paths.final_model.exists()
     history = json.loads(paths.stage1_history.read_text())
     assert len(history["loss"]) >= 1 and "val_accuracy" in history
@@ -45,6 +45,59 @@ def test_interrupted_run_resumes_from_stage_1(trained_run, tmp_path):
     train(trained_run)
     assert not list(paths.features.glob("*.npy")), "stage 1 ran again"
     assert paths.read_state()["stage2_done"]
+
+
+class _Killed(BaseException):
+    """Stands for a kill: not an Exception, so no ``except Exception`` swallows it."""
+
+
+def test_a_kill_while_saving_the_final_model_leaves_the_run_incomplete(trained_run, monkeypatch):
+    """Keras writes model.keras in place; a kill mid-save must not leave a file the next call calls finished."""
+    paths = RunPaths(trained_run.run_dir)
+    paths.final_model.unlink()  # as if killed after the last stage, before the save
+
+    def dies_midway(self, filepath, *args, **kwargs):
+        open(filepath, "wb").write(b"PK\x03\x04 half a zip")
+        raise _Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.Model, "save", dies_midway)
+        with pytest.raises(_Killed):
+            train(trained_run)
+    assert not paths.final_model.exists(), "a truncated model.keras is in place"
+    assert not list(paths.root.glob("*.keras")) and not list(paths.root.glob(".*.keras"))
+    assert not paths.read_state().get("complete")
+    # The next call saves it again (stages done: nothing is retrained) and only then marks the run complete.
+    stage2_log = paths.stage2_history.read_text()
+    keras.models.load_model(train(trained_run), compile=False)
+    assert paths.read_state()["complete"] and paths.stage2_history.read_text() == stage2_log
+
+
+def test_an_export_that_dies_while_measuring_leaves_the_shipped_files_alone(trained_run, tmp_path, monkeypatch):
+    """The new model is measured in a staging folder; models/ changes only once its final card is written."""
+    import dataclasses
+
+    from hemoapp.core.classifier import Classifier
+    from training import export_run as export_module
+
+    config = dataclasses.replace(trained_run, models_dir=str(tmp_path / "models"))
+    tflite, card, keras_file = export_module.shipped_paths(config)
+    export_module.export_run(config)
+    assert not export_module.staging_dir(config).exists()
+    shipped = {path: path.read_bytes() for path in (tflite, card, keras_file)}
+    assert ModelCard.load(card).sha256 == sha256_of(tflite) and ModelCard.load(card).metrics
+
+    def killed(*args, **kwargs):
+        raise _Killed
+
+    monkeypatch.setattr(export_module, "fit_temperature", killed)
+    with pytest.raises(_Killed):
+        export_module.export_run(config)
+    assert {path: path.read_bytes() for path in (tflite, card, keras_file)} == shipped
+    # What the dead export left is in the hidden staging folder, out of sight of models/*.tflite.
+    visible = sorted(p.name for p in (tmp_path / "models").iterdir() if not p.name.startswith("."))
+    assert visible == sorted(p.name for p in shipped)
+    Classifier(tflite)  # the app still loads the previous, measured pair
 
 
 def test_keras_and_tflite_exports_agree(trained_run, tmp_path):
@@ -274,7 +327,7 @@ def _same_weights(model, weights_file) -> bool:
 
 def test_stage_3_that_does_not_beat_stage_2_leaves_its_weights(three_stage_run):
     paths = RunPaths(three_stage_run.run_dir)
-    assert paths.read_state() == {"stage1_done": True, "stage2_done": True, "stage3_done": True}
+    assert paths.read_state() == {"stage1_done": True, "stage2_done": True, "stage3_done": True, "complete": True}
     assert len(paths.history(3).read_text().strip().splitlines()) == 1 + 2  # header + 2 epochs
     assert not paths.best_weights(3).exists(), "an epoch no better than stage 2 was kept"
     model = keras.models.load_model(paths.final_model, compile=False)

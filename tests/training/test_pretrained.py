@@ -1,10 +1,14 @@
 """The offline ImageNet-weights converter: a safe reader and a correct layer mapping."""
 
+import collections
+import io
 import os
+import pickle
 
 import numpy as np
 import pytest
 
+from hemotest import legacy_torch
 from hemotest.legacy_torch import legacy_bytes
 from training import pretrained
 from training.pretrained import StateDictError, read_legacy_state_dict
@@ -49,6 +53,91 @@ def test_rejects_wrong_magic_and_truncation(tmp_path):
     truncated.write_bytes(good[:-100])
     with pytest.raises(StateDictError, match="truncated"):
         read_legacy_state_dict(truncated)
+
+
+class _CraftedTensor:
+    """A tensor pickled with any offset, shape and stride (and any object as its storage)."""
+
+    def __init__(self, storage, offset, shape, stride, torch_module) -> None:
+        self.storage, self.offset, self.shape, self.stride, self.torch = storage, offset, shape, stride, torch_module
+
+    def __reduce__(self):
+        return (self.torch._utils._rebuild_tensor_v2,
+                (self.storage, self.offset, self.shape, self.stride, False, collections.OrderedDict()))
+
+
+def crafted_bytes(values, offset=0, shape=None, stride=None, header_numel=None, storage=None,
+                  as_list=False) -> bytes:
+    """One float32 tensor over ``values`` in legacy format, its layout and headers as given.
+
+    Defaults give a valid file (a contiguous 1-D tensor), built like ``legacy_bytes``.
+    """
+    values = np.asarray(values, np.float32)
+    out = io.BytesIO()
+    with legacy_torch._fake_torch() as torch:
+        real = legacy_torch._Storage("1000", values, torch.FloatStorage)
+        tensor = _CraftedTensor(real if storage is None else storage, offset,
+                                (values.size,) if shape is None else shape, (1,) if stride is None else stride, torch)
+        state = [tensor] if as_list else collections.OrderedDict(w=tensor)
+        for header in (pretrained.LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True}):
+            pickle.dump(header, out, protocol=2)
+        legacy_torch._Pickler(out, protocol=2).dump(state)
+        pickle.dump([real.key], out, protocol=2)
+        out.write(np.int64(values.size if header_numel is None else header_numel).tobytes())
+        out.write(values.astype("<f4").tobytes())
+    return out.getvalue()
+
+
+def test_crafted_helper_writes_a_readable_file(tmp_path):
+    path = tmp_path / "ok.pth"
+    path.write_bytes(crafted_bytes(np.arange(6), offset=1, shape=(2, 2), stride=(3, 1)))
+    np.testing.assert_array_equal(read_legacy_state_dict(path)["w"], [[1, 2], [4, 5]])
+    path.write_bytes(crafted_bytes(np.arange(6), offset=6, shape=(0, 3), stride=(3, 1)))
+    assert read_legacy_state_dict(path)["w"].shape == (0, 3)  # empty: reads nothing, so allowed
+
+
+@pytest.mark.parametrize(
+    "layout, message",
+    [
+        (dict(offset=1, shape=(6,), stride=(1,)), "reaches element 6"),  # one past the end
+        (dict(offset=0, shape=(3, 3), stride=(3, 1)), "reaches element 8"),  # rows run past the end
+        (dict(offset=0, shape=(2,), stride=(10**9,)), "reaches element"),  # a far stride
+        (dict(offset=10**12, shape=(1,), stride=(1,)), "reaches element"),
+        (dict(offset=-4, shape=(2,), stride=(1,)), "negative"),
+        (dict(offset=5, shape=(2,), stride=(-1,)), "negative"),  # would read below the offset
+        (dict(offset=0, shape=(-1,), stride=(1,)), "negative"),
+        (dict(offset=0, shape=(2, 3), stride=(3,)), "strides"),
+        (dict(offset=0.5, shape=(2,), stride=(1,)), "integers"),
+    ],
+    ids=["one-past-end", "rows-past-end", "far-stride", "far-offset", "negative-offset", "negative-stride",
+         "negative-size", "rank-mismatch", "float-offset"],
+)
+def test_refuses_tensor_layouts_that_read_outside_the_storage(tmp_path, layout, message):
+    path = tmp_path / "crafted.pth"
+    path.write_bytes(crafted_bytes(np.arange(6), **layout))
+    with pytest.raises(StateDictError, match=message):
+        read_legacy_state_dict(path)
+
+
+def test_refuses_a_storage_whose_header_disagrees_with_its_persistent_id(tmp_path):
+    # The pickle promises 6 elements, the header 5: the tensor would read one past the bytes read.
+    path = tmp_path / "short.pth"
+    path.write_bytes(crafted_bytes(np.arange(6), header_numel=5))
+    with pytest.raises(StateDictError, match="header says 5 elements"):
+        read_legacy_state_dict(path)
+    path.write_bytes(crafted_bytes(np.arange(6), header_numel=-1))  # read(-n) would read to the end
+    with pytest.raises(StateDictError, match="header says -1"):
+        read_legacy_state_dict(path)
+
+
+def test_refuses_a_tensor_without_a_storage_and_a_state_that_is_not_a_dict(tmp_path):
+    path = tmp_path / "odd.pth"
+    path.write_bytes(crafted_bytes(np.arange(6), storage=12345))
+    with pytest.raises(StateDictError, match="not to a storage"):
+        read_legacy_state_dict(path)
+    path.write_bytes(crafted_bytes(np.arange(6), as_list=True))
+    with pytest.raises(StateDictError, match="not a dict"):
+        read_legacy_state_dict(path)
 
 
 def test_block_prefixes_match_keras_lite0():
