@@ -48,6 +48,10 @@ def decode_images(paths: list[str], max_side: int, chunk: int) -> Iterator[list[
             batch.append(LoadedImage(path, pil_to_qimage(image), info, None))
         except ImageReadError as exc:
             batch.append(LoadedImage(path, None, None, exc.message))
+        except Exception as exc:  # noqa: BLE001 - e.g. MemoryError's kin from a decoder or Qt
+            # Any other failure is still this file's alone: report it on its tile and go
+            # on, or the job would stop and leave every later tile "loading…" for good.
+            batch.append(LoadedImage(path, None, None, f"cannot show this image ({type(exc).__name__}: {exc})"))
         if len(batch) >= chunk:
             yield batch
             batch = []

@@ -99,3 +99,18 @@ def test_model_gets_an_evicted_thumbnail_back(qtbot, cache, images):
     with qtbot.waitSignal(model.dataChanged, timeout=5000):
         pass  # the model repaints the row when the thumbnail is back
     assert model.data(index, Role.THUMBNAIL) is not None
+
+
+def test_an_unexpected_decoder_failure_is_that_files_error_and_the_rest_load(images, monkeypatch):
+    real = thumbnails_module.load_display_image
+
+    def failing_on_the_second(path, max_side=None):
+        if path == str(images[1]):
+            raise MemoryError("decoder ran out of memory")
+        return real(path, max_side=max_side)
+
+    monkeypatch.setattr(thumbnails_module, "load_display_image", failing_on_the_second)
+    loaded = [item for batch in thumbnails_module.decode_images([str(p) for p in images[:3]], 32, 1) for item in batch]
+    assert [item.key for item in loaded] == [str(p) for p in images[:3]]
+    assert loaded[1].image is None and "MemoryError" in loaded[1].error
+    assert loaded[0].image is not None and loaded[2].image is not None
