@@ -6,15 +6,24 @@ BENCH_ARGS ?=
 
 .PHONY: run test bench bench-baseline bench-quantization package install install-dev lint-imports
 
-# The virtual environment is made once; the installs below are cheap no-ops when up to date.
+# The virtual environment is made once, and installed into again only when pyproject.toml
+# changes (the stamp files): the project is installed in editable mode, so code changes need
+# no reinstall, and `make run` / `make test` then work offline.
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-install: $(PY)
+$(VENV)/.installed-app: pyproject.toml | $(PY)
 	$(PY) -m pip install -e .
+	touch $@
 
-install-dev: $(PY)
+# The dev install includes the app's, so it stamps both.
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install -e ".[training,dev]"
+	touch $@ $(VENV)/.installed-app
+
+install: $(VENV)/.installed-app
+
+install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(PY) -m hemoapp
@@ -29,7 +38,7 @@ bench: install
 lint-imports: install-dev
 	$(VENV)/bin/lint-imports
 
-# The packaged app (PyInstaller, one folder in dist/hemolens); builds, then runs its self-test with no Python on PATH.
+# The packaged app (PyInstaller, one folder in dist/hemolens); builds, then runs its self-test in a clean environment (env -i, no venv).
 package:
 	packaging/build.sh
 

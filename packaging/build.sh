@@ -6,8 +6,8 @@
 #
 # Steps: (1) a build virtualenv with `pip install .[package]` (made once, refreshed
 # when pyproject.toml changes); (2) `pyinstaller build.spec`; (3) the built
-# executable's `--self-test` in a clean environment (env -i: no Python, no venv on
-# PATH); (4) a start of the real window (offscreen) to a shown main window;
+# executable's `--self-test` in a clean environment (env -i: no venv and no PYTHONPATH,
+# so nothing outside the bundle is imported); (4) a start of the real window (offscreen) to a shown main window;
 # (5) the bundle size, checked against HEMOLENS_MAX_BUNDLE_MB; (6) the system
 # libraries the bundle still takes from the host (see packaging/README.md).
 #
@@ -57,6 +57,10 @@ started=$(date +%s)
     || die "pyinstaller failed (see the messages above)"
 echo "built in $(( $(date +%s) - started )) s"
 [[ -x "$EXE" ]] || die "no executable at $EXE"
+if [[ -d "$BUNDLE/_internal" ]]; then
+    [[ -f "$BUNDLE/_internal/licenses/THIRD_PARTY_NOTICES.md" && -f "$BUNDLE/_internal/licenses/LGPL-3.0.txt" ]] \
+        || die "the bundle lacks its third-party notices (licenses/)"
+fi
 
 # -- 3. self-test without Python ---------------------------------------------------------
 selftest_args=(--self-test)

@@ -254,6 +254,63 @@ def resource_datas(root: Path) -> list[tuple[str, str]]:
     return [(str(path), "resources") for path in sorted(folder.iterdir()) if path.is_file()]
 
 
+#: Distributions whose code the bundle contains: their own licence files are copied
+#: into ``licenses/<name>/`` (the texts every licence asks to travel with the code).
+BUNDLED_DISTRIBUTIONS: tuple[str, ...] = (
+    "PySide6-Essentials", "shiboken6", "ai-edge-litert", "flatbuffers", "numpy", "pillow",
+)
+
+_LICENCE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
+
+
+def licence_datas(root: Path, distributions: tuple[str, ...] = BUNDLED_DISTRIBUTIONS) -> list[tuple[str, str]]:
+    """The notices and licence texts for ``licenses/`` of the bundle.
+
+    ``resources/licenses/`` (committed: THIRD_PARTY_NOTICES.md and the full texts of
+    the LGPL, GPL and Apache licences, which some wheels do not ship) goes in as is;
+    each bundled distribution's own licence files are added from the build
+    environment under ``licenses/<distribution>/``.
+
+    Raises:
+        BundleError: the committed notices are missing (a bundle must never ship
+            without them).
+    """
+    folder = root / "resources" / "licenses"
+    notices = folder / "THIRD_PARTY_NOTICES.md"
+    if not notices.is_file():
+        raise BundleError(f"{notices} is missing: the bundle must carry its third-party notices")
+    datas = [(str(path), "licenses") for path in sorted(folder.iterdir()) if path.is_file()]
+    for name in distributions:
+        datas += [(str(path), posixpath.join("licenses", name, sub).rstrip("/")) for path, sub in distribution_licence_files(name)]
+    return datas
+
+
+def distribution_licence_files(name: str) -> list[tuple[Path, str]]:
+    """An installed distribution's licence/notice files, each with its folder inside the metadata.
+
+    The folder keeps apart files of the same name (numpy ships a ``LICENSE.txt`` for
+    each vendored library under ``licenses/<its path>/``). None if not installed.
+    """
+    from importlib import metadata
+
+    try:
+        distribution = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return []
+    found = []
+    for entry in distribution.files or []:
+        parts = entry.parts
+        if not parts or not parts[0].endswith(".dist-info") or not _LICENCE_FILE.match(entry.name):
+            continue
+        path = Path(distribution.locate_file(entry))
+        if path.is_file():
+            inner = list(parts[1:-1])
+            if inner and inner[0] == "licenses":  # PEP 639's folder: one level less in the bundle
+                inner = inner[1:]
+            found.append((path, posixpath.join(*inner) if inner else ""))
+    return sorted(found)
+
+
 def _natural_key(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
 

@@ -169,6 +169,27 @@ def test_resources_are_bundled(repo_root):
     assert {"hemolens.svg", "hemolens-256.png"} <= names
 
 
+def test_licences_are_bundled(repo_root):
+    datas = hb.licence_datas(repo_root)
+    top = {Path(source).name for source, dest in datas if dest == "licenses"}
+    assert {"THIRD_PARTY_NOTICES.md", "LGPL-3.0.txt", "GPL-3.0.txt", "Apache-2.0.txt"} <= top
+    # each bundled package's own texts, from the installed distribution, kept apart by package
+    by_dest = {dest for _, dest in datas}
+    assert "licenses/pillow" in by_dest and "licenses/ai-edge-litert" in by_dest
+    numpy_files = [(Path(source), dest) for source, dest in datas if dest.startswith("licenses/numpy")]
+    assert len({(path.name, dest) for path, dest in numpy_files}) == len(numpy_files) > 1  # nothing overwrites
+    notices = (repo_root / "resources" / "licenses" / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
+    for package in hb.BUNDLED_DISTRIBUTIONS:
+        assert package.lower() in notices.lower(), package
+    assert "ML Illustrated" in notices and "CC BY 4.0" in notices
+
+
+def test_a_bundle_without_notices_is_refused(tmp_path):
+    (tmp_path / "resources" / "licenses").mkdir(parents=True)
+    with pytest.raises(hb.BundleError, match="third-party notices"):
+        hb.licence_datas(tmp_path)
+
+
 @pytest.mark.parametrize("script", ["build.sh", "runtime-libs.sh"])
 def test_shell_scripts_parse(script):
     bash = shutil.which("bash")
