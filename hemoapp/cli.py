@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import os
+import signal
 import sys
 import threading
 import time
@@ -159,6 +160,40 @@ def format_summary(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+class StopOnSignals:
+    """While active, Ctrl+C (SIGINT) and SIGTERM ask the batch to stop instead of killing it.
+
+    The first signal sets ``cancel``: the pipeline stops at its next check (within
+    a batch) and the CLI writes what it classified. A second Ctrl+C interrupts at
+    once, as usual. Outside the main thread signals cannot be handled; then this
+    does nothing and Ctrl+C arrives as :class:`KeyboardInterrupt`.
+
+    Attributes:
+        received: the name of the signal that asked to stop, or ``None``.
+    """
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.received: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "StopOnSignals":
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self._previous[number] = signal.signal(number, self._on_signal)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _on_signal(self, number: int, frame) -> None:
+        if self.received is not None and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(number).name
+        self.cancel.set()
+
+
 def partial_results_path(out: Path) -> Path:
     """Where an interrupted batch's results go: ``results.csv`` → ``results.partial.csv``."""
     return out.with_name(f"{out.stem}.partial{out.suffix or '.csv'}")
@@ -190,13 +225,18 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     started_at = _dt.datetime.now(_dt.timezone.utc)
     started = time.perf_counter()
     batches = iter_predictions(scan.records, classifier, batch_size=args.batch_size, cancel=cancel)
+    interrupted = False
     try:
-        for batch in batches:
-            predictions.extend(batch.predictions)
-            progress.update(batch.done, batch.total, batch.elapsed_s)
-    except KeyboardInterrupt:
+        with StopOnSignals(cancel) as stop:
+            for batch in batches:
+                predictions.extend(batch.predictions)
+                progress.update(batch.done, batch.total, batch.elapsed_s)
+        interrupted = stop.received is not None
+    except KeyboardInterrupt:  # a second Ctrl+C, or no handler could be installed
         cancel.set()
         batches.close()
+        interrupted = True
+    if interrupted:
         progress.close()
         # Keep what was classified, but beside the requested file: a partial batch
         # must neither replace an earlier complete CSV nor pass for a complete one.

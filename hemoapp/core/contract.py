@@ -12,7 +12,6 @@ only preprocessing outside it is: decode, convert to RGB, resize (see
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,6 +73,11 @@ RESIZE_METHOD: str = "bilinear"
 INPUT_DTYPE: str = "uint8"
 INPUT_RANGE: tuple[int, int] = (0, 255)
 
+#: Calibration temperatures a card may carry. Fitted ones are near 1 (0.5-3); a value far
+#: outside (0, or 1e-320, which turns every logit into inf and every probability into NaN)
+#: is a broken card, refused rather than run.
+TEMPERATURE_RANGE: tuple[float, float] = (0.05, 20.0)
+
 #: Bump when the card format changes incompatibly.
 CARD_SCHEMA_VERSION: int = 1
 
@@ -128,7 +132,7 @@ class ModelCard:
             card.input_size = int(card.input_size)
             card.calibration_temperature = float(card.calibration_temperature)
             card.review_threshold = float(card.review_threshold)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(1e999)
             raise ModelCardError(f"model card has a non-numeric field: {exc}") from exc
         # Wrong JSON types would otherwise surface later as AttributeError/TypeError
         # (e.g. "preprocessing": "rgb" in check_card), not as a clear card error.
@@ -158,6 +162,8 @@ class ModelCard:
             raise ModelCardError(f"model card not found: {path}") from exc
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelCardError(f"model card {path} cannot be read: {exc}") from exc
+        except RecursionError:  # absurdly nested JSON: no card of ours looks like that
+            raise ModelCardError(f"model card {path} is nested too deeply to be a model card") from None
         if not isinstance(data, dict):
             raise ModelCardError(f"model card {path} is not a JSON object")
         return cls.from_dict(data)
@@ -193,8 +199,11 @@ def check_card(card: ModelCard) -> None:
             problems.append(
                 f"preprocessing '{key}' is {card.preprocessing.get(key)!r}, the app expects {value!r}"
             )
-    if not (card.calibration_temperature > 0 and math.isfinite(card.calibration_temperature)):
-        problems.append(f"calibration temperature {card.calibration_temperature} is not positive")
+    low, high = TEMPERATURE_RANGE
+    if not low <= card.calibration_temperature <= high:  # also refuses NaN
+        problems.append(
+            f"calibration temperature {card.calibration_temperature} is outside the sane range [{low}, {high}]"
+        )
     if not 0.0 <= card.review_threshold <= 1.0:
         problems.append(f"review threshold {card.review_threshold} is outside [0, 1]")
     if not re.fullmatch(r"[0-9a-fA-F]{64}", card.sha256):

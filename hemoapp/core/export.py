@@ -40,6 +40,8 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "model_name",
     "model_version",
     "model_sha256",
+    "calibration_temperature",
+    "review_threshold",
     "classified_at",
 )
 
@@ -77,6 +79,15 @@ def _number(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def exact_number(value: float) -> str:
+    """A parameter as the shortest text that reads back as the same float (``0.9``, ``1.2345``).
+
+    Used for the settings behind the numbers (calibration temperature, review
+    threshold): rounding them would make a result impossible to reproduce.
+    """
+    return repr(float(value))
+
+
 def write_predictions_csv(
     path: str | os.PathLike[str],
     predictions: Iterable,
@@ -88,7 +99,9 @@ def write_predictions_csv(
 
     Columns are :data:`PREDICTION_COLUMNS`. ``flag`` is ``review`` when the
     confidence is below the threshold and ``error`` for a file that could not be
-    classified. Probabilities have six decimals.
+    classified. Probabilities have six decimals. Every row also carries what the
+    numbers depend on besides the model file: the card's calibration temperature
+    (it scales every confidence) and the review threshold that set the flags.
 
     Args:
         path: the CSV to (over)write.
@@ -103,7 +116,13 @@ def write_predictions_csv(
     """
     threshold = model_info.card.review_threshold if review_threshold is None else float(review_threshold)
     stamp = utc_timestamp(created)
-    model_cells = [safe_cell(str(model_info.name)), safe_cell(str(model_info.version)), safe_cell(model_info.sha256)]
+    model_cells = [
+        safe_cell(str(model_info.name)),
+        safe_cell(str(model_info.version)),
+        safe_cell(model_info.sha256),
+        exact_number(model_info.card.calibration_temperature),
+        exact_number(threshold),
+    ]
     with atomic_csv_writer(path) as writer:
         writer.writerow(PREDICTION_COLUMNS)
         for prediction in predictions:
@@ -182,17 +201,28 @@ def summary_rows(summary: Summary) -> list[list[str]]:
     return rows
 
 
-def batch_rows(batch_status: str | None, files_found: int | None) -> list[list[str]]:
-    """Rows saying how complete the batch behind a summary is (none when unknown).
+def batch_rows(
+    batch_status: str | None,
+    files_found: int | None,
+    entries_skipped: int | None = None,
+    calibration_temperature: float | None = None,
+) -> list[list[str]]:
+    """Rows saying how complete the batch behind a summary is and how it was classified.
 
     A cancelled or failed batch keeps what it classified, so its summary counts
-    only part of the folder; these rows say so in the file itself.
+    only part of the folder; a folder the scan could not list holds images that
+    were never counted. These rows say so in the file itself. Each row is left
+    out when its value is unknown (``None``).
     """
     rows = []
     if batch_status is not None:
         rows.append(["batch", "", "Batch status", "", safe_cell(batch_status), ""])
     if files_found is not None:
         rows.append(["batch", "", "Image files found", str(files_found), "", ""])
+    if entries_skipped is not None:
+        rows.append(["batch", "", "Entries skipped", str(entries_skipped), "", ""])
+    if calibration_temperature is not None:
+        rows.append(["batch", "", "Calibration temperature", "", exact_number(calibration_temperature), ""])
     return rows
 
 
@@ -203,10 +233,13 @@ def write_summary_csv(
     created: _dt.datetime | None = None,
     batch_status: str | None = None,
     files_found: int | None = None,
+    entries_skipped: int | None = None,
 ) -> Path:
     """Write the summary (totals, counts per class, differential) as a CSV.
 
     Columns are :data:`SUMMARY_COLUMNS`; every row repeats the model's identity.
+    The batch rows come first, and always include the model card's calibration
+    temperature: the confidences, and so the review flags, depend on it.
 
     Args:
         path: the CSV to (over)write.
@@ -216,6 +249,8 @@ def write_summary_csv(
         batch_status: how the batch ended ("completed", "cancelled", "failed", "running");
             written first, so a partial count is never mistaken for the whole folder.
         files_found: image files the scan found (the summary's total counts those processed).
+        entries_skipped: files or folders the scan could not look into (their images are
+            in no count).
 
     Returns:
         The path written.
@@ -228,7 +263,8 @@ def write_summary_csv(
     ]
     with atomic_csv_writer(path) as writer:
         writer.writerow(SUMMARY_COLUMNS)
-        for row in batch_rows(batch_status, files_found) + summary_rows(summary):
+        batch = batch_rows(batch_status, files_found, entries_skipped, model_info.card.calibration_temperature)
+        for row in batch + summary_rows(summary):
             writer.writerow([*row, *tail])
     return Path(path)
 

@@ -63,6 +63,7 @@ class ErrorKind:
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
     UNREADABLE = "unreadable"
+    BLANK = "blank-image"
 
 
 class ImageReadError(Exception):
@@ -111,11 +112,18 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         )
     try:
         with open(path, "rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
+            # Ask for the size just seen (plus one byte, to notice growth): read(n)
+            # reserves n bytes up front, so asking for the limit cost 256 MB per file.
+            data = handle.read(stat.st_size + 1)
     except PermissionError:
         raise ImageReadError(ErrorKind.PERMISSION, "permission denied") from None
     except OSError as exc:
         raise ImageReadError(ErrorKind.UNREADABLE, f"cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > stat.st_size:
+        raise ImageReadError(
+            ErrorKind.UNREADABLE, "the file grew while it was read (still being copied?); classify it again later"
+        )
+    return data
 
 
 def _is_regular(mode: int) -> bool:
@@ -147,7 +155,7 @@ def open_image(data: bytes, draft_size: int | None = None) -> tuple[Image.Image,
             height=image.height,
             format=image.format or "unknown",
             mode=image.mode,
-            frames=getattr(image, "n_frames", 1),
+            frames=_page_count(image),
         )
         if image.width <= 0 or image.height <= 0:
             raise ImageReadError(ErrorKind.CORRUPT, "the image has no pixels")
@@ -226,6 +234,29 @@ def _sniff_other_format(data: bytes) -> str | None:
     return None
 
 
+#: Pages counted in a multi-page file; more are shown as "at least" this many.
+MAX_COUNTED_PAGES = 100
+
+
+def _page_count(image: Image.Image) -> int:
+    """Pages of a multi-page file, counted up to :data:`MAX_COUNTED_PAGES`.
+
+    Pillow's ``n_frames`` walks every page of a TIFF, which takes minutes for a
+    small hostile file with tens of thousands of pages; only the first page is
+    used, and the count is only shown, so counting stops early.
+    """
+    if not getattr(image, "is_animated", False):
+        return 1
+    pages = 1
+    try:
+        while pages < MAX_COUNTED_PAGES:
+            image.seek(pages)
+            pages += 1
+    except EOFError:
+        pass
+    return pages
+
+
 def _too_large_message(width: int, height: int) -> str:
     return f"{width}x{height} pixels is over the {MAX_PIXELS // 1_000_000} megapixel limit"
 
@@ -236,21 +267,69 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if mode == "RGB":
         return image
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        if mode == "F" and array.size and np.nanmax(array) <= 1.0:
-            array = array * 255.0
-        elif mode != "F":
-            # 16-bit data: map 0..65535 onto 0..255 (a plain convert() would clip).
-            array = array / 257.0
-        array = np.nan_to_num(array, nan=0.0)
-        gray = np.clip(np.rint(array), 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, mode="L").convert("RGB")
+        return Image.fromarray(_wide_gray_to_8bit(np.asarray(image), mode), mode="L").convert("RGB")
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
         # Transparent pixels become white, like an empty slide background.
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+#: Rows converted at a time from 16/32-bit gray: bounds the float temporaries (a 64
+#: megapixel image converted at once took 1.7 GB; in slices it takes a few tens of MB).
+_ROWS_PER_SLICE = 512
+
+
+def _wide_gray_to_8bit(array: np.ndarray, mode: str) -> np.ndarray:
+    """16-bit (0..65535), 32-bit integer or float gray → 8-bit, slice by slice.
+
+    Float images in 0..1 are scaled to 0..255; NaN becomes black.
+    """
+    if mode == "F":
+        scale = 255.0 if array.size and np.nanmax(array) <= 1.0 else 1.0
+    else:
+        scale = 1.0 / 257.0  # map 0..65535 onto 0..255 (a plain convert() would clip)
+    gray = np.empty(array.shape, dtype=np.uint8)
+    for start in range(0, array.shape[0], _ROWS_PER_SLICE):
+        part = array[start : start + _ROWS_PER_SLICE].astype(np.float32) * scale
+        np.clip(np.rint(np.nan_to_num(part, nan=0.0)), 0, 255, out=part)
+        gray[start : start + _ROWS_PER_SLICE] = part
+    return gray
+
+
+#: Limits of a usable picture, on the model input (0..255). Every PBC image (train, val,
+#: test) and every bccd-wbc image has a mean of 138-225 and, in its most varied colour
+#: channel, a standard deviation of at least 18 (PBC: 35); these limits are far outside that, so they only catch pictures with no cell
+#: to see: black (e.g. 12-bit camera data in a 16-bit file, read as 0..4095 of 65535),
+#: white, or one flat colour.
+BLANK_MEAN_RANGE: tuple[float, float] = (40.0, 245.0)
+BLANK_MIN_STD = 4.0
+
+
+def check_not_blank(model_input: np.ndarray) -> None:
+    """Raise :class:`ImageReadError` (``blank-image``) for a picture with nothing to classify.
+
+    A model asked about a black or flat picture still answers, and often confidently;
+    a clear error instead keeps such files out of the counts.
+    """
+    mean = float(model_input.mean())
+    # Spread across the picture, per colour channel (pooling the channels would count a
+    # flat pink as varied): the largest of the three.
+    std = float(model_input.reshape(-1, model_input.shape[-1]).std(axis=0).max())
+    low, high = BLANK_MEAN_RANGE
+    if mean < low:
+        raise ImageReadError(
+            ErrorKind.BLANK,
+            f"the image is almost black (mean brightness {mean:.0f} of 255); if it is a 12- or 16-bit export, "
+            "export it as 8-bit",
+        )
+    if mean > high or std < BLANK_MIN_STD:
+        raise ImageReadError(
+            ErrorKind.BLANK,
+            f"the image is almost {'white' if mean > high else 'one flat colour'} "
+            f"(mean {mean:.0f}, spread {std:.1f} of 255): no cell to classify",
+        )
 
 
 def to_model_input(image: Image.Image, size: int = IMAGE_SIZE, crop: float = CENTER_CROP) -> np.ndarray:
@@ -279,6 +358,16 @@ def load_rgb(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> np.ndarray
         ImageReadError: the file cannot be used; ``kind`` says why.
     """
     return decode_bytes(read_bytes(path), size)
+
+
+def load_model_input(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> np.ndarray:
+    """:func:`load_rgb`, refusing a picture with nothing to classify (:func:`check_not_blank`).
+
+    What the app classifies. Training reads with :func:`load_rgb` (its data are curated).
+    """
+    model_input = load_rgb(path, size)
+    check_not_blank(model_input)
+    return model_input
 
 
 def load_display_image(path: str | os.PathLike[str], max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:

@@ -20,8 +20,12 @@ from typing import Protocol
 import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
-from hemoapp.core.imageio import ErrorKind, ImageReadError, load_rgb
+from hemoapp.core.imageio import ErrorKind, ImageReadError, load_model_input
 from hemoapp.core.scan import ImageRecord
+
+#: Error kind of a row whose model output is not a probability vector (NaN, inf):
+#: never counted as a class, always an error row.
+INVALID_OUTPUT = "invalid-model-output"
 
 #: How often a wait for decoding looks at the cancel event, in seconds.
 _CANCEL_POLL_S = 0.05
@@ -108,7 +112,7 @@ def default_decode_workers() -> int:
 
 def _decode(record: ImageRecord, size: int) -> np.ndarray | _Failure:
     try:
-        return load_rgb(record.path, size)
+        return load_model_input(record.path, size)
     except ImageReadError as exc:
         return _Failure(exc.kind, exc.message)
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop a batch
@@ -144,8 +148,16 @@ def _classify(
     for index, (record, item) in enumerate(zip(records, decoded)):
         if isinstance(item, _Failure):
             predictions.append(Prediction.failed(record, item.kind, item.message))
-        else:
-            predictions.append(Prediction.from_probabilities(record, probabilities[row_of[index]], class_names))
+            continue
+        row = probabilities[row_of[index]]
+        if not np.all(np.isfinite(row)):
+            # NaN compares false with every threshold, so it would be counted, unflagged,
+            # as whichever class argmax picks: an error row instead, never a result.
+            predictions.append(Prediction.failed(
+                record, INVALID_OUTPUT, "the model gave no valid probabilities (NaN or infinity) for this image",
+            ))
+            continue
+        predictions.append(Prediction.from_probabilities(record, row, class_names))
     return predictions
 
 

@@ -94,6 +94,31 @@ def test_interrupted_batch_keeps_its_results_beside_the_output(pbc8_originals, t
     assert out.read_text() == "an earlier, complete run\n"  # never replaced by a partial batch
 
 
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_batch_cleanly_and_keeps_its_results(
+    pbc8_originals, tiny_model, tmp_path, monkeypatch, signal_name
+):
+    import signal
+
+    out = tmp_path / "pbc.csv"
+    real_iter = cli.iter_predictions
+
+    def signalled_after_two_batches(*args, **kwargs):
+        for number, batch in enumerate(real_iter(*args, **kwargs), start=1):
+            yield batch
+            if number == 2:
+                signal.raise_signal(getattr(signal, signal_name))  # e.g. the session ends: SIGTERM
+
+    monkeypatch.setattr(cli, "iter_predictions", signalled_after_two_batches)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    code, _, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path), "--out", str(out),
+                              "--batch-size", "8")
+    assert code == cli.EXIT_INTERRUPTED
+    assert "Interrupted after 16 of 64 images" in stderr
+    assert len(read_rows(tmp_path / "pbc.partial.csv")) == 16 and not out.exists()
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # restored
+
+
 def test_default_output_goes_to_the_current_folder(tiny_model, tmp_path, monkeypatch):
     images = tmp_path / "images"
     images.mkdir()

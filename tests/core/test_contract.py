@@ -76,7 +76,11 @@ def test_malformed_cards_raise_card_error(data):
         {"preprocessing": {**contract_preprocessing(), "resize": "nearest"}},
         {"calibration_temperature": float("nan")},
         {"calibration_temperature": float("inf")},
+        {"calibration_temperature": 1e-320},  # every logit becomes inf, every probability NaN
+        {"calibration_temperature": 0.0},
+        {"calibration_temperature": 1e6},
         {"review_threshold": -0.1},
+        {"review_threshold": float("nan")},
         {"sha256": "0f" * 31},
     ],
 )
@@ -97,4 +101,10 @@ def test_load_errors(tmp_path):
         ModelCard.load(bad)
     bad.write_text(json.dumps(card_dict())[:-3])
     with pytest.raises(ModelCardError, match="cannot be read"):
+        ModelCard.load(bad)
+    bad.write_text(json.dumps(card_dict())[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ModelCardError, match="nested too deeply"):
+        ModelCard.load(bad)
+    bad.write_text(json.dumps(card_dict()).replace('"input_size": 128', '"input_size": 1e999'))
+    with pytest.raises(ModelCardError, match="non-numeric"):
         ModelCard.load(bad)

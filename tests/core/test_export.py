@@ -38,6 +38,7 @@ def model_info() -> ModelInfo:
         sha256="ab" * 32,
         created="2025-01-01T00:00:00+00:00",
         review_threshold=0.8,
+        calibration_temperature=1.3721,
     )
     return ModelInfo(card.name, card.version, card.sha256, Path("models/hemolens-lite0.tflite"), card)
 
@@ -81,6 +82,10 @@ def test_predictions_csv_columns_and_values(tmp_path, predictions, model_info):
     assert good["flag"] == "" and good["error_kind"] == "" and good["error"] == ""
     assert good["model_name"] == "hemolens-lite0" and good["model_version"] == "1.0"
     assert good["model_sha256"] == "ab" * 32
+    # what the numbers depend on besides the model file, unrounded
+    assert good["calibration_temperature"] == "1.3721" and good["review_threshold"] == "0.8"
+    assert header[header.index("model_sha256") + 1 :][:2] == ["calibration_temperature", "review_threshold"]
+    assert {r["calibration_temperature"] for r in (low, bad)} == {"1.3721"}
     assert good["classified_at"] == "2025-03-04T03:06:07Z"  # converted to UTC
 
     assert low["flag"] == "review"  # 0.5 < the card's threshold 0.8
@@ -104,6 +109,7 @@ def test_threshold_override_and_default_time(tmp_path, predictions, model_info):
     out = write_predictions_csv(tmp_path / "r.csv", predictions, model_info, review_threshold=0.99)
     rows = rows_of(out)
     assert [r["flag"] for r in rows] == ["review", "review", "error"]
+    assert {r["review_threshold"] for r in rows} == {"0.99"}  # the threshold that set the flags
     stamp = dt.datetime.strptime(rows[0]["classified_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
     assert abs((dt.datetime.now(dt.timezone.utc) - stamp).total_seconds()) < 60
 
@@ -164,16 +170,23 @@ def test_summary_csv(tmp_path, predictions, model_info):
 
 def test_summary_csv_says_how_complete_the_batch_is(tmp_path, predictions, model_info):
     summary = summarize(predictions, review_threshold=0.8)
-    out = write_summary_csv(tmp_path / "s.csv", summary, model_info, batch_status="cancelled", files_found=40)
+    out = write_summary_csv(
+        tmp_path / "s.csv", summary, model_info, batch_status="cancelled", files_found=40, entries_skipped=2
+    )
     rows = rows_of(out)
-    assert [(r["section"], r["label"], r["count"], r["value"]) for r in rows[:2]] == [
+    assert [(r["section"], r["label"], r["count"], r["value"]) for r in rows[:4]] == [
         ("batch", "Batch status", "", "cancelled"),
         ("batch", "Image files found", "40", ""),
+        ("batch", "Entries skipped", "2", ""),
+        ("batch", "Calibration temperature", "", "1.3721"),
     ]
-    assert rows[2]["label"] == "Images" and rows[2]["count"] == "3"
-    # without that knowledge (e.g. a summary of a hand-made list) there are no batch rows
+    assert rows[4]["label"] == "Images" and rows[4]["count"] == "3"
+    # without that knowledge (e.g. a summary of a hand-made list) only the model's temperature is there
     plain = rows_of(write_summary_csv(tmp_path / "p.csv", summary, model_info))
-    assert [r for r in plain if r["section"] == "batch"] == []
+    assert [r["label"] for r in plain if r["section"] == "batch"] == ["Calibration temperature"]
+    # zero skipped is written as 0: "none skipped" differs from "not known"
+    zero = rows_of(write_summary_csv(tmp_path / "z.csv", summary, model_info, entries_skipped=0))
+    assert [r["count"] for r in zero if r["label"] == "Entries skipped"] == ["0"]
 
 
 def test_summary_csv_without_white_cells(tmp_path, model_info):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 import tracemalloc
@@ -21,6 +22,7 @@ from hemoapp.core.imageio import (
     decode_bytes,
     is_image_name,
     load_display_image,
+    load_model_input,
     load_rgb,
     open_image,
 )
@@ -139,10 +141,10 @@ def test_corpus_files_decode_or_fail_as_expected(corpus):
     for record in scan_folder(folder).records:
         outcome = expected[record.relpath]
         if outcome == c.OK:
-            assert load_rgb(record.path).shape == (IMAGE_SIZE, IMAGE_SIZE, 3), record.relpath
+            assert load_model_input(record.path).shape == (IMAGE_SIZE, IMAGE_SIZE, 3), record.relpath
         else:
             with pytest.raises(ImageReadError) as caught:
-                load_rgb(record.path)
+                load_model_input(record.path)
             assert caught.value.kind == outcome, record.relpath
 
 
@@ -284,3 +286,53 @@ def test_other_formats_named_jpg_are_refused_without_their_decoder(fmt, tmp_path
     assert caught.value.kind == ErrorKind.UNSUPPORTED
     assert fmt in caught.value.message and "JPEG, PNG, BMP and TIFF" in caught.value.message
     assert opened == [], f"the {fmt} decoder was run"
+
+
+def test_a_large_16_bit_image_is_converted_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big16.png"
+    ramp = (np.arange(4000 * 4000, dtype=np.uint32) % 65536).astype(np.uint16).reshape(4000, 4000)
+    Image.fromarray(ramp).save(path)
+    tracemalloc.start()
+    try:
+        image, _ = load_display_image(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 16 megapixels: the uint16 copy is 32 MB and the 8-bit result 16 MB. Before, the read
+    # reserved 256 MB (read(limit)) and the float64 conversion of the whole image added
+    # over 100 MB: 385 MB at the peak.
+    assert peak < 80e6, f"peak {peak / 1e6:.0f} MB"
+    gray = np.asarray(image)[:, :, 0]
+    np.testing.assert_array_equal(gray[0, :600], np.rint(ramp[0, :600] / 257.0).astype(np.uint8))
+
+
+def test_pages_are_counted_only_up_to_a_limit(tmp_path):
+    from hemoapp.core import imageio
+
+    path = tmp_path / "pages.tif"
+    pages = [Image.new("L", (4, 4), value) for value in range(imageio.MAX_COUNTED_PAGES + 50)]
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    _, info = load_display_image(path)
+    assert info.frames == imageio.MAX_COUNTED_PAGES
+    two = tmp_path / "two.tif"
+    pages[0].save(two, save_all=True, append_images=pages[1:2])
+    assert load_display_image(two)[1].frames == 2
+
+
+def test_a_file_that_grows_while_read_is_refused(tmp_path, monkeypatch):
+    from hemoapp.core import imageio
+
+    path = tmp_path / "copying.png"
+    path.write_bytes(c.encode(c.rgb_image(), "PNG"))
+    real_stat = imageio.os.stat
+
+    def stat_before_the_copy_finished(target, *args, **kwargs):
+        result = real_stat(target, *args, **kwargs)
+        return os.stat_result((result.st_mode, *result[1:6], result.st_size // 2, *result[7:]))
+
+    monkeypatch.setattr(imageio.os, "stat", stat_before_the_copy_finished)
+    with pytest.raises(ImageReadError, match="grew while it was read") as caught:
+        imageio.read_bytes(path)
+    assert caught.value.kind == ErrorKind.UNREADABLE

@@ -47,7 +47,7 @@ def virtual_files(monkeypatch):
     def load(path, size=IMAGE_SIZE):
         return solid(int(Path(path).stem) % 256)
 
-    monkeypatch.setattr(pipeline, "load_rgb", load)
+    monkeypatch.setattr(pipeline, "load_model_input", load)
     return load
 
 
@@ -89,7 +89,7 @@ def test_decode_failures_become_error_rows(monkeypatch):
             raise MemoryError()
         return solid(index)
 
-    monkeypatch.setattr(pipeline, "load_rgb", load)
+    monkeypatch.setattr(pipeline, "load_model_input", load)
     fake = FakeClassifier()
     predictions = [p for b in run_all(fake_records(5), fake, batch_size=5) for p in b.predictions]
     assert [p.ok for p in predictions] == [True, False, False, False, True]
@@ -101,11 +101,47 @@ def test_decode_failures_become_error_rows(monkeypatch):
 
 
 def test_batch_of_only_bad_files_skips_the_model(monkeypatch):
-    monkeypatch.setattr(pipeline, "load_rgb", lambda p, s=IMAGE_SIZE: (_ for _ in ()).throw(ImageReadError("corrupt", "bad")))
+    monkeypatch.setattr(pipeline, "load_model_input", lambda p, s=IMAGE_SIZE: (_ for _ in ()).throw(ImageReadError("corrupt", "bad")))
     fake = FakeClassifier()
     predictions = run_all(fake_records(3), fake)[0].predictions
     assert [p.error_kind for p in predictions] == ["corrupt"] * 3
     assert fake.batch_sizes == []
+
+
+def test_non_finite_model_output_is_an_error_row_never_a_count(virtual_files):
+    class PartlyNaN(FakeClassifier):
+        def predict_arrays(self, batch):
+            out = super().predict_arrays(batch)
+            out[1] = np.nan  # e.g. a broken calibration temperature
+            out[2, 0] = np.inf
+            return out
+
+    predictions = run_all(fake_records(4), PartlyNaN())[0].predictions
+    assert [p.ok for p in predictions] == [True, False, False, True]
+    assert {predictions[1].error_kind, predictions[2].error_kind} == {pipeline.INVALID_OUTPUT}
+    assert predictions[1].predicted is None and "NaN" in predictions[1].error
+
+
+def test_blank_pictures_are_error_rows(tmp_path):
+    from PIL import Image
+
+    from hemotest import corpus as c
+
+    files = {
+        "cell.png": c.rgb_image(200, 200),
+        "black-12bit.png": Image.new("RGB", (200, 200), (12, 12, 12)),
+        "white.png": Image.new("RGB", (200, 200), (252, 252, 252)),
+        "flat.png": Image.new("RGB", (200, 200), (180, 120, 150)),
+    }
+    records = []
+    for name, image in files.items():
+        image.save(tmp_path / name)
+        records.append(ImageRecord(path=tmp_path / name, relpath=name, size_bytes=1))
+    predictions = run_all(records, FakeClassifier())[0].predictions
+    assert predictions[0].ok
+    assert [p.error_kind for p in predictions[1:]] == [ErrorKind.BLANK] * 3
+    assert "almost black" in predictions[1].error and "8-bit" in predictions[1].error
+    assert "almost white" in predictions[2].error and "flat colour" in predictions[3].error
 
 
 def test_classifier_errors_propagate(virtual_files):
@@ -140,7 +176,7 @@ def test_decoding_of_next_batch_overlaps_inference(monkeypatch):
                 assert next_batch_started.wait(timeout=10), "next batch was not decoding during inference"
             return super().predict_arrays(batch)
 
-    monkeypatch.setattr(pipeline, "load_rgb", load)
+    monkeypatch.setattr(pipeline, "load_model_input", load)
     assert len(run_all(fake_records(8), WaitsForOverlap(), batch_size=batch_size, decode_workers=2)) == 2
 
 
@@ -154,7 +190,7 @@ def test_look_ahead_is_bounded(monkeypatch):
             started.append(path)
         return solid(1)
 
-    monkeypatch.setattr(pipeline, "load_rgb", load)
+    monkeypatch.setattr(pipeline, "load_model_input", load)
     done = 0
     for batch in iter_predictions(fake_records(200), FakeClassifier(), batch_size=batch_size, decode_workers=4):
         done = batch.done
@@ -182,7 +218,7 @@ def test_cancel_while_waiting_for_slow_decoding(monkeypatch):
         release.wait(timeout=10)
         return solid(1)
 
-    monkeypatch.setattr(pipeline, "load_rgb", slow)
+    monkeypatch.setattr(pipeline, "load_model_input", slow)
     timer = threading.Timer(0.2, cancel.set)
     timer.start()
     started = time.perf_counter()
