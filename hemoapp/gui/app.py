@@ -122,7 +122,7 @@ def run_gui(paths: list[str]) -> int:
     hook = ErrorHook()
     hook.install()
     classifier, model_error = load_classifier()
-    window = MainWindow(classifier=classifier, model_error=model_error, icon=app.windowIcon())
+    window = MainWindow(classifier=classifier, model_error=model_error, icon=app.windowIcon(), confirm_close=True)
     window.show()
     if paths:
         # Start after the window is on screen, so the user sees progress from the first batch.

@@ -1,7 +1,8 @@
-"""Dialogs: About / model card, error details, and choosing where to export.
+"""Dialogs: About / model card, error details, choosing where to export, discarding results.
 
 Every dialog here is opened with ``open()`` (window-modal, non-blocking) except
-the save-file question, which must answer before the export can go on.
+the questions that must be answered before an export or an open can go on
+(save path, overwrite, discard unexported results).
 """
 
 from __future__ import annotations
@@ -176,6 +177,27 @@ def confirm_overwrite(parent: QWidget | None, path: Path) -> bool:
         QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+def confirm_discard(parent: QWidget | None, count: int, running: bool) -> bool:
+    """Ask before opening something new, or closing, throws away ``count`` unexported results; True: discard.
+
+    Results live only in memory until exported, so replacing them is the one
+    way the app can lose work. Cancel is the default button: Enter keeps them.
+    """
+    noun = "result" if count == 1 else "results"
+    lines = [f"Discard {count} unexported {noun}?"]
+    if running:
+        lines.append("The classification still running will be cancelled.")
+    lines.append("To keep them, choose Cancel and use File > Export results first.")
+    answer = QMessageBox.question(
+        parent,
+        "Discard results?",
+        "\n".join(lines),
+        QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Discard
 
 
 def ask_save_path(parent: QWidget | None, title: str, directory: str, suggested_name: str) -> Path | None:

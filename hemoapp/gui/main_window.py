@@ -15,10 +15,19 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
+from hemoapp.core.imageio import IMAGE_EXTENSIONS
 from hemoapp.core.summary import summarize
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
 from hemoapp.gui.controller import ClassificationController, JobSource, JobState
-from hemoapp.gui.dialogs import CsvWrite, ModelCardDialog, choose_folder, choose_images, error_box, export_csv
+from hemoapp.gui.dialogs import (
+    CsvWrite,
+    ModelCardDialog,
+    choose_folder,
+    choose_images,
+    confirm_discard,
+    error_box,
+    export_csv,
+)
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
@@ -29,6 +38,19 @@ from hemoapp.gui.widgets.start_screen import StartScreen
 
 #: How long status bar messages stay, in milliseconds.
 MESSAGE_MS = 8000
+
+#: Batch status of rows whose job has not ended yet (besides the ``JobState`` values).
+RUNNING = "running"
+
+#: Batch states after which the rows cover only part of what was opened.
+INCOMPLETE_STATES = (JobState.CANCELLED, JobState.FAILED, RUNNING)
+
+
+def may_hold_images(path: Path) -> bool:
+    """True for a folder or an image file that exists (a broken link counts: it gets an error row)."""
+    if not (path.exists() or path.is_symlink()):
+        return False
+    return path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def model_info_of(classifier: Any) -> Any:
@@ -43,6 +65,8 @@ class MainWindow(QMainWindow):
         classifier: a loaded classifier (anything with ``predict_arrays``), or ``None``.
         model_error: why no classifier could be loaded, shown to the user.
         settings: preferences store (default: the user's settings file).
+        confirm_close: ask before closing with unexported results (the app's window
+            does; windows made by tests and tools close without asking).
     """
 
     def __init__(
@@ -52,8 +76,10 @@ class MainWindow(QMainWindow):
         settings: AppSettings | None = None,
         icon: QIcon | None = None,
         parent: QWidget | None = None,
+        confirm_close: bool = False,
     ) -> None:
         super().__init__(parent)
+        self.confirm_close = confirm_close
         self.setWindowTitle("HemoLens")
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
@@ -84,6 +110,14 @@ class MainWindow(QMainWindow):
         # and whether the batch covered the whole folder.
         self._job_started_at: _dt.datetime | None = None
         self._job_state: str | None = None
+        # Results live only in memory: True once every shown row is in a results CSV,
+        # so opening something new may replace them without asking.
+        self._results_exported = False
+        # Dropped paths wait here for _drop_timer: see dropEvent.
+        self._dropped_paths: list[Path] = []
+        self._drop_timer = QTimer(self)
+        self._drop_timer.setSingleShot(True)
+        self._drop_timer.setInterval(0)
         self._summary_timer = QTimer(self)
         self._summary_timer.setSingleShot(True)
         self._summary_timer.setInterval(250)
@@ -124,8 +158,8 @@ class MainWindow(QMainWindow):
         a.model_card.triggered.connect(self._on_model_card_triggered)
         self.start_screen.open_folder_requested.connect(self._on_open_folder_triggered)
         self.start_screen.open_samples_requested.connect(self._on_open_samples_triggered)
-        self.start_screen.recent_folder_requested.connect(self.open_folder)
-        self.recent_menu.folder_requested.connect(self.open_folder)
+        self.start_screen.recent_folder_requested.connect(self._on_recent_folder_requested)
+        self.recent_menu.folder_requested.connect(self._on_recent_folder_requested)
         self.recent_menu.clear_requested.connect(self._on_recent_menu_clear_requested)
         view = self.results_view
         view.progress.cancel_requested.connect(self._on_cancel_triggered)
@@ -136,6 +170,7 @@ class MainWindow(QMainWindow):
         self.controller.batch_ready.connect(self._on_controller_batch_ready)
         self.controller.job_finished.connect(self._on_controller_job_finished)
         self._summary_timer.timeout.connect(self._on_summary_timer_timeout)
+        self._drop_timer.timeout.connect(self._on_drop_timer_timeout)
 
     def _restore_state(self) -> None:
         geometry = self.settings.window_geometry()
@@ -155,26 +190,51 @@ class MainWindow(QMainWindow):
         """The loaded classifier, or ``None``."""
         return self.controller.classifier
 
-    def open_folder(self, folder: str | Path) -> bool:
-        """Classify every image under ``folder``; False if nothing was started."""
+    # Every open below replaces the shown rows only once the new job starts: an
+    # invalid source, a missing model or a declined question keeps them. With
+    # ``confirm`` (opens the user asked for in the window) unexported results are
+    # only discarded after a yes; the command line and tests open without asking.
+
+    def open_folder(self, folder: str | Path, confirm: bool = False) -> bool:
+        """Classify every image under ``folder``; False if nothing was started.
+
+        Args:
+            folder: the folder to scan recursively.
+            confirm: ask before discarding unexported results.
+        """
         folder = Path(folder)
         if not folder.is_dir():
             self.statusBar().showMessage(f"Not a folder: {folder}", MESSAGE_MS)
             return False
+        if not self._start(JobSource(folder=folder), confirm):
+            return False
         self.settings.add_recent_folder(folder)
         self._rebuild_recent_menu()
         self.settings.set_last_dir("open", folder)
-        return self._start(JobSource(folder=folder))
+        return True
 
-    def open_files(self, paths: list[str | Path]) -> bool:
-        """Classify a list of files and folders (drag and drop, command line)."""
+    def open_files(self, paths: list[str | Path], confirm: bool = False) -> bool:
+        """Classify a list of files and folders (drag and drop, command line); False if nothing was started.
+
+        Args:
+            paths: image files and folders.
+            confirm: ask before discarding unexported results.
+        """
         paths = [Path(p) for p in paths]
         if len(paths) == 1 and paths[0].is_dir():
-            return self.open_folder(paths[0])
-        return self._start(JobSource(files=tuple(paths)))
+            return self.open_folder(paths[0], confirm)
+        if not any(may_hold_images(p) for p in paths):
+            shown = ", ".join(str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+            self.statusBar().showMessage(f"No image files or folders to open: {shown or 'none given'}", MESSAGE_MS)
+            return False
+        return self._start(JobSource(files=tuple(paths)), confirm)
 
-    def open_samples(self) -> bool:
-        """Classify the bundled sample images, or say clearly that there are none."""
+    def open_samples(self, confirm: bool = False) -> bool:
+        """Classify the bundled sample images, or say clearly that there are none.
+
+        Args:
+            confirm: ask before discarding unexported results.
+        """
         folder = find_sample_images()
         if folder is None:
             looked = ", ".join(str(p) for p in sample_images_candidates())
@@ -183,7 +243,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text, MESSAGE_MS)
             return False
         self.start_screen.show_samples_message("")
-        return self._start(JobSource(folder=folder))
+        return self._start(JobSource(folder=folder), confirm)
 
     def cancel_job(self) -> bool:
         """Stop the running job, keeping what is classified."""
@@ -202,42 +262,85 @@ class MainWindow(QMainWindow):
         return summarize(self.results_model.predictions(), self.results_model.review_threshold)
 
     # ----- internals ----------------------------------------------------
-    def _start(self, source: JobSource) -> bool:
+    def _start(self, source: JobSource, confirm: bool = False) -> bool:
+        """Replace the shown rows with a job on ``source``; False (rows kept) if it cannot start."""
         if self.controller.classifier is None:
             self.statusBar().showMessage("No model is loaded: classification is not available.", MESSAGE_MS)
+            return False
+        if confirm and not self._may_discard_results():
+            self.statusBar().showMessage("Nothing opened: the current results are kept.", MESSAGE_MS)
             return False
         self.controller.cancel()  # old job's late results are dropped from here on
         self.thumbnails.clear()
         self.large_images.clear()
         self.results_model.clear()
         self.results_view.clear()
+        self._results_exported = False
         self._source = source
         self._scan = None
         self.stack.setCurrentWidget(self.results_view)
         self.controller.start(source)
         return True
 
+    def _unexported_count(self) -> int:
+        """Classified rows that are in no results CSV (0 after an export of all rows)."""
+        if self._results_exported:
+            return 0
+        return self.results_model.rowCount() - self.results_model.flag_count(Flag.ERROR)
+
+    def _may_discard_results(self) -> bool:
+        """True if the shown rows may be replaced: nothing unexported, or the user said Discard."""
+        count = self._unexported_count()
+        return count == 0 or confirm_discard(self, count, self.controller.is_running())
+
+    def _batch_status(self) -> str | None:
+        """How the shown rows' batch ended, ``"running"`` while it runs, ``None`` if unknown."""
+        return RUNNING if self.controller.is_running() else self._job_state
+
     def _export(self, path: str | Path | None, kind: str, title: str, writer: Any) -> Path | None:
         info = model_info_of(self.controller.classifier)
         if info is None or self.results_model.rowCount() == 0:
             self.statusBar().showMessage("Nothing to export yet.", MESSAGE_MS)
             return None
+        status = self._batch_status()
         if kind == "results":
             data = self.results_model.predictions()
             extra = {"review_threshold": self.results_model.review_threshold, "created": self._job_started_at}
         else:
             data = self.current_summary()
-            files_found = len(self._scan.records) if self._scan is not None else None
-            extra = {"batch_status": self._job_state, "files_found": files_found}
-        stem = self._scan.root.name if self._scan is not None and self._scan.root.name else "hemolens"
+            extra = {
+                "batch_status": status,
+                "files_found": len(self._scan.records) if self._scan is not None else None,
+                "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
+            }
         written = export_csv(
-            self, title, path, self.settings.last_dir("export"), f"{stem}-{kind}.csv",
+            self, title, path, self.settings.last_dir("export"), self._suggested_name(kind, status),
             CsvWrite(writer, data, info, extra),
         )
         if written is not None:
             self.settings.set_last_dir("export", written.parent)
-            self.statusBar().showMessage(f"Saved {written}", MESSAGE_MS)
+            if kind == "results":
+                self._results_exported = True
+            self.statusBar().showMessage(self._saved_text(written, status), MESSAGE_MS)
         return written
+
+    def _suggested_name(self, kind: str, status: str | None) -> str:
+        """File name offered by the export dialog, e.g. ``cells-results.csv``.
+
+        The results CSV has no row to say that its batch stopped early (the
+        summary has "Batch status"), so the name says it: ``cells-results-cancelled.csv``.
+        """
+        stem = self._scan.root.name if self._scan is not None and self._scan.root.name else "hemolens"
+        suffix = f"-{status}" if kind == "results" and status in INCOMPLETE_STATES else ""
+        return f"{stem}-{kind}{suffix}.csv"
+
+    def _saved_text(self, written: Path, status: str | None) -> str:
+        """Status bar line after an export; it warns when the batch did not cover everything."""
+        if status not in INCOMPLETE_STATES:
+            return f"Saved {written}"
+        done = self.results_model.rowCount()
+        of_total = f" of {len(self._scan.records)}" if self._scan is not None else ""
+        return f"Saved {written}. Incomplete batch ({status}): {done}{of_total} images in the file."
 
     def _show_model_status(self, model_error: str | None) -> None:
         info = model_info_of(self.controller.classifier)
@@ -284,18 +387,28 @@ class MainWindow(QMainWindow):
     def _on_open_folder_triggered(self) -> None:
         folder = choose_folder(self, self.settings.last_dir("open"))
         if folder is not None:
-            self.open_folder(folder)
+            self.open_folder(folder, confirm=True)
 
     @Slot()
     def _on_open_files_triggered(self) -> None:
         files = choose_images(self, self.settings.last_dir("open"))
         if files:
             self.settings.set_last_dir("open", files[0].parent)
-            self.open_files(files)
+            self.open_files(files, confirm=True)
 
     @Slot()
     def _on_open_samples_triggered(self) -> None:
-        self.open_samples()
+        self.open_samples(confirm=True)
+
+    @Slot(str)
+    def _on_recent_folder_requested(self, folder: str) -> None:
+        self.open_folder(folder, confirm=True)
+
+    @Slot()
+    def _on_drop_timer_timeout(self) -> None:
+        paths, self._dropped_paths = self._dropped_paths, []
+        if paths:
+            self.open_files(paths, confirm=True)
 
     @Slot()
     def _on_recent_menu_clear_requested(self) -> None:
@@ -367,6 +480,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_controller_batch_ready(self, batch: Any) -> None:
         self.results_model.append_predictions(batch.predictions)
+        self._results_exported = False  # rows that arrived after an export are in no CSV
         self.results_view.progress.set_progress(batch.done, batch.total, batch.elapsed_s)
         self._update_flag_counts()
         self._last_elapsed = batch.elapsed_s
@@ -383,6 +497,7 @@ class MainWindow(QMainWindow):
         text = finished_text(
             state, done, total, self._last_elapsed, error.message if error else "",
             unreadable=self.results_model.flag_count(Flag.ERROR),
+            skipped=len(self._scan.skipped) if self._scan is not None else 0,
         )
         self.results_view.progress.finish(text)
         self.statusBar().showMessage(text, MESSAGE_MS)
@@ -409,15 +524,23 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Classify the dropped folder or images."""
+        """Classify the dropped folder or images (after the drop has returned)."""
         paths = droppable_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.open_files(paths)
+            # Opening may ask about unexported results; a modal question inside the
+            # drop would keep the file manager's drag blocked (Windows, macOS)
+            # until answered, so open from the event loop instead.
+            self._dropped_paths = list(paths)
+            self._drop_timer.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop background work, then remember the window's layout."""
+        """Ask before unexported results are lost, then stop background work and remember the layout."""
+        if self.confirm_close and not self._may_discard_results():
+            event.ignore()
+            return
         self._summary_timer.stop()
+        self._drop_timer.stop()
         self.controller.shutdown()
         self.thumbnails.shutdown()
         self.large_images.shutdown()

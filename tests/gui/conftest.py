@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from hemoapp.core.classifier import ModelInfo
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, ModelCard, contract_preprocessing
@@ -130,3 +131,44 @@ def make_window(qtbot, isolated_settings):
         return window
 
     return make
+
+
+class _UnexpectedQuestion:
+    """Stands in for ``QMessageBox.question``: an unplanned question fails the test.
+
+    Offscreen, a real modal question would wait for an answer forever. Tests that
+    expect a question monkeypatch ``QMessageBox.question`` with their own answer.
+    """
+
+    def __call__(self, _parent, title, text, *_args, **_kwargs):
+        raise AssertionError(f"unexpected question {title!r}: {text!r}")
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_questions(monkeypatch):
+    """Make any ``QMessageBox.question`` a test did not plan for fail instead of hang."""
+    monkeypatch.setattr(QMessageBox, "question", _UnexpectedQuestion())
+
+
+class Answer:
+    """A fake ``QMessageBox.question`` that records each question and gives ``button``."""
+
+    def __init__(self, button: QMessageBox.StandardButton) -> None:
+        self.button = button
+        self.questions: list[str] = []
+
+    def __call__(self, _parent, _title, text, *_args, **_kwargs):
+        self.questions.append(text)
+        return self.button
+
+
+@pytest.fixture()
+def answer_questions(monkeypatch):
+    """Factory: ``answer_questions(button)`` → an :class:`Answer` installed as ``QMessageBox.question``."""
+
+    def install(button: QMessageBox.StandardButton) -> Answer:
+        answer = Answer(button)
+        monkeypatch.setattr(QMessageBox, "question", answer)
+        return answer
+
+    return install

@@ -7,6 +7,7 @@ import threading
 import time
 
 from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtWidgets import QFileDialog
 
 from hemoapp.gui.controller import JobState
 from hemoapp.gui.workers import GeneratorWorker, WorkerError
@@ -45,6 +46,77 @@ def test_cancel_keeps_classified_rows(qtbot, make_window, fake_classifier, cell_
     assert by_label["Batch status"]["value"] == JobState.CANCELLED
     assert by_label["Image files found"]["count"] == str(N_FILES)
     assert by_label["Images"]["count"] == str(kept)
+
+
+class _SaveDialog:
+    """A fake ``QFileDialog.getSaveFileName``: records the suggested path, saves under ``folder``."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.suggested: list[str] = []
+
+    def __call__(self, _parent, _title, start, *_args, **_kwargs):
+        self.suggested.append(start)
+        return str(self.folder / f"{len(self.suggested)}.csv"), "CSV files (*.csv)"
+
+
+def _export_via_dialog(window, monkeypatch, folder):
+    """Run File > Export results and Export summary; return the suggested file names."""
+    dialog = _SaveDialog(folder)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(dialog))
+    window.actions.export_results.trigger()
+    results_message = window.statusBar().currentMessage()
+    window.actions.export_summary.trigger()
+    return [start.rsplit("/", 1)[-1] for start in dialog.suggested], results_message
+
+
+def test_export_of_a_cancelled_batch_says_so(qtbot, make_window, fake_classifier, cell_folder, tmp_path, monkeypatch):
+    window = make_window(fake_classifier(delay_s=0.2), batch_size=2)
+    window.open_folder(cell_folder)
+    qtbot.waitUntil(lambda: window.results_model.rowCount() >= 2, timeout=10_000)
+    window.actions.cancel.trigger()
+    kept = window.results_model.rowCount()
+    names, message = _export_via_dialog(window, monkeypatch, tmp_path)
+    # the results CSV has no status row, so its suggested name carries the status
+    assert names == ["cells-results-cancelled.csv", "cells-summary.csv"]
+    assert f"Incomplete batch (cancelled): {kept} of {N_FILES} images" in message
+    assert message.startswith(f"Saved {tmp_path / '1.csv'}")
+
+
+def test_export_of_a_failed_batch_says_so(qtbot, make_window, fake_classifier, cell_folder, tmp_path, monkeypatch):
+    window = make_window(_FailsOnSecondBatch(fake_classifier()), batch_size=4)
+    with qtbot.waitSignal(window.controller.job_finished, timeout=10_000) as blocker:
+        window.open_folder(cell_folder)
+    assert blocker.args[0] == JobState.FAILED
+    window._dialog.close()
+    assert window.results_model.rowCount() == 4
+    names, message = _export_via_dialog(window, monkeypatch, tmp_path)
+    assert names == ["cells-results-failed.csv", "cells-summary.csv"]
+    assert f"Incomplete batch (failed): 4 of {N_FILES} images" in message
+
+
+def test_export_of_a_completed_batch_has_the_plain_name(
+    qtbot, make_window, fake_classifier, cell_folder, tmp_path, monkeypatch
+):
+    window = make_window(fake_classifier())
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        window.open_folder(cell_folder)
+    names, message = _export_via_dialog(window, monkeypatch, tmp_path)
+    assert names == ["cells-results.csv", "cells-summary.csv"]
+    assert message == f"Saved {tmp_path / '1.csv'}"
+
+
+class _FailsOnSecondBatch:
+    """A classifier that answers its first batch and fails on the next."""
+
+    def __init__(self, fake):
+        self.fake = fake
+        self.info = fake.info
+
+    def predict_arrays(self, batch):
+        if self.fake.calls:
+            raise RuntimeError("model exploded")
+        return self.fake.predict_arrays(batch)
 
 
 def test_opening_another_folder_replaces_the_running_job(

@@ -6,13 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hemoapp.gui import locations
 from hemoapp.gui.app import ErrorHook, app_icon, load_classifier
 from hemoapp.gui.dialogs import ModelCardDialog, model_card_html
+from hemotest.qt import drop_paths
 
 
 def test_no_model_starts_and_disables_classification(qtbot, make_window, cell_folder):
@@ -66,28 +65,26 @@ def test_open_sample_images_classifies_them(qtbot, make_window, fake_classifier,
     assert window.results_model.rowCount() == 17
 
 
-def _drop(window, paths):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
-    return event
-
-
-def test_drop_folder_or_images(qtbot, make_window, fake_classifier, cell_folder):
+def test_drop_folder_or_images(qtbot, make_window, fake_classifier, cell_folder, answer_questions):
     window = make_window(fake_classifier())
     with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
-        _drop(window, [cell_folder])
+        drop_paths(window, [cell_folder])
     assert window.results_model.rowCount() == 17
     assert window.settings.recent_folders()[0] == str(cell_folder)
     images = sorted(cell_folder.glob("basophil/*.jpg"))
+    answer = answer_questions(QMessageBox.StandardButton.Discard)
     with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
-        _drop(window, [*images, cell_folder / "notes.txt"])
+        drop_paths(window, [*images, cell_folder / "notes.txt"])
     assert window.results_model.rowCount() == len(images)
+    assert answer.questions == [
+        "Discard 16 unexported results?\nTo keep them, choose Cancel and use File > Export results first."
+    ]
 
 
-def test_recent_folders_menu_and_start_screen(qtbot, make_window, fake_classifier, cell_folder, other_folder):
+def test_recent_folders_menu_and_start_screen(
+    qtbot, make_window, fake_classifier, cell_folder, other_folder, answer_questions
+):
+    answer = answer_questions(QMessageBox.StandardButton.Discard)
     window = make_window(fake_classifier())
     for folder in (cell_folder, other_folder):
         with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
@@ -98,6 +95,10 @@ def test_recent_folders_menu_and_start_screen(qtbot, make_window, fake_classifie
     with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
         window.recent_menu.actions()[1].trigger()
     assert window.results_model.rowCount() == 17
+    assert len(answer.questions) == 1  # the menu asks; open_folder() (command line, tests) does not
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        window.start_screen.recent_folder_requested.emit(str(other_folder))
+    assert window.results_model.rowCount() == 8 and len(answer.questions) == 2
 
 
 def test_window_state_is_remembered(qtbot, make_window, fake_classifier, isolated_settings):

@@ -126,4 +126,13 @@ def test_formatting_helpers():
     assert finished_text("completed", 10, 10, 2.0, unreadable=3) == "Classified 7 images in 2.0 s; 3 could not be read"
     assert finished_text("completed", 0, 0, 0.0) == "No images found"
     assert finished_text("failed", 0, 9, 1.0, "boom") == "Stopped: boom"
+    # entries the scan skipped stay in the finished line (the status bar message is transient)
+    assert finished_text("completed", 10, 10, 2.0, unreadable=3, skipped=2) == (
+        "Classified 7 images in 2.0 s; 3 could not be read; 2 entries skipped"
+    )
+    assert finished_text("completed", 0, 0, 0.0, skipped=1) == "No images found; 1 entry skipped"
+    assert finished_text("cancelled", 3, 9, 1.0, skipped=4) == (
+        "Cancelled: 3 of 9 images processed and kept; 4 entries skipped"
+    )
+    assert finished_text("failed", 0, 9, 1.0, "boom", skipped=1) == "Stopped: boom; 1 entry skipped"
     assert format_bytes(812) == "812 B" and format_bytes(35_200) == "35.2 kB" and format_bytes(4_100_000) == "4.1 MB"

@@ -126,6 +126,7 @@ def test_export_results_and_summary_csv(qtbot, make_window, fake_classifier, cel
     assert len(rows) == N_CELLS + 1
     assert {r["model_name"] for r in rows} == {"fake-model"}
     assert {r["model_sha256"] for r in rows} == {"ab" * 32}
+    assert {(r["calibration_temperature"], r["review_threshold"]) for r in rows} == {("1.0", "0.9")}
     by_file = {r["file"]: r for r in rows}
     assert by_file["zz_broken.jpg"]["flag"] == "error"
     table = {cell_text(window, r, Column.FILE): window.proxy.index(r, 0).data(Role.PREDICTION) for r in range(N_CELLS + 1)}
@@ -142,7 +143,35 @@ def test_export_results_and_summary_csv(qtbot, make_window, fake_classifier, cel
         by_label = {r["label"]: r for r in csv.DictReader(handle)}
     assert by_label["Batch status"]["value"] == "completed"
     assert by_label["Image files found"]["count"] == str(N_CELLS + 1)
+    assert by_label["Entries skipped"]["count"] == "0"
+    assert by_label["Calibration temperature"]["value"] == "1.0"
     assert by_label["Images"]["count"] == str(N_CELLS + 1)
+
+
+def test_results_csv_records_the_threshold_in_use(qtbot, make_window, fake_classifier, cell_folder, tmp_path):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    window.results_view.filter_bar.set_review_threshold(0.75)
+    with open(window.export_results(tmp_path / "r.csv"), newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["review_threshold"] for r in rows} == {"0.75"}
+    flagged = {r["file"] for r in rows if r["flag"] == "review"}
+    assert flagged == {p.record.relpath for p in window.results_model.predictions() if p.ok and p.confidence < 0.75}
+
+
+def test_skipped_entries_stay_visible_and_reach_the_summary(
+    qtbot, make_window, fake_classifier, cell_folder, tmp_path
+):
+    (cell_folder / "basophil" / "loop").symlink_to(cell_folder, target_is_directory=True)  # a link back into the tree
+    window = make_window(fake_classifier())
+    assert run_folder(qtbot, window, cell_folder) == JobState.COMPLETED
+    assert [relpath for relpath, _reason in window._scan.skipped] == ["basophil/loop"]
+    text = window.results_view.progress.label.text()
+    assert text.endswith("; 1 could not be read; 1 entry skipped")
+    assert window.statusBar().currentMessage() == text
+    with open(window.export_summary(tmp_path / "s.csv"), newline="", encoding="utf-8-sig") as handle:
+        by_label = {r["label"]: r for r in csv.DictReader(handle)}
+    assert by_label["Entries skipped"]["count"] == "1"
 
 
 def test_export_dialog_asks_before_overwriting(qtbot, make_window, fake_classifier, cell_folder, tmp_path, monkeypatch):

@@ -33,21 +33,27 @@ def progress_text(done: int, total: int, elapsed_s: float) -> str:
     return " · ".join(parts)
 
 
-def finished_text(state: str, done: int, total: int, elapsed_s: float, error: str = "", unreadable: int = 0) -> str:
+def finished_text(
+    state: str, done: int, total: int, elapsed_s: float, error: str = "", unreadable: int = 0, skipped: int = 0
+) -> str:
     """The line shown when a job ends ("completed", "cancelled" or "failed").
 
     ``done`` counts every file processed, ``unreadable`` those among them that
     could not be classified: they are reported apart so that a count of
     "classified" images never includes a file that has no prediction.
+    ``skipped`` counts entries the scan could not look into (an unlistable
+    folder, a link out of the tree): the line stays after the job, so images
+    that were never counted do not go unnoticed.
     """
-    unread = f"; {unreadable} could not be read" if unreadable else ""
+    notes = f"; {unreadable} could not be read" if unreadable else ""
+    notes += f"; {skipped} {'entry' if skipped == 1 else 'entries'} skipped" if skipped else ""
     if state == "completed":
         if not total:
-            return "No images found"
-        return f"Classified {done - unreadable} images in {format_duration(elapsed_s)}{unread}"
+            return f"No images found{notes}"
+        return f"Classified {done - unreadable} images in {format_duration(elapsed_s)}{notes}"
     if state == "cancelled":
-        return f"Cancelled: {done} of {total} images processed and kept{unread}"
-    return f"Stopped: {error or 'unknown error'}"
+        return f"Cancelled: {done} of {total} images processed and kept{notes}"
+    return f"Stopped: {error or 'unknown error'}{notes}"
 
 
 class JobProgressBar(QWidget):
