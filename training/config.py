@@ -81,6 +81,9 @@ class TrainConfig:
     quantize: str = "float16"
     #: With int8: keep this many layers, those with the largest int8 error, in float.
     int8_float_layers: int = 0
+    #: Export replaces the shipped model only if the exported .tflite reaches this test
+    #: accuracy (the release floor, 99.0%); otherwise the candidate stays in the run folder.
+    release_min_test_accuracy: float = 0.99
     limit_per_class: int = 0  # >0: use only this many images per class (tests, smoke runs)
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -134,11 +134,45 @@ def export_run(config: TrainConfig) -> Path:
     )
     write_card(card, card_path)
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
+    check_release_floor(config, metrics["test"]["accuracy"], staging, paths)
     # The .keras first (the app never reads it), then the model, then its card: see publish.
     publish([(keras_path, shipped_keras), (tflite_path, shipped_tflite), (card_path, shipped_card)])
     shutil.rmtree(staging, ignore_errors=True)
     log(f"shipped {shipped_tflite} and its card")
     return shipped_tflite
+
+
+class ReleaseFloorError(ValueError):
+    """The exported model is below the release floor; the shipped files were left as they were."""
+
+
+def rejected_dir(paths: RunPaths) -> Path:
+    """Where an export below the release floor leaves its candidate (model, card) for inspection."""
+    return paths.root / "rejected-export"
+
+
+def check_release_floor(config: TrainConfig, test_accuracy: float, staging: Path, paths: RunPaths) -> None:
+    """Refuse to ship a model below ``config.release_min_test_accuracy`` on the test split.
+
+    Training is not bit-for-bit reproducible on CPU (parallel augmentation and float
+    reductions), and a rerun of the shipped recipe has landed below the floor; so the
+    export checks every candidate instead of trusting the recipe. The candidate is
+    moved to :func:`rejected_dir` and ``models/`` is not touched.
+
+    Raises:
+        ReleaseFloorError: saying what was measured and where the candidate is.
+    """
+    floor = config.release_min_test_accuracy
+    if test_accuracy >= floor:
+        return
+    rejected = rejected_dir(paths)
+    shutil.rmtree(rejected, ignore_errors=True)
+    shutil.move(str(staging), str(rejected))
+    raise ReleaseFloorError(
+        f"test accuracy {test_accuracy:.2%} is below the release floor {floor:.2%}: {config.models_dir} is "
+        f"unchanged; the candidate and its card are in {rejected}. Train again (a new run folder, or another "
+        "seed), or lower release_min_test_accuracy deliberately (--set) for a non-release export."
+    )
 
 
 def publish(moves: list[tuple[Path, Path]]) -> None:

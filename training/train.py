@@ -43,7 +43,10 @@ def log(message: str) -> None:
 #: export-only settings. Resuming a run with progress under a config that differs in
 #: any *other* field is refused (see :func:`check_resumable`).
 RESUME_SAFE_FIELDS = frozenset(
-    {"name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "quantize", "int8_float_layers"}
+    {
+        "name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "quantize", "int8_float_layers",
+        "release_min_test_accuracy",
+    }
 )
 
 

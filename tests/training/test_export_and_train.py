@@ -21,6 +21,7 @@ def trained_run(tiny_pbc, tmp_path_factory):
         data_dir=str(tiny_pbc), run_dir=str(root / "run"), cache_dir=str(root / "cache"),
         models_dir=str(root / "models"), weights="none", stage1_epochs=2, stage2_epochs=1,
         batch_size=8, unfreeze_from="block7a_", bccd_dir=str(root / "no-bccd"),
+        release_min_test_accuracy=0.0,  # a few steps on 16 images: far below any release floor
     )
     train(config)
     return config
@@ -222,10 +223,31 @@ def test_card_round_trip_and_contract_check(tmp_path):
         check_card(loaded)
 
 
+def test_an_export_below_the_release_floor_leaves_the_shipped_model(trained_run, tmp_path, capsys):
+    """A candidate under the floor is kept in the run folder for inspection; models/ is not touched."""
+    import dataclasses
+
+    from training import export_run as export_module
+
+    models = tmp_path / "models"
+    shipped = dataclasses.replace(trained_run, models_dir=str(models))
+    export_module.export_run(shipped)
+    before = {path.name: path.read_bytes() for path in models.iterdir() if path.is_file()}
+    args = ["--run-dir", trained_run.run_dir, "--data-dir", trained_run.data_dir, "--models-dir", str(models),
+            "--weights", "none", "--set", "release_min_test_accuracy=1.01"]
+    assert training_main(["export", *args]) == 2
+    assert "below the release floor 101.00%" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in models.iterdir() if path.is_file()} == before
+    rejected = export_module.rejected_dir(RunPaths(trained_run.run_dir))
+    card = ModelCard.load(rejected / "hemolens-lite0.card.json")
+    assert card.sha256 == sha256_of(rejected / "hemolens-lite0.tflite") and card.metrics["test"]["n"] == 16
+    assert not export_module.staging_dir(shipped).exists()
+
+
 def test_export_and_evaluate_commands(trained_run, capsys):
     """`python -m training export` then `evaluate` write the shipped files and a full report."""
     args = ["--run-dir", trained_run.run_dir, "--data-dir", trained_run.data_dir, "--models-dir", trained_run.models_dir,
-            "--weights", "none"]
+            "--weights", "none", "--set", "release_min_test_accuracy=0"]
     assert training_main(["export", *args]) == 0
     card = ModelCard.load(f"{trained_run.models_dir}/hemolens-lite0.card.json")
     check_card(card)
