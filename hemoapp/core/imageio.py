@@ -313,10 +313,13 @@ def check_not_blank(model_input: np.ndarray) -> None:
     A model asked about a black or flat picture still answers, and often confidently;
     a clear error instead keeps such files out of the counts.
     """
-    mean = float(model_input.mean())
+    # Every 4th pixel each way is plenty for a mean and a spread, and keeps this check a
+    # small fraction of the decode (the whole 128x128 picture in float64 took ~1 ms).
+    sample = model_input[::4, ::4].reshape(-1, model_input.shape[-1]).astype(np.float32)
+    mean = float(sample.mean())
     # Spread across the picture, per colour channel (pooling the channels would count a
     # flat pink as varied): the largest of the three.
-    std = float(model_input.reshape(-1, model_input.shape[-1]).std(axis=0).max())
+    std = float(sample.std(axis=0).max())
     low, high = BLANK_MEAN_RANGE
     if mean < low:
         raise ImageReadError(
