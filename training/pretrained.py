@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import io
 import operator
 import pickle
 from dataclasses import dataclass
@@ -189,11 +190,22 @@ def _read_storages(handle: BinaryIO, keys: list[str], refs: dict[str, _StorageRe
             expected = ref.numel if ref is not None else "a count >= 0"
             raise StateDictError(f"storage {key}'s header says {numel} elements; its tensors expect {expected}")
         dtype = np.dtype(ref.dtype if ref else np.float32)
+        # read(n) reserves n bytes first: check a (crafted) size against what the file holds.
+        if numel * dtype.itemsize > _bytes_left(handle):
+            raise StateDictError(f"storage {key} is truncated")
         raw = handle.read(numel * dtype.itemsize)
         if len(raw) != numel * dtype.itemsize:
             raise StateDictError(f"storage {key} is truncated")
         storages[key] = np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
     return storages
+
+
+def _bytes_left(handle: BinaryIO) -> int:
+    """Bytes from the current position to the end of ``handle`` (a seekable file)."""
+    here = handle.tell()
+    end = handle.seek(0, io.SEEK_END)
+    handle.seek(here)
+    return end - here
 
 
 def _check_bounds(name: str, ref: _TensorRef, numel: int) -> None:
