@@ -2,8 +2,10 @@
 
 Exit status: 0 when the batch ran to the end (unreadable files are rows in the
 CSV with their error), 2 for a fatal problem (no usable model, a folder that
-cannot be read, a results file that cannot be written), 130 when interrupted
-(what was classified is written to ``NAME.partial.csv`` beside the output).
+cannot be read, a results file that cannot be written: then the results go to a
+``NAME-unsaved-TIME.csv`` in the temporary folder and the summary is printed
+anyway), 130 when interrupted (what was classified is written to
+``NAME.partial.csv`` beside the output).
 Progress goes to stderr (a bar on a terminal, plain lines otherwise); the
 summary goes to stdout.
 """
@@ -15,6 +17,7 @@ import datetime as _dt
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -199,11 +202,43 @@ def partial_results_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.partial{out.suffix or '.csv'}")
 
 
-def _write_results(path: Path, predictions: list[Prediction], info, started_at: _dt.datetime) -> None:
+def rescue_path(out: Path, started_at: _dt.datetime) -> Path:
+    """Where results go when ``out`` cannot be written: the system's temporary folder.
+
+    Often another file system than the export (e.g. a full network share or USB
+    stick), and named after the batch's start so it never replaces an earlier copy.
+    """
+    stamp = started_at.astimezone(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path(tempfile.gettempdir()) / f"{out.stem}-unsaved-{stamp}{out.suffix or '.csv'}"
+
+
+def _save_results(
+    path: Path, predictions: list[Prediction], info, started_at: _dt.datetime, stderr: TextIO
+) -> bool:
+    """Write the results CSV to ``path``, or to :func:`rescue_path` if that fails.
+
+    An hour of classification must not be lost to a full disk at the last step.
+
+    Returns:
+        True when ``path`` was written; False otherwise, after saying on ``stderr``
+        where the rescue copy went, or that none could be written.
+    """
     try:
         write_predictions_csv(path, predictions, info, created=started_at)
+        return True
     except OSError as exc:
-        raise FatalError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        stderr.write(f"hemoapp: error: cannot write {path}: {exc.strerror or exc}\n")
+    rescue = rescue_path(path, started_at)
+    try:
+        write_predictions_csv(rescue, predictions, info, created=started_at)
+    except OSError as exc:
+        stderr.write(
+            f"hemoapp: error: the results could not be saved anywhere (also not {rescue}: {exc.strerror or exc}); "
+            "the counts below are all that is left of this batch.\n"
+        )
+        return False
+    stderr.write(f"hemoapp: the results were saved to {rescue} instead; move them somewhere safe.\n")
+    return False
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -241,7 +276,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         # Keep what was classified, but beside the requested file: a partial batch
         # must neither replace an earlier complete CSV nor pass for a complete one.
         partial = partial_results_path(out)
-        _write_results(partial, predictions, info, started_at)
+        if not _save_results(partial, predictions, info, started_at, stderr):
+            stderr.write(f"Interrupted after {len(predictions)} of {total} images.\n")
+            return EXIT_FATAL
         stderr.write(
             f"Interrupted after {len(predictions)} of {total} images; "
             f"the results so far are in {partial} (incomplete batch).\n"
@@ -250,7 +287,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     progress.close()
     elapsed = time.perf_counter() - started
 
-    _write_results(out, predictions, info, started_at)
+    saved = _save_results(out, predictions, info, started_at, stderr)
 
     summary = summarize(predictions, info.card.review_threshold)
     rate = summary.total / elapsed if elapsed > 0 else 0.0
@@ -263,6 +300,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.2f}).\n\n"
     )
     stdout.write(format_summary(summary) + "\n\n")
+    if not saved:
+        # The summary is printed anyway: it may be all that is left of the batch.
+        stdout.write(f"Results NOT written to {out} (see the error above).\n")
+        return EXIT_FATAL
     stdout.write(f"Results written to {out}\n")
     return EXIT_OK
 

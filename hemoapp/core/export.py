@@ -37,6 +37,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "flag",
     "error_kind",
     "error",
+    "file_sha256",
     "model_name",
     "model_version",
     "model_sha256",
@@ -99,9 +100,12 @@ def write_predictions_csv(
 
     Columns are :data:`PREDICTION_COLUMNS`. ``flag`` is ``review`` when the
     confidence is below the threshold and ``error`` for a file that could not be
-    classified. Probabilities have six decimals. Every row also carries what the
-    numbers depend on besides the model file: the card's calibration temperature
-    (it scales every confidence) and the review threshold that set the flags.
+    classified. Probabilities have six decimals. ``file_sha256`` identifies the
+    bytes that were classified (empty when the file could not be read at all), so a
+    row stays traceable to its input even if the file is renamed or replaced.
+    Every row also carries what the numbers depend on besides the model file: the
+    card's calibration temperature (it scales every confidence) and the review
+    threshold that set the flags.
 
     Args:
         path: the CSV to (over)write.
@@ -142,6 +146,7 @@ def write_predictions_csv(
                     flag_for(prediction, threshold),
                     safe_cell(prediction.error_kind or ""),
                     safe_cell(prediction.error or ""),
+                    prediction.file_sha256 or "",
                     *model_cells,
                     stamp,
                 ]

@@ -9,6 +9,7 @@ turns each error into a row with a human-readable message and goes on.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -72,12 +73,15 @@ class ImageReadError(Exception):
     Attributes:
         kind: one of the :class:`ErrorKind` codes.
         message: a sentence a lab technician can act on.
+        sha256: hex digest of the bytes that were read, when the file could be read
+            (a corrupt file is still identified by its contents), else ``None``.
     """
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, sha256: str | None = None) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
+        self.sha256 = sha256
 
 
 @dataclass(frozen=True)
@@ -363,14 +367,41 @@ def load_rgb(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> np.ndarray
     return decode_bytes(read_bytes(path), size)
 
 
-def load_model_input(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> np.ndarray:
-    """:func:`load_rgb`, refusing a picture with nothing to classify (:func:`check_not_blank`).
+@dataclass(frozen=True)
+class ModelInput:
+    """One file ready for the model.
 
-    What the app classifies. Training reads with :func:`load_rgb` (its data are curated).
+    Attributes:
+        array: the ``size``x``size``x3 uint8 input (the shared preprocessing).
+        sha256: hex digest of the exact bytes it was decoded from, so a result can be
+            traced to the file's contents even if the file is later renamed or replaced.
     """
-    model_input = load_rgb(path, size)
-    check_not_blank(model_input)
-    return model_input
+
+    array: np.ndarray
+    sha256: str
+
+
+def load_model_input(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> ModelInput:
+    """:func:`load_rgb` plus the file's sha256, refusing a picture with nothing to classify.
+
+    What the app classifies (:func:`check_not_blank` refuses black, white and flat
+    pictures). Training reads with :func:`load_rgb` (its data are curated).
+
+    Raises:
+        ImageReadError: the file cannot be used; its ``sha256`` is set when the bytes
+            could be read.
+    """
+    data = read_bytes(path)
+    # One pass over bytes already in memory (~0.05 ms for a PBC JPEG); hashlib releases
+    # the GIL, so it runs in parallel on the decoder threads.
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        array = decode_bytes(data, size)
+        check_not_blank(array)
+    except ImageReadError as exc:
+        exc.sha256 = digest
+        raise
+    return ModelInput(array, digest)
 
 
 def load_display_image(path: str | os.PathLike[str], max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
-from hemoapp.core.imageio import ErrorKind, ImageReadError, load_model_input
+from hemoapp.core.imageio import ErrorKind, ImageReadError, ModelInput, load_model_input
 from hemoapp.core.scan import ImageRecord
 
 #: Error kind of a row whose model output is not a probability vector (NaN, inf):
@@ -53,6 +53,8 @@ class Prediction:
         confidence: the probability of ``predicted``, or ``None``.
         error_kind: an :class:`~hemoapp.core.imageio.ErrorKind` code, or ``None``.
         error: a human-readable reason, or ``None``.
+        file_sha256: hex digest of the bytes that were classified (or failed to
+            decode); ``None`` when the file could not be read at all.
     """
 
     record: ImageRecord
@@ -61,6 +63,7 @@ class Prediction:
     confidence: float | None
     error_kind: str | None
     error: str | None
+    file_sha256: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,17 +72,21 @@ class Prediction:
 
     @classmethod
     def from_probabilities(
-        cls, record: ImageRecord, probabilities: Sequence[float], class_names: Sequence[str] = CLASS_NAMES
+        cls,
+        record: ImageRecord,
+        probabilities: Sequence[float],
+        class_names: Sequence[str] = CLASS_NAMES,
+        file_sha256: str | None = None,
     ) -> "Prediction":
         """A successful prediction; the predicted class is the most probable one."""
         values = tuple(float(p) for p in probabilities)
         best = int(np.argmax(values))
-        return cls(record, values, class_names[best], values[best], None, None)
+        return cls(record, values, class_names[best], values[best], None, None, file_sha256)
 
     @classmethod
-    def failed(cls, record: ImageRecord, kind: str, message: str) -> "Prediction":
+    def failed(cls, record: ImageRecord, kind: str, message: str, file_sha256: str | None = None) -> "Prediction":
         """An error row for a file that could not be classified."""
-        return cls(record, None, None, None, kind, message)
+        return cls(record, None, None, None, kind, message, file_sha256)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class BatchResult:
 class _Failure:
     kind: str
     message: str
+    sha256: str | None = None
 
 
 def default_decode_workers() -> int:
@@ -110,11 +118,11 @@ def default_decode_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _decode(record: ImageRecord, size: int) -> np.ndarray | _Failure:
+def _decode(record: ImageRecord, size: int) -> ModelInput | _Failure:
     try:
         return load_model_input(record.path, size)
     except ImageReadError as exc:
-        return _Failure(exc.kind, exc.message)
+        return _Failure(exc.kind, exc.message, exc.sha256)
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop a batch
         return _Failure(ErrorKind.UNREADABLE, f"unexpected error while reading ({type(exc).__name__}: {exc})")
 
@@ -131,14 +139,14 @@ def _wait_all(futures: list[Future], cancel: threading.Event | None) -> bool:
 
 def _classify(
     records: Sequence[ImageRecord],
-    decoded: Sequence[np.ndarray | _Failure],
+    decoded: Sequence[ModelInput | _Failure],
     classifier: ArrayClassifier,
     class_names: Sequence[str],
 ) -> list[Prediction]:
     good = [index for index, item in enumerate(decoded) if not isinstance(item, _Failure)]
     probabilities = None
     if good:
-        probabilities = np.asarray(classifier.predict_arrays(np.stack([decoded[i] for i in good])))
+        probabilities = np.asarray(classifier.predict_arrays(np.stack([decoded[i].array for i in good])))
         if probabilities.shape != (len(good), len(class_names)):
             raise RuntimeError(
                 f"the classifier returned shape {probabilities.shape}, expected {(len(good), len(class_names))}"
@@ -147,7 +155,7 @@ def _classify(
     predictions = []
     for index, (record, item) in enumerate(zip(records, decoded)):
         if isinstance(item, _Failure):
-            predictions.append(Prediction.failed(record, item.kind, item.message))
+            predictions.append(Prediction.failed(record, item.kind, item.message, item.sha256))
             continue
         row = probabilities[row_of[index]]
         if not np.all(np.isfinite(row)):
@@ -155,9 +163,10 @@ def _classify(
             # as whichever class argmax picks: an error row instead, never a result.
             predictions.append(Prediction.failed(
                 record, INVALID_OUTPUT, "the model gave no valid probabilities (NaN or infinity) for this image",
+                item.sha256,
             ))
             continue
-        predictions.append(Prediction.from_probabilities(record, row, class_names))
+        predictions.append(Prediction.from_probabilities(record, row, class_names, item.sha256))
     return predictions
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import types
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +95,53 @@ def test_interrupted_batch_keeps_its_results_beside_the_output(pbc8_originals, t
     rows = read_rows(partial)
     assert len(rows) == 16 and all(r["predicted_class"] in CLASS_NAMES for r in rows)
     assert out.read_text() == "an earlier, complete run\n"  # never replaced by a partial batch
+
+
+def _disk_full_for(monkeypatch, *full_folders):
+    """Make CSV writes into ``full_folders`` fail as on a full disk (ENOSPC)."""
+    import errno
+
+    real_write = cli.write_predictions_csv
+
+    def write(path, *args, **kwargs):
+        if Path(path).parent in full_folders:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "write_predictions_csv", write)
+
+
+def test_a_full_disk_at_the_end_keeps_the_results_in_the_temp_folder(pbc8_originals, tiny_model, tmp_path, monkeypatch):
+    export, temp = tmp_path / "export", tmp_path / "temp"
+    export.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    _disk_full_for(monkeypatch, export)
+    code, stdout, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path),
+                                   "--out", str(export / "pbc.csv"))
+    assert code == cli.EXIT_FATAL
+    assert "No space left on device" in stderr
+    (rescued,) = temp.glob("pbc-unsaved-*.csv")
+    assert f"saved to {rescued} instead" in stderr
+    rows = read_rows(rescued)
+    assert len(rows) == 64 and all(r["predicted_class"] in CLASS_NAMES for r in rows)
+    assert not any(export.iterdir())
+    # the counts are printed as usual, and the run does not claim a file it did not write
+    assert "Total classified" in stdout and "Results NOT written to" in stdout
+
+
+def test_when_nothing_can_be_written_the_counts_are_still_printed(pbc8_originals, tiny_model, tmp_path, monkeypatch):
+    export, temp = tmp_path / "export", tmp_path / "temp"
+    export.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    _disk_full_for(monkeypatch, export, temp)
+    code, stdout, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path),
+                                   "--out", str(export / "pbc.csv"))
+    assert code == cli.EXIT_FATAL
+    assert "could not be saved anywhere" in stderr
+    assert re.search(r"Total classified\s+64\n", stdout)
+    assert not any(export.iterdir()) and not any(temp.iterdir())
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])

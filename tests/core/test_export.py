@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -46,7 +47,8 @@ def model_info() -> ModelInfo:
 def prediction(relpath: str, winner: str, confidence: float) -> Prediction:
     rest = (1 - confidence) / (len(CLASS_NAMES) - 1)
     probabilities = [confidence if name == winner else rest for name in CLASS_NAMES]
-    return Prediction.from_probabilities(ImageRecord(Path(relpath), relpath, 10), probabilities)
+    digest = hashlib.sha256(relpath.encode()).hexdigest()
+    return Prediction.from_probabilities(ImageRecord(Path(relpath), relpath, 10), probabilities, file_sha256=digest)
 
 
 def rows_of(path: Path) -> list[dict[str, str]]:
@@ -82,6 +84,8 @@ def test_predictions_csv_columns_and_values(tmp_path, predictions, model_info):
     assert good["flag"] == "" and good["error_kind"] == "" and good["error"] == ""
     assert good["model_name"] == "hemolens-lite0" and good["model_version"] == "1.0"
     assert good["model_sha256"] == "ab" * 32
+    assert good["file_sha256"] == hashlib.sha256(b"sub/Zelle_\xc3\xa4.jpg").hexdigest()
+    assert bad["file_sha256"] == ""  # an error row without readable bytes has no digest
     # what the numbers depend on besides the model file, unrounded
     assert good["calibration_temperature"] == "1.3721" and good["review_threshold"] == "0.8"
     assert header[header.index("model_sha256") + 1 :][:2] == ["calibration_temperature", "review_threshold"]

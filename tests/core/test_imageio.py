@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import threading
@@ -141,7 +142,11 @@ def test_corpus_files_decode_or_fail_as_expected(corpus):
     for record in scan_folder(folder).records:
         outcome = expected[record.relpath]
         if outcome == c.OK:
-            assert load_model_input(record.path).shape == (IMAGE_SIZE, IMAGE_SIZE, 3), record.relpath
+            loaded = load_model_input(record.path)
+            assert loaded.array.shape == (IMAGE_SIZE, IMAGE_SIZE, 3), record.relpath
+            assert loaded.sha256 == hashlib.sha256(record.path.read_bytes()).hexdigest(), record.relpath
+            # The app's input is training's input (load_rgb), pixel for pixel.
+            assert np.array_equal(loaded.array, load_rgb(record.path)), record.relpath
         else:
             with pytest.raises(ImageReadError) as caught:
                 load_model_input(record.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from hemoapp.core import pipeline
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
-from hemoapp.core.imageio import ErrorKind, ImageReadError
+from hemoapp.core.imageio import ErrorKind, ImageReadError, ModelInput
 from hemoapp.core.pipeline import BatchResult, Prediction, iter_predictions
 from hemoapp.core.scan import ImageRecord, scan_folder
 from hemotest import corpus as c
@@ -37,7 +38,8 @@ def fake_records(count):
 
 
 def solid(value):
-    return np.full((IMAGE_SIZE, IMAGE_SIZE, 3), value, np.uint8)
+    """A decoded file of one brightness; its stand-in digest encodes the value."""
+    return ModelInput(np.full((IMAGE_SIZE, IMAGE_SIZE, 3), value, np.uint8), f"{value:064x}")
 
 
 @pytest.fixture()
@@ -261,3 +263,12 @@ def test_real_classifier_on_the_corpus(corpus, tiny_classifier):
             assert prediction.predicted in CLASS_NAMES
         else:
             assert prediction.error_kind == outcome, prediction.record.relpath
+        # Every row names the bytes it came from: the file's own sha256 whenever it
+        # could be read (a truncated or blank file too), none when it could not.
+        # (The corpus's too-large files are small files whose headers claim huge sizes.)
+        if outcome in (c.OK, ErrorKind.TRUNCATED, ErrorKind.NOT_AN_IMAGE, ErrorKind.BLANK, ErrorKind.TOO_LARGE):
+            digest = hashlib.sha256(prediction.record.path.read_bytes()).hexdigest()
+            assert prediction.file_sha256 == digest, prediction.record.relpath
+        elif outcome in (ErrorKind.EMPTY, ErrorKind.MISSING, ErrorKind.NOT_A_FILE, ErrorKind.PERMISSION,
+                         ErrorKind.UNREADABLE):
+            assert prediction.file_sha256 is None, prediction.record.relpath

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import shutil
 
 import pytest
@@ -133,6 +134,8 @@ def test_export_results_and_summary_csv(qtbot, make_window, fake_classifier, cel
     for name, pred in table.items():
         if pred.ok:
             assert by_file[name]["predicted_class"] == pred.predicted
+            # each row names the bytes it classified
+            assert by_file[name]["file_sha256"] == hashlib.sha256(pred.record.path.read_bytes()).hexdigest()
     # classified_at is when the batch ran (ISO 8601 UTC strings sort by time), not when it was exported
     assert {r["classified_at"] for r in rows} == {rows[0]["classified_at"]}
     assert started <= rows[0]["classified_at"] <= finished
@@ -212,6 +215,8 @@ def test_selection_shows_detail_and_gallery_follows(qtbot, make_window, fake_cla
     assert view.detail.title_label.text() == pred.record.path.name
     assert len(view.detail.chart.bars()) == len(CLASS_NAMES)
     assert [b.class_name for b in view.detail.chart.bars() if b.emphasized] == [pred.predicted]
+    digest = hashlib.sha256(pred.record.path.read_bytes()).hexdigest()
+    assert view.detail.digest_value.text().replace(" ", "") == digest
     assert view.gallery.selectionModel().selectedIndexes()[0].row() == 2
     qtbot.waitUntil(lambda: view.detail.image_view.pixmap() is not None, timeout=5000)
     assert "px" in view.detail.dimensions_value.text()

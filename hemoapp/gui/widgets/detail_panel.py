@@ -22,6 +22,13 @@ def format_bytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
+def format_digest(digest: str | None) -> str:
+    """A sha256 hex digest in groups of 16 (it wraps in a narrow panel), or "—" for none."""
+    if not digest:
+        return "—"
+    return " ".join(digest[i : i + 16] for i in range(0, len(digest), 16))
+
+
 def _value_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
@@ -65,12 +72,14 @@ class DetailPanel(QScrollArea):
         self.size_value = _value_label()
         self.dimensions_value = _value_label()
         self.path_value = _value_label()
+        self.digest_value = _value_label()
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Model:", self.model_value)
         form.addRow("File size:", self.size_value)
         form.addRow("Image:", self.dimensions_value)
         form.addRow("Path:", self.path_value)
+        form.addRow("SHA-256:", self.digest_value)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -106,13 +115,19 @@ class DetailPanel(QScrollArea):
             self.verdict_label.setText("")
             self.chart.set_bars([])
             self.chart.hide()
-            for label in (self.size_value, self.dimensions_value, self.path_value):
+            for label in (self.size_value, self.dimensions_value, self.path_value, self.digest_value):
                 label.setText("")
+            self.digest_value.setToolTip("")
             return
         record = prediction.record
         self.title_label.setText(record.path.name)
         self.path_value.setText(str(record.path))
         self.size_value.setText(format_bytes(record.size_bytes))
+        self.digest_value.setText(format_digest(prediction.file_sha256))
+        self.digest_value.setToolTip(
+            f"sha256 of the bytes that were classified: {prediction.file_sha256}"
+            if prediction.file_sha256 else "The file could not be read, so it has no digest"
+        )
         self.dimensions_value.setText("…")
         self._update_verdict()
         if prediction.ok and prediction.probabilities is not None:
