@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_startup  # noqa: E402
+from bench_classify import build_folder  # noqa: E402
 
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "datasets" / "pbc8-originals"
 BASELINE_SIZE = 299
@@ -121,19 +122,6 @@ def run_baseline(folder: Path, out_csv: Path) -> dict:
 
 
 # ---- orchestration --------------------------------------------------------------------------
-
-
-def build_folder(source: Path, target: Path, count: int) -> None:
-    """Fill ``target`` with ``count`` symbolic links cycling over the source JPEGs (1,000 per folder)."""
-    originals = sorted(source.glob("*/*.jpg"))
-    if not originals:
-        raise SystemExit(f"no JPEGs under {source}; pass --source")
-    for index in range(count):
-        original = originals[index % len(originals)]
-        folder = target / f"part{index // 1000:03d}"
-        if index % 1000 == 0:
-            folder.mkdir(parents=True)
-        os.symlink(original, folder / f"{index:06d}_{original.name}")
 
 
 def run_worker(side: str, folder: Path, args: argparse.Namespace) -> dict:
@@ -259,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="hemolens-bench-") as temporary:
         hemo_folder, base_folder = Path(temporary) / "hemolens", Path(temporary) / "baseline"
-        build_folder(args.source, hemo_folder, args.count)
-        build_folder(args.source, base_folder, args.baseline_count)
+        build_folder(args.source, hemo_folder, args.count, copy=False)
+        build_folder(args.source, base_folder, args.baseline_count, copy=False)
         print(f"HemoLens: {args.count} images ...", flush=True)
         hemo = run_worker("hemolens", hemo_folder, args)
         if args.skip_baseline:
