@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
 from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, ResultsFilterProxy, ResultsModel, Role
-from hemoapp.gui.widgets.detail_panel import format_bytes
+from hemoapp.gui.widgets.detail_panel import format_bytes, format_digest
 from hemoapp.gui.widgets.progress_bar import finished_text, format_duration, progress_text
 
 
@@ -136,3 +137,7 @@ def test_formatting_helpers():
     )
     assert finished_text("failed", 0, 9, 1.0, "boom", skipped=1) == "Stopped: boom; 1 entry skipped"
     assert format_bytes(812) == "812 B" and format_bytes(35_200) == "35.2 kB" and format_bytes(4_100_000) == "4.1 MB"
+    digest = hashlib.sha256(b"cell").hexdigest()
+    grouped = format_digest(digest)
+    assert grouped.split() == [digest[0:16], digest[16:32], digest[32:48], digest[48:64]]
+    assert format_digest(None) == format_digest("") == "—"  # unreadable file: no digest
