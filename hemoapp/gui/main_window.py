@@ -28,6 +28,7 @@ from hemoapp.gui.dialogs import (
     error_box,
     export_csv,
 )
+from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_name
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
@@ -38,13 +39,6 @@ from hemoapp.gui.widgets.start_screen import StartScreen
 
 #: How long status bar messages stay, in milliseconds.
 MESSAGE_MS = 8000
-
-#: Batch status of rows whose job has not ended yet (besides the ``JobState`` values).
-RUNNING = "running"
-
-#: Batch states after which the rows cover only part of what was opened.
-INCOMPLETE_STATES = (JobState.CANCELLED, JobState.FAILED, RUNNING)
-
 
 def may_hold_images(path: Path) -> bool:
     """True for a folder or an image file that exists (a broken link counts: it gets an error row)."""
@@ -314,33 +308,21 @@ class MainWindow(QMainWindow):
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
             }
         written = export_csv(
-            self, title, path, self.settings.last_dir("export"), self._suggested_name(kind, status),
+            self, title, path, self.settings.last_dir("export"), suggested_export_name(self._folder_name(), kind, status),
             CsvWrite(writer, data, info, extra),
         )
         if written is not None:
             self.settings.set_last_dir("export", written.parent)
             if kind == "results":
                 self._results_exported = True
-            self.statusBar().showMessage(self._saved_text(written, status), MESSAGE_MS)
+            files_found = len(self._scan.records) if self._scan is not None else None
+            message = saved_message(written, status, self.results_model.rowCount(), files_found)
+            self.statusBar().showMessage(message, MESSAGE_MS)
         return written
 
-    def _suggested_name(self, kind: str, status: str | None) -> str:
-        """File name offered by the export dialog, e.g. ``cells-results.csv``.
-
-        The results CSV has no row to say that its batch stopped early (the
-        summary has "Batch status"), so the name says it: ``cells-results-cancelled.csv``.
-        """
-        stem = self._scan.root.name if self._scan is not None and self._scan.root.name else "hemolens"
-        suffix = f"-{status}" if kind == "results" and status in INCOMPLETE_STATES else ""
-        return f"{stem}-{kind}{suffix}.csv"
-
-    def _saved_text(self, written: Path, status: str | None) -> str:
-        """Status bar line after an export; it warns when the batch did not cover everything."""
-        if status not in INCOMPLETE_STATES:
-            return f"Saved {written}"
-        done = self.results_model.rowCount()
-        of_total = f" of {len(self._scan.records)}" if self._scan is not None else ""
-        return f"Saved {written}. Incomplete batch ({status}): {done}{of_total} images in the file."
+    def _folder_name(self) -> str | None:
+        """Name of the opened folder (or of the files' folder), ``None`` before a scan."""
+        return self._scan.root.name if self._scan is not None and self._scan.root.name else None
 
     def _show_model_status(self, model_error: str | None) -> None:
         info = model_info_of(self.controller.classifier)
