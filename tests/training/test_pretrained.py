@@ -140,14 +140,36 @@ def test_refuses_a_tensor_without_a_storage_and_a_state_that_is_not_a_dict(tmp_p
         read_legacy_state_dict(path)
 
 
-def test_block_prefixes_match_keras_lite0():
-    model = pretrained.build_lite0((64, 64, 3))
+@pytest.mark.parametrize("variant, blocks", [("lite0", 16), ("lite1", 21)])
+def test_block_prefixes_match_the_keras_model(variant, blocks):
+    model = pretrained.build_lite(variant, (64, 64, 3))
     names = {layer.name for layer in model.layers}
-    prefixes = pretrained.keras_block_prefixes()
-    assert len(prefixes) == 16
+    prefixes = pretrained.keras_block_prefixes(variant)
+    assert len(prefixes) == blocks
     assert all(f"{p}dwconv" in names for p in prefixes)
-    # Lite0 has no squeeze-excitation.
+    # Every depthwise conv in the model is one of the mapped blocks: none is left unconverted.
+    assert len([n for n in names if n.endswith("_dwconv")]) == blocks
+    # EfficientNet-Lite has no squeeze-excitation.
     assert not any("se_" in name for name in names)
+
+
+def test_lite1_keeps_the_first_and_last_stage_at_one_block():
+    # Lite scales depth without touching the stem and head stages ("fix_head_stem");
+    # Keras's own depth scaling would give them two blocks each.
+    prefixes = pretrained.keras_block_prefixes("lite1")
+    assert [p for p in prefixes if p.startswith("block1")] == ["block1a_"]
+    assert [p for p in prefixes if p.startswith("block7")] == ["block7a_"]
+
+
+def test_a_state_dict_of_another_depth_is_refused():
+    state = read_legacy_state_dict(pretrained.default_weights_path("lite0"))
+    with pytest.raises(StateDictError, match="16 blocks; EfficientNet-Lite1 has 21"):
+        pretrained.keras_weight_map(state, include_top=False, variant="lite1")
+
+
+def test_unknown_lite_size_is_refused():
+    with pytest.raises(ValueError, match="lite0, lite1"):
+        pretrained.lite_variant("lite2")
 
 
 GRACE_HOPPER = os.path.join(
@@ -157,12 +179,13 @@ MILITARY_UNIFORM = 652  # ImageNet class index
 
 
 @pytest.mark.skipif(not os.path.exists(GRACE_HOPPER), reason="matplotlib sample image missing")
-def test_converted_imagenet_weights_recognise_a_known_image():
+@pytest.mark.parametrize("variant, size", [("lite0", 224), ("lite1", 240)])
+def test_converted_imagenet_weights_recognise_a_known_image(variant, size):
     """The converted network says 'military uniform' for Grace Hopper, like the reference models."""
     from PIL import Image
 
-    model = pretrained.load_lite0_imagenet((224, 224, 3), include_top=True)
-    image = Image.open(GRACE_HOPPER).convert("RGB").resize((224, 224), Image.Resampling.BILINEAR)
+    model = pretrained.load_lite_imagenet(variant, (size, size, 3), include_top=True)
+    image = Image.open(GRACE_HOPPER).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
     probs = np.asarray(model(np.asarray(image, np.float32)[None], training=False))[0]
     assert int(probs.argmax()) == MILITARY_UNIFORM
     assert probs.max() > 0.2

@@ -71,3 +71,15 @@ def test_keras_backbones_are_selectable_offline_with_no_weights():
         build_backbone("resnet50", "/nonexistent/weights.h5")
     with pytest.raises(ValueError, match="unknown backbone"):
         build_backbone("alexnet", "none")
+
+
+def test_lite1_is_a_backbone_with_imagenet_weights_offline():
+    """Lite1 comes with converted ImageNet weights, like Lite0: not the random initialisation."""
+    pretrained, _ = build_backbone("lite1", "imagenet", image_size=64)
+    untrained, _ = build_backbone("lite1", "none", image_size=64)
+    assert pretrained.name == "efficientnet_lite1"
+    assert pretrained.count_params() == untrained.count_params()
+    stem = pretrained.get_layer("stem_conv").kernel.numpy()
+    assert not np.allclose(stem, untrained.get_layer("stem_conv").kernel.numpy())
+    # The depth Lite1 adds: stage 6 has five blocks, one more than Lite0's four.
+    assert pretrained.get_layer("block6e_dwconv") is not None
