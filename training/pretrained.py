@@ -41,7 +41,7 @@ _STORAGE_DTYPES = {
     "BoolStorage": np.bool_,
 }
 
-#: How the Lite torch models normalise its input (x - mean) / std on 0..1 pixels.
+#: How the Lite torch models normalise their input (x - mean) / std on 0..1 pixels.
 #: These weights were ported from the TensorFlow Lite release, which feeds
 #: (x - 127) / 128; see ``tests/training/test_pretrained.py`` for the check that
 #: picks this over ImageNet's mean/std.
