@@ -307,9 +307,9 @@ class MainWindow(QMainWindow):
                 "files_found": len(self._scan.records) if self._scan is not None else None,
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
             }
+        suggested = suggested_export_name(self._folder_name(), kind, status)
         written = export_csv(
-            self, title, path, self.settings.last_dir("export"), suggested_export_name(self._folder_name(), kind, status),
-            CsvWrite(writer, data, info, extra),
+            self, title, path, self.settings.last_dir("export"), suggested, CsvWrite(writer, data, info, extra),
         )
         if written is not None:
             self.settings.set_last_dir("export", written.parent)
