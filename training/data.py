@@ -138,44 +138,64 @@ def class_weights(labels: np.ndarray, num_classes: int = len(CLASS_NAMES)) -> di
     return {index: float(w) for index, w in enumerate(weights)}
 
 
-def augment(image, config, seed=None):
+def augment(image, config, seed):
     """Random, label-preserving changes for smear images (a ``tf.data`` map function).
 
     Orientation is meaningless in a smear (flips, 90° turns and, with ``aug_rotation``,
-    any angle), cells vary a little
-    in size and position (zoom/shift), and stains vary between runs and labs
-    (brightness, contrast, hue, saturation).
+    any angle), cells vary a little in size and position (zoom/shift), and stains vary
+    between runs and labs (brightness, contrast, hue, saturation).
+
+    Every draw is a stateless random op keyed by ``seed`` (an int tensor of shape [2],
+    one per example; see :func:`example_seeds`): the same seed gives the same image,
+    whichever thread or in which order ``tf.data`` runs the map. Stateful random ops
+    would make training depend on thread timing, or, with op determinism on, force
+    the map to run serially.
     """
     import tensorflow as tf
 
+    draws = iter(tf.unstack(tf.random.experimental.stateless_split(seed, num=11)))
     size = image.shape[0]
     image = tf.cast(image, tf.float32)
     # Slide background colour: the mean of the outer frame of pixels (before any crop).
     frame = tf.concat([image[:2], image[-2:], tf.transpose(image[:, :2], [1, 0, 2]),
                        tf.transpose(image[:, -2:], [1, 0, 2])], axis=0)
     background = tf.reduce_mean(frame, axis=[0, 1])
-    image = tf.image.random_flip_left_right(image)
-    image = tf.image.random_flip_up_down(image)
-    image = tf.image.rot90(image, k=tf.random.uniform([], 0, 4, dtype=tf.int32))
+    image = tf.image.stateless_random_flip_left_right(image, next(draws))
+    image = tf.image.stateless_random_flip_up_down(image, next(draws))
+    image = tf.image.rot90(image, k=tf.random.stateless_uniform([], next(draws), 0, 4, dtype=tf.int32))
     # Shift so the background is 0: pixels that a rotation or crop brings in from outside
     # the field become 0, i.e. background, once it is added back.
     image = image - background
+    angle_seed = next(draws)  # drawn whether used or not, so the other draws do not move
     if config.aug_rotation > 0:
-        image = rotate(image, tf.random.uniform([], -config.aug_rotation, config.aug_rotation))
+        image = rotate(image, tf.random.stateless_uniform([], angle_seed, -config.aug_rotation, config.aug_rotation))
     # Zoom and shift in one crop: a box of scale s around a jittered centre.
-    scale = tf.random.uniform([], 1.0 - config.aug_zoom, 1.0 + config.aug_zoom)
+    scale = tf.random.stateless_uniform([], next(draws), 1.0 - config.aug_zoom, 1.0 + config.aug_zoom)
     half = 0.5 / scale
-    cy = 0.5 + tf.random.uniform([], -config.aug_shift, config.aug_shift)
-    cx = 0.5 + tf.random.uniform([], -config.aug_shift, config.aug_shift)
+    cy = 0.5 + tf.random.stateless_uniform([], next(draws), -config.aug_shift, config.aug_shift)
+    cx = 0.5 + tf.random.stateless_uniform([], next(draws), -config.aug_shift, config.aug_shift)
     box = tf.stack([cy - half, cx - half, cy + half, cx + half])[None]
     image = tf.image.crop_and_resize(image[None], box, [0], [size, size], extrapolation_value=0.0)[0]
     image = image + background
     image = image / 255.0
-    image = tf.image.random_brightness(image, config.aug_brightness)
-    image = tf.image.random_contrast(image, 1.0 - config.aug_contrast, 1.0 + config.aug_contrast)
-    image = tf.image.random_hue(image, config.aug_hue)
-    image = tf.image.random_saturation(image, 1.0 - config.aug_saturation, 1.0 + config.aug_saturation)
+    image = tf.image.stateless_random_brightness(image, config.aug_brightness, next(draws))
+    image = tf.image.stateless_random_contrast(image, 1.0 - config.aug_contrast, 1.0 + config.aug_contrast,
+                                               next(draws))
+    image = tf.image.stateless_random_hue(image, config.aug_hue, next(draws))
+    image = tf.image.stateless_random_saturation(image, 1.0 - config.aug_saturation, 1.0 + config.aug_saturation,
+                                                 next(draws))
     return tf.clip_by_value(image, 0.0, 1.0) * 255.0
+
+
+def example_seeds(seed: int):
+    """An endless ``tf.data`` stream of stateless-random seeds (int64 pairs), one per example.
+
+    Reproducible from ``seed`` (with the global seed that ``keras.utils.set_random_seed``
+    sets) and different at each pass over the data, so every epoch sees new augmentations.
+    """
+    import tensorflow as tf
+
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
 
 def rotate(image, degrees):
@@ -210,17 +230,19 @@ def uses_soft_targets(config) -> bool:
     return config.label_smoothing > 0 or config.mixup_alpha > 0
 
 
-def mixup(images, targets, alpha: float):
+def mixup(images, targets, alpha: float, seed):
     """Blend each example of a batch with the batch's reverse (Zhang et al., 2018).
 
     The weight is drawn per example from Beta(alpha, alpha) (as a ratio of two Gamma
-    draws, which ``tf.random`` has); targets must be one-hot and are blended alike.
+    draws, which ``tf.random`` has, stateless and keyed by ``seed`` like
+    :func:`augment`); targets must be one-hot and are blended alike.
     """
     import tensorflow as tf
 
     count = tf.shape(images)[0]
-    a = tf.random.gamma([count], alpha)
-    b = tf.random.gamma([count], alpha)
+    seed_a, seed_b = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    a = tf.random.stateless_gamma([count], seed_a, alpha)
+    b = tf.random.stateless_gamma([count], seed_b, alpha)
     weight = a / (a + b)
     mix_images = weight[:, None, None, None]
     mix_targets = weight[:, None]
@@ -232,6 +254,9 @@ def mixup(images, targets, alpha: float):
 def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool):
     """A ``tf.data`` pipeline over in-memory uint8 images; augmented and shuffled when training.
 
+    Reproducible: with the global seed set (as :func:`training.train.train` does), the order
+    and the augmentations follow from ``config.seed`` alone.
+
     Labels are class indices, or one-hot rows when the config smooths or mixes targets
     (then for validation too, so one loss serves both).
     """
@@ -239,15 +264,37 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool)
 
     soft = uses_soft_targets(config)
     targets = tf.one_hot(labels, len(CLASS_NAMES)) if soft else labels
+
+    # Named map functions, run as written: they hold plain TF ops and no tensor-dependent
+    # control flow, so AutoGraph has nothing to convert (and it cannot parse lambdas
+    # that share a statement, which only earns a warning in the training log).
+    @tf.autograph.experimental.do_not_convert
+    def augment_example(example, seed):
+        image, target = example
+        return augment(image, config, seed), target
+
+    @tf.autograph.experimental.do_not_convert
+    def as_float(image, target):
+        return tf.cast(image, tf.float32), target
+
+    @tf.autograph.experimental.do_not_convert
+    def mix_batch(batch, seed):
+        images, batch_targets = batch
+        return mixup(images, batch_targets, config.mixup_alpha, seed)
+
     dataset = tf.data.Dataset.from_tensor_slices((images, targets))
     if training:
         dataset = dataset.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
-        dataset = dataset.map(
-            lambda x, y: (augment(x, config), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False
+        # Parallel but in order, each example with its own seed: the batches do not
+        # depend on thread timing (see augment).
+        dataset = tf.data.Dataset.zip(dataset, example_seeds(config.seed)).map(
+            augment_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
     else:
-        dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y))
+        dataset = dataset.map(as_float)
     dataset = dataset.batch(config.batch_size)
     if training and config.mixup_alpha > 0:
-        dataset = dataset.map(lambda x, y: mixup(x, y, config.mixup_alpha), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = tf.data.Dataset.zip(dataset, example_seeds(config.seed + 1)).map(
+            mix_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
