@@ -52,6 +52,9 @@ class TrainConfig:
     #: checkpoint and the exported model use the averaged weights, which are less
     #: noisy than the last step's on small batches.
     stage2_ema_momentum: float = 0.0
+    #: Decoupled weight decay in the fine-tuning stages (AdamW, Loshchilov & Hutter 2019;
+    #: 0 = plain Adam): each step shrinks every trainable weight by ``lr * decay``.
+    stage2_weight_decay: float = 0.0
     patience: int = 5
     #: Stage 3 (0 epochs = off): a second fine-tuning pass from stage 2's best weights,
     #: deeper (from ``stage3_unfreeze_from``, BatchNormalization still frozen), at a lower

@@ -366,7 +366,7 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     else:
         schedule = stage2_schedule(config, steps_per_epoch)
     use_ema = config.stage2_ema_momentum > 0
-    optimizer = keras.optimizers.Adam(schedule, use_ema=use_ema, ema_momentum=config.stage2_ema_momentum)
+    optimizer = fine_tune_optimizer(config, schedule)
     model.compile(optimizer=optimizer, **_loss_and_metrics(config))
     best_file, history_file = paths.best_weights(stage.number), paths.history(stage.number)
     # The bar a new best epoch must clear: after a resume, this stage's best logged so far;
@@ -393,6 +393,18 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
         # No epoch beat the earlier best: go back to the weights this stage started from.
         model.load_weights(paths.end_weights(stage.number - 1))
         log(f"stage {stage.number}: no epoch beat stage {stage.number - 1}; keeping its weights")
+
+
+def fine_tune_optimizer(config: TrainConfig, schedule):
+    """Adam for the fine-tuning stages, with the config's weight averaging and weight decay."""
+    import keras
+
+    return keras.optimizers.Adam(
+        schedule,
+        weight_decay=config.stage2_weight_decay or None,
+        use_ema=config.stage2_ema_momentum > 0,
+        ema_momentum=config.stage2_ema_momentum,
+    )
 
 
 def fine_tune_callbacks(config: TrainConfig, stage: FineTuneStage, paths: RunPaths, bar: float | None,

@@ -408,3 +408,14 @@ def test_warmup_cosine_schedule_rises_for_one_epoch_then_decays_to_the_floor():
     assert all(a < b for a, b in zip(rates[:10], rates[1:11]))
     assert all(a >= b for a, b in zip(rates[10:40], rates[11:41]))
     assert rates[40] == pytest.approx(1e-6)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.05])
+def test_fine_tune_optimizer_decays_weights_by_lr_times_decay(decay):
+    """With a zero gradient, a step moves a weight only by the decoupled decay: w * (1 - lr * decay)."""
+    from training.train import fine_tune_optimizer
+
+    optimizer = fine_tune_optimizer(TrainConfig(stage2_weight_decay=decay, stage2_ema_momentum=0.0), 0.01)
+    weight = keras.Variable(np.full((3,), 2.0, np.float32))
+    optimizer.apply_gradients([(keras.ops.zeros((3,)), weight)])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weight), 2.0 * (1 - 0.01 * decay), rtol=1e-6)
