@@ -11,9 +11,9 @@ the epoch it reached; the best epoch on val is kept.
 
 Training is deterministic: TensorFlow's op determinism is on and every random draw of
 the input pipeline is keyed by the config's seed (:mod:`training.data`), so the same
-config on the same machine and software trains the same weights. A run that was
-interrupted and resumed goes on correctly but not identically: its input pipeline
-starts its random stream again at the resumed epoch.
+config on the same machine and software trains the same weights, also when a run was
+interrupted and resumed (:mod:`training.resume` brings back what Keras's backup leaves
+out: the dropout generators' states, the input stream's position, early stopping's count).
 
 Stage 3 (optional) starts from stage 2's best weights and fine-tunes deeper, from the
 stem, at a lower learning rate with rotations of any angle; it replaces stage 2's
@@ -38,6 +38,13 @@ from training import atomic
 from training.config import TrainConfig
 from training.data import cache_key, class_weights, load_split, make_dataset, uses_soft_targets
 from training.model import build_classifier, build_head, feature_extractor, unfreeze_from
+from training.resume import (
+    completed_epochs,
+    early_stopping,
+    logged_values,
+    seed_state_backup,
+    skip_finished_epochs,
+)
 
 
 def log(message: str) -> None:
@@ -350,8 +357,6 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     own only if it beats their val accuracy, so a stage that does not help leaves the
     model as it was.
     """
-    import keras
-
     if stage.epochs <= 0:
         return
     trainable = unfreeze_from(base, stage.unfreeze_from)
@@ -371,12 +376,14 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     best_file, history_file = paths.best_weights(stage.number), paths.history(stage.number)
     # The bar a new best epoch must clear: after a resume, this stage's best logged so far;
     # in a later stage, also the val accuracy of the weights it starts from.
-    candidates = [_best_logged(history_file, "val_accuracy") if best_file.exists() else None]
+    candidates = [max(logged_values(history_file, "val_accuracy"), default=None) if best_file.exists() else None]
     if stage.continues_fine_tuning:
         start = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
         log(f"stage {stage.number}: starting weights have val accuracy {start:.4f}")
         candidates.append(float(start))
     bar = max((v for v in candidates if v is not None), default=None)
+    # A resumed stage goes on with the input stream where the interrupted one left it.
+    skip_finished_epochs(train_ds, completed_epochs(paths.backup(stage.number)))
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -412,7 +419,8 @@ def fine_tune_callbacks(config: TrainConfig, stage: FineTuneStage, paths: RunPat
     """The callbacks of a fine-tuning stage, in the order they must run at each epoch's end.
 
     - The backup first, before the EMA swap: a resume restores the raw weights in the
-      model and the averages in the optimizer.
+      model and the averages in the optimizer. The dropout layers' generator states
+      beside it (``save_weights`` leaves them out).
     - The CSV row before the checkpoint: a resume takes its bar from the CSV (see
       :func:`fine_tune`), so a crash between the two must leave the logged best at least
       as high as the checkpoint's, or a worse epoch could overwrite the checkpoint. The
@@ -421,7 +429,10 @@ def fine_tune_callbacks(config: TrainConfig, stage: FineTuneStage, paths: RunPat
     """
     import keras
 
-    callbacks = [keras.callbacks.BackupAndRestore(str(paths.backup(stage.number)))]
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(paths.backup(stage.number))),
+        seed_state_backup(paths.backup(stage.number)),
+    ]
     if use_ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     callbacks += [
@@ -430,7 +441,7 @@ def fine_tune_callbacks(config: TrainConfig, stage: FineTuneStage, paths: RunPat
             str(paths.best_weights(stage.number)), monitor="val_accuracy", save_best_only=True,
             save_weights_only=True, initial_value_threshold=bar,
         ),
-        keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience, restore_best_weights=False),
+        early_stopping("val_accuracy", config.patience, paths.history(stage.number)),
     ]
     return callbacks
 
@@ -492,17 +503,6 @@ def warmup_cosine_schedule(peak_lr: float, min_lr: float, epochs: int, steps_per
         warmup_target=peak_lr,
         warmup_steps=warmup,
     )
-
-
-def _best_logged(history_csv: Path, metric: str) -> float | None:
-    """Best value of ``metric`` in a CSVLogger file, or None if there is none."""
-    import csv
-
-    if not history_csv.exists():
-        return None
-    with open(history_csv, newline="") as handle:
-        values = [float(row[metric]) for row in csv.DictReader(handle) if row.get(metric)]
-    return max(values) if values else None
 
 
 def _plain(history: dict) -> dict:

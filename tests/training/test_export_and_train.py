@@ -298,6 +298,17 @@ def test_ema_checkpoint_holds_the_validated_averaged_weights(tiny_pbc, tmp_path)
     assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-4)
 
 
+def _random_draws_config(tiny_pbc, run_dir, seed: int = 5, **overrides) -> TrainConfig:
+    """A tiny run whose every random draw matters: rotations, mixup, dropout and weight averaging."""
+    settings = dict(
+        data_dir=str(tiny_pbc), run_dir=str(run_dir), cache_dir=str(run_dir.parent / "cache"),
+        weights="none", stage1_epochs=2, stage2_epochs=2, stage2_cycle_epochs=0, batch_size=8,
+        unfreeze_from="block7a_", aug_rotation=20.0, mixup_alpha=0.2, stage2_ema_momentum=0.5,
+        patience=10, seed=seed,
+    )
+    return TrainConfig(**{**settings, **overrides})
+
+
 def test_the_same_config_trains_the_same_weights(tiny_pbc, tmp_path):
     """Reproducible training: two runs of one config (in two folders) end bit for bit equal.
 
@@ -305,12 +316,7 @@ def test_the_same_config_trains_the_same_weights(tiny_pbc, tmp_path):
     numbers; a third run with another seed shows the weights do depend on them.
     """
     def run(folder: str, seed: int) -> list[np.ndarray]:
-        config = TrainConfig(
-            data_dir=str(tiny_pbc), run_dir=str(tmp_path / folder), cache_dir=str(tmp_path / "cache"),
-            weights="none", stage1_epochs=2, stage2_epochs=2, stage2_cycle_epochs=0, batch_size=8,
-            unfreeze_from="block7a_", aug_rotation=20.0, mixup_alpha=0.2, stage2_ema_momentum=0.5,
-            patience=10, seed=seed,
-        )
+        config = _random_draws_config(tiny_pbc, tmp_path / folder, seed=seed)
         return keras.models.load_model(train(config)).get_weights()
 
     first, again, other_seed = run("a", 5), run("b", 5), run("c", 6)
@@ -318,6 +324,38 @@ def test_the_same_config_trains_the_same_weights(tiny_pbc, tmp_path):
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, c) for a, c in zip(first, other_seed))
+
+
+def test_an_interrupted_and_resumed_run_trains_the_same_weights_as_an_unbroken_one(tiny_pbc, tmp_path,
+                                                                                     monkeypatch):
+    """A kill after stage 2's second epoch, then the same command: bit for bit the unbroken run's weights.
+
+    The resumed process must pick up the input stream (order, augmentation and mixup
+    draws) at the epoch it stopped at, not start it again.
+    """
+    import training.train as train_module
+
+    unbroken = _random_draws_config(tiny_pbc, tmp_path / "unbroken", stage2_epochs=4)
+    expected = keras.models.load_model(train(unbroken)).get_weights()
+
+    class KillAfterSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise _Killed
+
+    real_callbacks = train_module.fine_tune_callbacks
+    interrupted = _random_draws_config(tiny_pbc, tmp_path / "interrupted", stage2_epochs=4)
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "fine_tune_callbacks",
+                      lambda *args: real_callbacks(*args) + [KillAfterSecondEpoch()])
+        with pytest.raises(_Killed):
+            train(interrupted)
+    paths = RunPaths(interrupted.run_dir)
+    assert len(paths.stage2_history.read_text().strip().splitlines()) == 1 + 2, "not killed after epoch 2"
+    resumed = keras.models.load_model(train(interrupted)).get_weights()
+    assert paths.stage2_history.read_text() == RunPaths(unbroken.run_dir).stage2_history.read_text()
+    for a, b in zip(expected, resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_label_smoothing_and_mixup_train_with_the_smoothed_loss(tiny_pbc, tmp_path):

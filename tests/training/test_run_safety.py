@@ -13,11 +13,11 @@ from training import train as train_module
 from training.cli import main as training_main
 from training.config import TrainConfig
 from training.data import DataLayoutError, list_split
+from training.resume import logged_values
 from training.train import (
     ConfigMismatchError,
     FineTuneStage,
     RunPaths,
-    _best_logged,
     _features,
     feature_key,
     fine_tune_callbacks,
@@ -208,11 +208,13 @@ def test_a_crash_while_checkpointing_leaves_the_epoch_logged(tmp_path, monkeypat
     with pytest.raises(_Killed):
         _tiny_model().fit(x, y, validation_data=(x, y), epochs=1, verbose=0,
                           callbacks=fine_tune_callbacks(config, stage, paths, None, use_ema=False))
-    assert _best_logged(paths.history(2), "val_accuracy") is not None
+    assert logged_values(paths.history(2), "val_accuracy"), "the epoch's row is missing"
 
 
 def test_fine_tune_callbacks_run_backup_ema_log_then_checkpoint():
     config = TrainConfig(run_dir="run")
     stage = FineTuneStage(2, 1, 1e-3, "block7a_", 0.0)
     names = [type(c).__name__ for c in fine_tune_callbacks(config, stage, RunPaths("run"), 0.5, use_ema=True)]
-    assert names == ["BackupAndRestore", "SwapEMAWeights", "CSVLogger", "ModelCheckpoint", "EarlyStopping"]
+    assert names == [
+        "BackupAndRestore", "SeedStateBackup", "SwapEMAWeights", "CSVLogger", "ModelCheckpoint", "ResumedEarlyStopping",
+    ]
