@@ -59,19 +59,20 @@ def logged_values(history_csv: Path, metric: str) -> list[float]:
         return [float(row[metric]) for row in csv.DictReader(handle) if row.get(metric)]
 
 
-def early_stopping(monitor: str, patience: int, history_csv: Path):
-    """``EarlyStopping`` on a metric to maximise that, after a resume, counts the logged epochs too.
+def early_stopping(monitor: str, patience: int, history_csv: Path, resumed_epochs: int):
+    """``EarlyStopping`` on a metric to maximise that, after a resume, counts the finished epochs too.
 
     A fresh ``EarlyStopping`` would give a resumed stage its whole patience again and so
-    could train it longer than an unbroken run; this one replays the epochs already in
-    ``history_csv`` through the callback's own bookkeeping when training begins.
+    could train it longer than an unbroken run; this one replays the first
+    ``resumed_epochs`` epochs of ``history_csv`` (those the resumed backup holds) through
+    the callback's own bookkeeping when training begins.
     """
     import keras
 
     class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
         def on_train_begin(self, logs=None):
             super().on_train_begin(logs)
-            for epoch, value in enumerate(logged_values(history_csv, monitor)):
+            for epoch, value in enumerate(logged_values(history_csv, monitor)[:resumed_epochs]):
                 super().on_epoch_end(epoch, {monitor: value})
 
     return ResumedEarlyStopping(monitor, patience=patience, mode="max", restore_best_weights=False)

@@ -441,7 +441,8 @@ def fine_tune_callbacks(config: TrainConfig, stage: FineTuneStage, paths: RunPat
             str(paths.best_weights(stage.number)), monitor="val_accuracy", save_best_only=True,
             save_weights_only=True, initial_value_threshold=bar,
         ),
-        early_stopping("val_accuracy", config.patience, paths.history(stage.number)),
+        early_stopping("val_accuracy", config.patience, paths.history(stage.number),
+                       resumed_epochs=completed_epochs(paths.backup(stage.number))),
     ]
     return callbacks
 

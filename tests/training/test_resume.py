@@ -35,20 +35,23 @@ class _Model:
 
 
 @pytest.mark.parametrize(
-    ("logged", "next_value", "stops"),
+    ("logged", "resumed", "next_values", "stops"),
     [
-        ([0.5, 0.7, 0.6, 0.6], 0.65, True),   # best at epoch 1, then 3 epochs without a gain: patience 3 used up
-        ([0.5, 0.7, 0.6, 0.6], 0.75, False),  # a new best resets the count
-        ([0.5, 0.6, 0.7, 0.6], 0.65, False),  # best at epoch 2: only 2 epochs without a gain
-        ([], 0.5, False),                     # a fresh stage
+        ([0.5, 0.7, 0.6, 0.6], 4, [0.65], True),   # best at epoch 1, then 3 epochs without a gain: patience 3 used up
+        ([0.5, 0.7, 0.6, 0.6], 4, [0.75], False),  # a new best resets the count
+        ([0.5, 0.6, 0.7, 0.6], 4, [0.65], False),  # best at epoch 2: only 2 epochs without a gain
+        ([0.5, 0.7, 0.6, 0.6], 0, [0.65, 0.6], False),  # no backup: the stage starts again, and so does the count
+        ([], 0, [0.5, 0.4], False),                # a fresh stage
     ],
 )
-def test_early_stopping_counts_the_logged_epochs_after_a_resume(tmp_path, logged, next_value, stops):
-    callback = early_stopping("val_accuracy", patience=3, history_csv=_history(tmp_path, logged))
+def test_early_stopping_counts_the_finished_epochs_after_a_resume(tmp_path, logged, resumed, next_values, stops):
+    history = _history(tmp_path, logged)
+    callback = early_stopping("val_accuracy", patience=3, history_csv=history, resumed_epochs=resumed)
     callback.set_model(_Model())
     callback.on_train_begin()
     assert not callback.model.stop_training, "stopped before the resumed epoch ran"
-    callback.on_epoch_end(len(logged), {"val_accuracy": next_value})
+    for epoch, value in enumerate(next_values, start=resumed):
+        callback.on_epoch_end(epoch, {"val_accuracy": value})
     assert callback.model.stop_training is stops
 
 
