@@ -60,7 +60,7 @@ class TrainConfig:
     #: deeper (from ``stage3_unfreeze_from``, BatchNormalization still frozen), at a lower
     #: learning rate (one epoch of warm-up, then a cosine decay), with its own rotation
     #: augmentation. It keeps an epoch only if it beats the val accuracy of the weights it
-    #: started from. Measured on 1.1.0: it made val worse (README, "How the input was chosen").
+    #: started from. Measured on 1.1.0: it made val worse (training/EXPERIMENTS.md).
     stage3_epochs: int = 0
     stage3_lr: float = 1e-4
     stage3_unfreeze_from: str = "stem_conv"
