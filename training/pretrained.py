@@ -106,10 +106,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise StateDictError(f"refusing to unpickle {module}.{name}: only tensors are allowed")
 
     def persistent_load(self, pid):
-        # ('storage', storage_type, key, location, numel[, view_metadata])
+        # ('storage', storage_type, key, location, numel[, view_metadata]); the
+        # location (the device it was saved from) does not matter for numpy.
         if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage":
             raise StateDictError(f"unexpected persistent id {pid!r}")
-        storage_type, key, _location, numel = pid[1], pid[2], pid[3], pid[4]
+        storage_type, key, numel = pid[1], pid[2], pid[4]
         if not isinstance(storage_type, _StorageType):
             raise StateDictError("storage of an unknown type")
         if not isinstance(numel, int) or numel < 0:

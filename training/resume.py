@@ -72,7 +72,14 @@ def early_stopping(monitor: str, patience: int, history_csv: Path, resumed_epoch
     class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
         def on_train_begin(self, logs=None):
             super().on_train_begin(logs)
-            for epoch, value in enumerate(logged_values(history_csv, monitor)[:resumed_epochs]):
+            replayed = logged_values(history_csv, monitor)[:resumed_epochs]
+            if len(replayed) < resumed_epochs:
+                # Keras writes its backup before the CSV row of the same epoch, so a
+                # kill between the two leaves the log one row short of the backup.
+                print(f"note: {history_csv} logs {len(replayed)} of the {resumed_epochs} epochs the backup "
+                      "holds; early stopping counts only the logged ones, so this stage may train "
+                      "longer than an unbroken run", file=sys.stderr)
+            for epoch, value in enumerate(replayed):
                 super().on_epoch_end(epoch, {monitor: value})
 
     return ResumedEarlyStopping(monitor, patience=patience, mode="max", restore_best_weights=False)

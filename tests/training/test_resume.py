@@ -55,6 +55,30 @@ def test_early_stopping_counts_the_finished_epochs_after_a_resume(tmp_path, logg
     assert callback.model.stop_training is stops
 
 
+def test_early_stopping_says_so_when_the_log_is_shorter_than_the_backup(tmp_path, capsys):
+    """A kill between Keras's backup and the CSV row leaves one epoch unlogged: not silently."""
+    callback = early_stopping("val_accuracy", patience=3, history_csv=_history(tmp_path, [0.5, 0.7]),
+                              resumed_epochs=3)
+    callback.set_model(_Model())
+    callback.on_train_begin()
+    assert "logs 2 of the 3 epochs" in capsys.readouterr().err
+    # The two logged epochs still count (best at epoch 1); the unlogged one cannot, so
+    # patience 3 runs out after three more epochs without a gain, one later than unbroken.
+    for epoch in (3, 4):
+        callback.on_epoch_end(epoch, {"val_accuracy": 0.6})
+        assert not callback.model.stop_training
+    callback.on_epoch_end(5, {"val_accuracy": 0.6})
+    assert callback.model.stop_training
+
+
+def test_early_stopping_is_quiet_when_the_log_holds_every_backed_up_epoch(tmp_path, capsys):
+    callback = early_stopping("val_accuracy", patience=3, history_csv=_history(tmp_path, [0.5, 0.7, 0.6]),
+                              resumed_epochs=2)
+    callback.set_model(_Model())
+    callback.on_train_begin()
+    assert capsys.readouterr().err == ""
+
+
 def test_skipping_epochs_leaves_the_training_stream_where_an_unbroken_pass_has_it():
     """Epoch k of a fresh pipeline after skipping k epochs equals epoch k of one that ran them."""
     images = np.random.default_rng(0).integers(0, 255, (24, 16, 16, 3), dtype=np.uint8)
