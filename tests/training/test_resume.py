@@ -34,6 +34,14 @@ class _Model:
     stop_training = False
 
 
+def _started_early_stopping(history_csv, resumed_epochs):
+    """The resume's early stopping (patience 3 on val_accuracy), as Keras has it when training begins."""
+    callback = early_stopping("val_accuracy", patience=3, history_csv=history_csv, resumed_epochs=resumed_epochs)
+    callback.set_model(_Model())
+    callback.on_train_begin()
+    return callback
+
+
 @pytest.mark.parametrize(
     ("logged", "resumed", "next_values", "stops"),
     [
@@ -45,10 +53,7 @@ class _Model:
     ],
 )
 def test_early_stopping_counts_the_finished_epochs_after_a_resume(tmp_path, logged, resumed, next_values, stops):
-    history = _history(tmp_path, logged)
-    callback = early_stopping("val_accuracy", patience=3, history_csv=history, resumed_epochs=resumed)
-    callback.set_model(_Model())
-    callback.on_train_begin()
+    callback = _started_early_stopping(_history(tmp_path, logged), resumed)
     assert not callback.model.stop_training, "stopped before the resumed epoch ran"
     for epoch, value in enumerate(next_values, start=resumed):
         callback.on_epoch_end(epoch, {"val_accuracy": value})
@@ -57,10 +62,7 @@ def test_early_stopping_counts_the_finished_epochs_after_a_resume(tmp_path, logg
 
 def test_early_stopping_says_so_when_the_log_is_shorter_than_the_backup(tmp_path, capsys):
     """A kill between Keras's backup and the CSV row leaves one epoch unlogged: not silently."""
-    callback = early_stopping("val_accuracy", patience=3, history_csv=_history(tmp_path, [0.5, 0.7]),
-                              resumed_epochs=3)
-    callback.set_model(_Model())
-    callback.on_train_begin()
+    callback = _started_early_stopping(_history(tmp_path, [0.5, 0.7]), resumed_epochs=3)
     assert "logs 2 of the 3 epochs" in capsys.readouterr().err
     # The two logged epochs still count (best at epoch 1); the unlogged one cannot, so
     # patience 3 runs out after three more epochs without a gain, one later than unbroken.
@@ -72,10 +74,7 @@ def test_early_stopping_says_so_when_the_log_is_shorter_than_the_backup(tmp_path
 
 
 def test_early_stopping_is_quiet_when_the_log_holds_every_backed_up_epoch(tmp_path, capsys):
-    callback = early_stopping("val_accuracy", patience=3, history_csv=_history(tmp_path, [0.5, 0.7, 0.6]),
-                              resumed_epochs=2)
-    callback.set_model(_Model())
-    callback.on_train_begin()
+    _started_early_stopping(_history(tmp_path, [0.5, 0.7, 0.6]), resumed_epochs=2)
     assert capsys.readouterr().err == ""
 
 
