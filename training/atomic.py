@@ -8,6 +8,7 @@ system, so :func:`os.replace` is an atomic rename) and move it into place at the
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,12 @@ def save_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     """``np.save(path, array)`` via a temporary ``.npy`` file beside ``path`` and a rename."""
     # np.save appends .npy to a name without it, so the temporary name ends in .npy.
     return _write_via_temp(Path(path), ".npy", lambda tmp: np.save(tmp, array))
+
+
+def save_json(path: str | os.PathLike[str], value) -> Path:
+    """Write ``value`` as indented JSON via a temporary file beside ``path`` and a rename."""
+    text = json.dumps(value, indent=2)
+    return _write_via_temp(Path(path), ".json", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _write_via_temp(path: Path, suffix: str, write) -> Path:

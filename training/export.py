@@ -165,8 +165,12 @@ def build_card(
     review_threshold: float = 0.9,
     metrics: dict[str, Any] | None = None,
     training_data: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
 ) -> ModelCard:
-    """Make the model card for an exported ``.tflite`` file (sha256 read from the file)."""
+    """Make the model card for an exported ``.tflite`` file (sha256 read from the file).
+
+    ``training`` is how the weights were trained (:func:`training.provenance.training_record`).
+    """
     return ModelCard(
         name=name,
         version=version,
@@ -184,6 +188,7 @@ def build_card(
             "source": "Hospital Clinic of Barcelona, CellaVision DM96, May Grünwald-Giemsa stain",
             "licence": "CC BY 4.0",
         },
+        training=training or {},
         citation=PBC_CITATION,
         licence="Model: same licence as HemoLens; training data: CC BY 4.0 (attribution above)",
         metrics=metrics or {},

@@ -28,6 +28,7 @@ from training.calibration import (
 from training.config import TrainConfig
 from training.data import load_split
 from training.export import build_card, card_path_for, export_tflite, write_card
+from training.provenance import training_record
 from training.train import RunPaths, log
 
 
@@ -131,6 +132,7 @@ def export_run(config: TrainConfig) -> Path:
         calibration_temperature=temperature,
         review_threshold=threshold,
         metrics=metrics,
+        training=training_record(paths),
     )
     write_card(card, card_path)
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES
-from training import atomic
+from training import atomic, provenance
 from training.config import TrainConfig
 from training.data import cache_key, class_weights, load_split, make_dataset, uses_soft_targets
 from training.model import build_classifier, build_head, feature_extractor, unfreeze_from
@@ -111,10 +111,7 @@ class RunPaths:
 
     def write_state(self, **updates) -> None:
         """Merge ``updates`` into the progress marker, atomically."""
-        state = self.read_state() | updates
-        tmp = self.state.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, self.state)
+        atomic.save_json(self.state, self.read_state() | updates)
 
 
 @dataclass(frozen=True)
@@ -154,7 +151,7 @@ def train(config: TrainConfig) -> Path:
     paths = RunPaths(config.run_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
     check_resumable(paths, config)  # before config.json is overwritten: it is what we compare with
-    _write_json(paths.config, config.as_dict())
+    atomic.save_json(paths.config, config.as_dict())
     keras.utils.set_random_seed(config.seed)
     make_deterministic()
     state = paths.read_state()
@@ -162,6 +159,8 @@ def train(config: TrainConfig) -> Path:
     if _is_complete(paths, state, stages):
         log(f"run {paths.root} is complete; delete it to train again")
         return paths.final_model
+    # A folder without progress starts a new record: sessions that trained nothing are not history.
+    provenance.start_session(paths.root, new_run=not _has_progress(paths))
     if state.get("complete"):
         # A stage was reset: from here the weights may change, so the model.keras of the
         # earlier pass no longer describes them; complete again once the new one is saved.
@@ -199,6 +198,7 @@ def train(config: TrainConfig) -> Path:
     # the next call would call finished.
     atomic.save_model(model, paths.final_model)
     paths.write_state(complete=True)
+    provenance.finish_session(paths.root)
     log(f"saved {paths.final_model}")
     return paths.final_model
 
@@ -269,8 +269,10 @@ def changed_fields(previous: dict, config: TrainConfig) -> list[tuple[str, objec
 
 
 def _has_progress(paths: RunPaths) -> bool:
-    """Whether the run folder holds anything besides ``config.json`` (state, checkpoints, logs, features)."""
-    return any(entry.name != paths.config.name for entry in paths.root.iterdir())
+    """Whether the run folder holds anything besides ``config.json`` and the session record
+    (state, checkpoints, logs, features)."""
+    bookkeeping = {paths.config.name, provenance.PROVENANCE_FILE}
+    return any(entry.name not in bookkeeping for entry in paths.root.iterdir())
 
 
 def _fresh_start_hint(paths: RunPaths) -> str:
@@ -279,13 +281,6 @@ def _fresh_start_hint(paths: RunPaths) -> str:
 
 def _json_round_trip(value):
     return json.loads(json.dumps(value))
-
-
-def _write_json(path: Path, value) -> None:
-    """Write ``value`` as JSON via a temporary file, so a kill never leaves half a file."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
 
 
 def feature_key(config: TrainConfig, files: list[Path], image_size: int) -> str:
@@ -344,7 +339,7 @@ def run_stage1(config: TrainConfig, model, paths: RunPaths, train_data, val_data
         verbose=2,
         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=5, restore_best_weights=True)],
     )
-    paths.stage1_history.write_text(json.dumps(_plain(history.history), indent=2))
+    atomic.save_json(paths.stage1_history, _plain(history.history))
     model.get_layer("logits").set_weights(head.get_layer("logits").get_weights())
     log(f"stage 1: best val accuracy {max(history.history['val_accuracy']):.4f}")
 

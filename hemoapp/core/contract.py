@@ -106,6 +106,9 @@ class ModelCard:
     review_threshold: float = 0.9
     architecture: str = ""
     training_data: dict[str, Any] = field(default_factory=dict)
+    #: How the weights were trained: recipe, epochs, code commit, software (training.provenance).
+    #: Cards written before it existed have none, so the app shows it but needs nothing from it.
+    training: dict[str, Any] = field(default_factory=dict)
     citation: str = ""
     licence: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -144,6 +147,7 @@ class ModelCard:
             "sha256": str,
             "created": str,
             "training_data": dict,
+            "training": dict,
             "metrics": dict,
         }
         wrong = [key for key, kind in expected_types.items() if not isinstance(getattr(card, key), kind)]

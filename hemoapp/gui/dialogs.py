@@ -48,11 +48,18 @@ def _dict_rows(data: Any, depth: int = 0) -> str:
     for key, value in data.items():
         label = display_name(str(key)).replace("_", " ")
         label = label[:1].upper() + label[1:]
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             rows.append(f"<tr><td colspan='2'>{indent}<b>{_esc(label)}</b></td></tr>")
             rows.append(_dict_rows(value, depth + 1))
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            # e.g. the training sessions: one numbered sub-table each, not a run-on of dict reprs
+            for number, item in enumerate(value, start=1):
+                rows.append(f"<tr><td colspan='2'>{indent}<b>{_esc(label)} {number}</b></td></tr>")
+                rows.append(_dict_rows(item, depth + 1))
         else:
-            if isinstance(value, float):
+            if isinstance(value, (dict, list, tuple)) and not value:
+                text = "—"  # e.g. no recorded sessions: say so rather than show an empty heading
+            elif isinstance(value, float):
                 text = f"{value:.4g}"
             elif isinstance(value, (list, tuple)):
                 text = ", ".join(str(v) for v in value)
@@ -90,7 +97,8 @@ def model_card_html(model_info: Any, settings_file: str = "") -> str:
     ):
         parts.append(f"<tr><td><b>{_esc(label)}</b></td><td>{_esc(value)}</td></tr>")
     parts.append("</table>")
-    for title, data in (("Training data", card.training_data), ("Metrics", card.metrics)):
+    # Metrics before the (long) training record: they are what a reader of the card looks for first.
+    for title, data in (("Training data", card.training_data), ("Metrics", card.metrics), ("Training", card.training)):
         parts.append(f"<h3>{title}</h3>")
         parts.append(f"<table cellspacing='2' cellpadding='2'>{_dict_rows(data)}</table>" if data else "<p>—</p>")
     parts.append(f"<h3>Citation</h3><p>{_esc(card.citation or '—')}</p>")

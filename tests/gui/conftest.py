@@ -48,6 +48,8 @@ def fake_model_info(name: str = "fake-model") -> ModelInfo:
         review_threshold=0.9,
         architecture="fake",
         training_data={"dataset": "none", "images": 0},
+        training={"recipe": {"seed": 4321}, "epochs": {"stage2": 3},
+                  "sessions": [{"code": "c0ffee", "software": {"keras": "0.0-fake"}}, {"code": "c0ffee+changes"}]},
         citation="Fake et al. (2025)",
         licence="CC0",
         metrics={"accuracy": 0.5},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -120,6 +121,16 @@ def test_model_card_dialog_shows_card(qtbot, make_window, fake_classifier):
     text = dialog.browser.toPlainText()
     for expected in ("fake-model", "9.9.9-test", "Training data", "Metrics", "Fake et al. (2025)", "CC0", "ab" * 32):
         assert expected in text
+    # The training record: nested values, and one numbered block per session rather than dict reprs.
+    for expected in (r"Recipe\s+Seed\s+4321", r"Sessions 1\s+Code\s+c0ffee\s+Software\s+Keras\s+0\.0-fake",
+                     r"Sessions 2\s+Code\s+c0ffee\+changes"):
+        assert re.search(expected, text), expected
+    assert "{" not in text
+    # Empty parts (a card from before the record has no sessions) read as a dash, not an empty heading.
+    info = fake_classifier().info
+    info.card.training = {"recipe": {"extra": {}}, "sessions": []}
+    html_text = model_card_html(info)
+    assert "Extra</td><td>—</td>" in html_text and "<td>Sessions</td><td>—</td>" in html_text
     dialog.close()
     assert "No model is loaded" in model_card_html(None)
 

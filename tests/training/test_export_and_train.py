@@ -1,6 +1,7 @@
 """A few-step training run end to end: checkpoints, resume, export round trip and the card."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ from training.cli import main as training_main
 from training.config import TrainConfig
 from training.export import build_card, card_path_for, export_tflite, sha256_of, tflite_bytes, write_card
 from training.export_run import calibration_sample
+from training.provenance import NOT_RECIPE, code_version, read_sessions
 from training.train import RunPaths, train
 
 
@@ -43,9 +45,12 @@ def test_interrupted_run_resumes_from_stage_1(trained_run, tmp_path):
     paths.write_state(stage2_done=False)
     for cached in paths.features.glob("*.npy"):
         cached.unlink()
+    sessions_before = read_sessions(paths.root)
     train(trained_run)
     assert not list(paths.features.glob("*.npy")), "stage 1 ran again"
     assert paths.read_state()["stage2_done"]
+    sessions = read_sessions(paths.root)
+    assert sessions[:-1] == sessions_before and "finished" in sessions[-1], "the resumed call is not recorded"
 
 
 class _Killed(BaseException):
@@ -212,11 +217,17 @@ def test_card_round_trip_and_contract_check(tmp_path):
     model_file = tmp_path / "x.tflite"
     model_file.write_bytes(b"fake model bytes")
     card = build_card(model_file, "x", "1.2.3", calibration_temperature=1.7, review_threshold=0.8,
-                      metrics={"test": {"accuracy": 0.99}})
+                      metrics={"test": {"accuracy": 0.99}}, training={"recipe": {"seed": 5}, "sessions": []})
     write_card(card, card_path_for(model_file))
     loaded = ModelCard.load(card_path_for(model_file))
-    assert loaded == card
+    assert loaded == card and loaded.training["recipe"] == {"seed": 5}
     check_card(loaded)
+    # A card from before the training record (1.1.0's) still loads, with an empty one.
+    older = json.loads(card_path_for(model_file).read_text())
+    del older["training"]
+    assert ModelCard.from_dict(older).training == {}
+    with pytest.raises(ModelCardError, match="training"):
+        ModelCard.from_dict({**older, "training": "seed 5"})
     assert "Acevedo" in loaded.citation and loaded.classes == list(CLASS_NAMES)
     loaded.classes = list(reversed(CLASS_NAMES))
     with pytest.raises(ModelCardError, match="classes"):
@@ -256,6 +267,16 @@ def test_export_and_evaluate_commands(trained_run, capsys):
     assert review["threshold"] == card.review_threshold
     assert review["errors"] == round(16 * (1 - card.metrics["test"]["accuracy"]))
     assert review["errors_flagged"] + review["unflagged_wrong"] == review["errors"]
+    # The card says how the weights were trained, from the run folder rather than the export's arguments.
+    paths = RunPaths(trained_run.run_dir)
+    assert card.training["recipe"] == {key: value for key, value in json.loads(paths.config.read_text()).items()
+                                       if key not in NOT_RECIPE}
+    assert card.training["recipe"]["stage2_epochs"] == 1 and card.training["data"] == Path(trained_run.data_dir).name
+    assert card.training["epochs"]["stage1"] == len(json.loads(paths.stage1_history.read_text())["loss"])
+    assert card.training["epochs"]["stage2"] == 1 and card.training["epochs"]["stage2_best"] == 1
+    sessions = card.training["sessions"]
+    assert sessions and "finished" in sessions[-1]  # earlier ones: the kill and resume tests above
+    assert sessions[-1]["software"]["keras"] == keras.__version__ and sessions[-1]["code"] == code_version()
     assert training_main(["evaluate", *args]) == 0
     report = f"{trained_run.models_dir}/report"
     metrics = json.loads(open(f"{report}/metrics.json").read())

@@ -13,6 +13,7 @@ from training import train as train_module
 from training.cli import main as training_main
 from training.config import TrainConfig
 from training.data import DataLayoutError, list_split
+from training.provenance import read_sessions
 from training.resume import logged_values
 from training.train import (
     ConfigMismatchError,
@@ -174,6 +175,8 @@ def test_resume_allows_cosmetic_changes_and_a_folder_without_progress(tmp_path):
         train(fresh)
     with pytest.raises(DataLayoutError):
         train(dataclasses.replace(fresh, stage2_epochs=3))
+    # The session record those calls left counts as no progress either, and keeps only the last call.
+    assert len(read_sessions(fresh.run_dir)) == 1
 
 
 def test_resume_treats_fields_an_older_config_lacks_as_their_defaults(tmp_path):
