@@ -41,8 +41,14 @@ NOT_RECIPE = frozenset(
     }
 )
 
-#: Packages whose versions can change the trained weights.
-SOFTWARE = ("tensorflow", "keras", "numpy", "pillow")
+#: Packages whose versions can change the trained weights, each with the distribution names
+#: it is installed under (pyproject.toml pins tensorflow-cpu; elsewhere it may be tensorflow).
+SOFTWARE = {
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+    "keras": ("keras",),
+    "numpy": ("numpy",),
+    "pillow": ("pillow",),
+}
 
 
 def code_version(repo: Path = REPO_ROOT) -> str:
@@ -67,12 +73,18 @@ def _git(repo: Path, *args: str) -> str:
 def software_versions() -> dict[str, str]:
     """Python's and each package in :data:`SOFTWARE`'s version (``"not installed"`` if absent)."""
     versions = {"python": platform.python_version()}
-    for package in SOFTWARE:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
+    for package, distributions in SOFTWARE.items():
+        versions[package] = next(
+            (version for version in map(_installed_version, distributions) if version), "not installed"
+        )
     return versions
+
+
+def _installed_version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def start_session(run_dir: str | os.PathLike[str], new_run: bool = False) -> None:

@@ -45,8 +45,10 @@ def test_code_version_outside_a_repository_is_unknown(tmp_path, monkeypatch):
 
 
 def test_software_versions_name_the_installed_packages():
+    import tensorflow as tf
+
     versions = software_versions()
-    assert versions["keras"] == keras.__version__
+    assert versions["keras"] == keras.__version__ and versions["tensorflow"] == tf.__version__
     assert set(versions) == {"python", *provenance.SOFTWARE}
 
 
