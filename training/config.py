@@ -12,6 +12,17 @@ from typing import Any
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 
 
+#: Config fields that cannot change the trained weights: names, where files go, and
+#: export-only settings. Resuming a run with progress under a config that differs in
+#: any *other* field is refused (see :func:`training.train.check_resumable`).
+RESUME_SAFE_FIELDS = frozenset(
+    {
+        "name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "quantize", "int8_float_layers",
+        "release_min_test_accuracy",
+    }
+)
+
+
 @dataclass
 class TrainConfig:
     """Every knob of a training run.

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training import atomic
+from training.config import RESUME_SAFE_FIELDS
 
 if TYPE_CHECKING:  # train.py imports this module, so no runtime import back
     from training.train import RunPaths
@@ -32,14 +33,10 @@ PROVENANCE_FILE = "provenance.json"
 #: The repository the training code lives in (where ``git`` is asked for the commit).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Config fields that are not part of the recipe: where files live on this machine, and
-#: what the export (not the training) decides. The card's own keys carry name and version.
-NOT_RECIPE = frozenset(
-    {
-        "name", "version", "data_dir", "bccd_dir", "run_dir", "cache_dir", "models_dir", "quantize",
-        "int8_float_layers", "release_min_test_accuracy",
-    }
-)
+#: Config fields that are not part of the recipe: those that cannot change the weights
+#: (names, where files go, export settings; the card's own keys carry name and version)
+#: and the data folder's path on this machine (the record keeps its name).
+NOT_RECIPE = RESUME_SAFE_FIELDS | {"data_dir"}
 
 #: Packages whose versions can change the trained weights, each with the distribution names
 #: it is installed under (pyproject.toml pins tensorflow-cpu; elsewhere it may be tensorflow).

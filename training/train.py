@@ -35,7 +35,7 @@ import numpy as np
 
 from hemoapp.core.contract import CLASS_NAMES
 from training import atomic, provenance
-from training.config import TrainConfig
+from training.config import RESUME_SAFE_FIELDS, TrainConfig
 from training.data import cache_key, class_weights, load_split, make_dataset, uses_soft_targets
 from training.model import build_classifier, build_head, feature_extractor, unfreeze_from
 from training.resume import (
@@ -50,17 +50,6 @@ from training.resume import (
 def log(message: str) -> None:
     """Progress line with a timestamp (training runs in the background with a log file)."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-#: Config fields that cannot change the trained weights: names, where files go, and
-#: export-only settings. Resuming a run with progress under a config that differs in
-#: any *other* field is refused (see :func:`check_resumable`).
-RESUME_SAFE_FIELDS = frozenset(
-    {
-        "name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "quantize", "int8_float_layers",
-        "release_min_test_accuracy",
-    }
-)
 
 
 class ConfigMismatchError(ValueError):
