@@ -125,7 +125,9 @@ def training_record(paths: RunPaths) -> dict[str, Any]:
     ``recipe`` is the run's ``config.json`` (what trained the weights, which the export's
     own arguments need not repeat) less :data:`NOT_RECIPE`; ``data`` the data folder's
     name; ``epochs`` how many each stage ran and, for the fine-tuning stages, the
-    (1-based) val-accuracy epoch whose weights it kept; ``sessions`` the training calls.
+    (1-based) val-accuracy epoch whose weights it kept; ``sessions`` the training calls;
+    ``export`` the code and software that converted the weights into the model file (this
+    call's: the converter's version shapes the ``.tflite`` as much as training shapes the weights).
     """
     config = json.loads(paths.config.read_text(encoding="utf-8"))
     epochs: dict[str, int] = {}
@@ -144,6 +146,7 @@ def training_record(paths: RunPaths) -> dict[str, Any]:
         "data": Path(config.get("data_dir", "")).name,
         "epochs": epochs,
         "sessions": read_sessions(paths.root),
+        "export": {"code": code_version(), "software": software_versions()},
     }
 
 

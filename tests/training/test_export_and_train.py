@@ -277,6 +277,7 @@ def test_export_and_evaluate_commands(trained_run, capsys):
     sessions = card.training["sessions"]
     assert sessions and "finished" in sessions[-1]  # earlier ones: the kill and resume tests above
     assert sessions[-1]["software"]["keras"] == keras.__version__ and sessions[-1]["code"] == code_version()
+    assert card.training["export"] == {"code": code_version(), "software": sessions[-1]["software"]}
     assert training_main(["evaluate", *args]) == 0
     report = f"{trained_run.models_dir}/report"
     metrics = json.loads(open(f"{report}/metrics.json").read())

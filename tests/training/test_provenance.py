@@ -10,6 +10,7 @@ from training import provenance
 from training.config import TrainConfig
 from training.provenance import (
     NOT_RECIPE,
+    PROVENANCE_FILE,
     code_version,
     finish_session,
     read_sessions,
@@ -82,6 +83,9 @@ def test_training_record_takes_the_run_config_and_the_logged_epochs(tmp_path):
     # The first of two equal val accuracies is the checkpoint's epoch (save_best_only keeps strict gains).
     assert record["epochs"] == {"stage1": 3, "stage2": 4, "stage2_best": 2}
     assert record["sessions"] == read_sessions(paths.root)
+    # The export names the code and software converting the weights now, not those that trained them.
+    (paths.root / PROVENANCE_FILE).write_text(json.dumps({"sessions": [{"code": "an-older-commit"}]}))
+    assert training_record(paths)["export"] == {"code": code_version(), "software": software_versions()}
     # Stage 2 run again from its first epoch (state reset, no backup): the logger appended a second pass.
     with open(paths.history(2), "a") as log:
         log.write("0,0.5,0.70\n1,0.6,0.75\n")
