@@ -27,6 +27,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication, QStyleFactory  # noqa: E402
 
+from hemoapp.core.contract import CLASS_NAMES  # noqa: E402
 from hemoapp.gui.app import create_application, load_classifier  # noqa: E402
 from hemoapp.gui.locations import find_sample_images  # noqa: E402
 from hemoapp.gui.settings import AppSettings  # noqa: E402
@@ -117,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         (r for r in range(window.proxy.rowCount()) if window.proxy.index(r, 0).data(Role.FLAG) == Flag.REVIEW), 1
     )
     view.select_proxy_row(flagged)
+    # A review under way: the first flagged cell confirmed, the next one moved to the model's
+    # runner-up class; the window then selects the third, still to be checked.
+    window.confirm_selected()
+    second = view.current_prediction()
+    if second is not None and second.ok:
+        window.review_selected(CLASS_NAMES[sorted(range(len(CLASS_NAMES)), key=second.probabilities.__getitem__)[-2]])
     view.tabs.setCurrentIndex(Tab.TABLE)
     shoot("results-table")
     view.tabs.setCurrentIndex(Tab.GALLERY)

@@ -41,6 +41,18 @@ DISPLAY_NAMES: dict[str, str] = {
     "platelet": "Platelet",
 }
 
+#: Short names, as on a lab's cell counter keys, where a full name does not fit (review buttons, gallery).
+SHORT_NAMES: dict[str, str] = {
+    "basophil": "Baso",
+    "eosinophil": "Eos",
+    "erythroblast": "Ery",
+    "ig": "IG",
+    "lymphocyte": "Lym",
+    "monocyte": "Mono",
+    "neutrophil": "Neut",
+    "platelet": "Plt",
+}
+
 #: White cells that make up the differential count (percent of white cells).
 WHITE_CELL_CLASSES: tuple[str, ...] = (
     "neutrophil",

@@ -16,12 +16,13 @@ import datetime as _dt
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.summary import Summary, flag_for
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
@@ -44,6 +45,10 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "calibration_temperature",
     "review_threshold",
     "classified_at",
+    # Last, so the columns above keep their places for importers that read by position.
+    "reviewed_class",
+    "reviewed_at",
+    "reported_class",
 )
 
 #: Columns of the summary CSV, in order.
@@ -95,6 +100,7 @@ def write_predictions_csv(
     model_info,
     created: _dt.datetime | None = None,
     review_threshold: float | None = None,
+    reviews: Mapping[str, Review] | None = None,
 ) -> Path:
     """Write one row per file.
 
@@ -105,7 +111,10 @@ def write_predictions_csv(
     row stays traceable to its input even if the file is renamed or replaced.
     Every row also carries what the numbers depend on besides the model file: the
     card's calibration temperature (it scales every confidence) and the review
-    threshold that set the flags.
+    threshold that set the flags. A person's review stands beside the prediction,
+    which it never replaces: ``reviewed_class`` and ``reviewed_at`` (UTC) are empty
+    for a cell nobody reviewed, and ``reported_class`` is the class the summary counts
+    it as (the reviewed one, else the predicted one; empty for an error row).
 
     Args:
         path: the CSV to (over)write.
@@ -114,6 +123,7 @@ def write_predictions_csv(
         created: time written in ``classified_at``: when the batch was started
             (default: now, for callers that write as soon as they classify).
         review_threshold: default: the model card's.
+        reviews: people's reviews by :func:`~hemoapp.core.review.review_key`.
 
     Returns:
         The path written.
@@ -149,9 +159,17 @@ def write_predictions_csv(
                     prediction.file_sha256 or "",
                     *model_cells,
                     stamp,
+                    *_review_cells(prediction, review_of(prediction, reviews)),
                 ]
             )
     return Path(path)
+
+
+def _review_cells(prediction, review: Review | None) -> list[str]:
+    reported = reported_class(prediction, review) or ""
+    if review is None:
+        return ["", "", safe_cell(reported)]
+    return [safe_cell(review.class_name), utc_timestamp(review.at), safe_cell(reported)]
 
 
 def summary_rows(summary: Summary) -> list[list[str]]:
@@ -168,6 +186,9 @@ def summary_rows(summary: Summary) -> list[list[str]]:
             "",
             "",
         ],
+        ["totals", "", "Flagged and not yet reviewed", str(summary.flagged_unreviewed), "", ""],
+        ["totals", "", "Reviewed by a person", str(summary.reviewed), "", ""],
+        ["totals", "", "Class changed by review (counted as reviewed)", str(summary.changed), "", ""],
     ]
     for name in CLASS_NAMES:
         rows.append(

@@ -5,15 +5,19 @@ cells (:data:`~hemoapp.core.contract.WHITE_CELL_CLASSES`). Erythroblasts
 (nucleated red cells) are not white cells: labs report them per 100 white
 cells. Platelets are counted apart. Low-confidence predictions count with their
 predicted class (they are also counted as flagged, for review); unreadable files
-count only as errors.
+count only as errors. A cell a person reviewed counts with the class they gave it
+(:func:`~hemoapp.core.review.reported_class`), and the summary says how many were
+reviewed, how many of those a person changed and how many flagged cells nobody has
+checked yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
+from hemoapp.core.review import Review, is_changed, reported_class, review_of
 
 #: Flag values (the CSV's ``flag`` column and the GUI's flag filter use the same words).
 FLAG_REVIEW = "review"
@@ -37,14 +41,18 @@ class Summary:
         errors: files that could not be classified.
         flagged: classified files with confidence below ``review_threshold``.
         review_threshold: the threshold used for ``flagged``.
-        counts: predictions per class, every class in contract order (zeros included).
+        counts: cells per class (the reviewed class where a person gave one, else the
+            model's), every class in contract order (zeros included).
         percentages: percent of classified files per class (0.0 when none).
-        white_cells: classified files predicted as a white-cell class.
+        white_cells: classified files counted in a white-cell class.
         differential: percent of white cells for each white-cell class, in
             :data:`WHITE_CELL_CLASSES` order; ``None`` values when there are no white cells.
         erythroblasts_per_100_wbc: erythroblasts per 100 white cells, or ``None``
             when there are no white cells.
-        platelets: files predicted as platelets.
+        platelets: cells counted as platelets.
+        reviewed: classified files a person reviewed (confirmed or changed).
+        changed: reviewed files whose class the person changed.
+        flagged_unreviewed: flagged files nobody has reviewed yet.
     """
 
     total: int
@@ -58,28 +66,40 @@ class Summary:
     differential: dict[str, float | None]
     erythroblasts_per_100_wbc: float | None
     platelets: int
+    reviewed: int = 0
+    changed: int = 0
+    flagged_unreviewed: int = 0
 
 
-def summarize(predictions: Iterable, review_threshold: float) -> Summary:
+def summarize(
+    predictions: Iterable, review_threshold: float, reviews: Mapping[str, Review] | None = None
+) -> Summary:
     """Summarise predictions (objects with ``ok``, ``predicted`` and ``confidence``).
 
     Args:
         predictions: :class:`~hemoapp.core.pipeline.Prediction` objects.
         review_threshold: confidence below which a prediction is flagged.
+        reviews: people's reviews by :func:`~hemoapp.core.review.review_key`; a
+            reviewed cell counts with the class the person gave it.
     """
     counts = {name: 0 for name in CLASS_NAMES}
-    total = errors = flagged = 0
+    total = errors = flagged = reviewed = changed = flagged_unreviewed = 0
     for prediction in predictions:
         total += 1
         flag = flag_for(prediction, review_threshold)
         if flag == FLAG_ERROR:
             errors += 1
             continue
+        review = review_of(prediction, reviews)
+        reviewed += review is not None
+        changed += is_changed(prediction, review)
         if flag == FLAG_REVIEW:
             flagged += 1
+            flagged_unreviewed += review is None
         # A class outside the contract would be a model/card mismatch the
         # classifier already refuses; count it anyway rather than lose it.
-        counts[prediction.predicted] = counts.get(prediction.predicted, 0) + 1
+        name = reported_class(prediction, review)
+        counts[name] = counts.get(name, 0) + 1
     classified = total - errors
     percentages = {name: (100.0 * n / classified if classified else 0.0) for name, n in counts.items()}
     white_cells = sum(counts.get(name, 0) for name in WHITE_CELL_CLASSES)
@@ -99,4 +119,7 @@ def summarize(predictions: Iterable, review_threshold: float) -> Summary:
         differential=differential,
         erythroblasts_per_100_wbc=(100.0 * erythroblasts / white_cells if white_cells else None),
         platelets=counts.get("platelet", 0),
+        reviewed=reviewed,
+        changed=changed,
+        flagged_unreviewed=flagged_unreviewed,
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QStyle, QToolBar, QWidget
 
+from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.gui.widgets.recent_menu import RecentFoldersMenu
+from hemoapp.gui.widgets.review_box import CLASS_KEYS
 
 
 @dataclass
@@ -29,6 +31,14 @@ class Actions:
     focus_threshold: QAction
     next_flagged: QAction
     model_card: QAction
+    review_confirm: QAction
+    review_clear: QAction
+    #: Review the selected cell as each class, in contract order (keys 1–8).
+    review_as: list[QAction] = field(default_factory=list)
+
+    def review_actions(self) -> list[QAction]:
+        """The actions that review the selected cell (their keys work in the table, gallery and detail panel)."""
+        return [self.review_confirm, self.review_clear, *self.review_as]
 
 
 def _action(
@@ -75,11 +85,32 @@ def build_actions(window: QWidget) -> Actions:
         focus_filter=_action(window, "Filter by &Class", "Ctrl+F", "Move the keyboard focus to the class filter"),
         focus_threshold=_action(window, "Review &Threshold", "Ctrl+T",
                                 "Move the keyboard focus to the review threshold"),
-        next_flagged=_action(window, "Next &Flagged Cell", "F3", "Select the next cell flagged for review"),
+        next_flagged=_action(window, "Next &Flagged Cell", "F3",
+                             "Select the next cell flagged for review that nobody has reviewed yet"),
         model_card=_action(window, "&About / Model Card", QKeySequence.StandardKey.HelpContents,
                            "The app's version and the model's card: training data, metrics, citation, licence",
                            icon(pix.SP_MessageBoxInformation)),
+        review_confirm=_review_action(window, "&Confirm Predicted Class", ["Return", "Enter"],
+                                      "The model's class of the selected cell is right"),
+        review_clear=_review_action(window, "&Undo Review", ["Backspace", "Delete"],
+                                    "Forget the review of the selected cell: it counts with the model's class again"),
+        review_as=[
+            _review_action(window, f"Review as {display_name(name)}", [key],
+                           f"Put the selected cell in {display_name(name)}, whatever the model said")
+            for name, key in zip(CLASS_NAMES, CLASS_KEYS)
+        ],
     )
+
+
+def _review_action(parent: QWidget, text: str, keys: list[str], tip: str) -> QAction:
+    """An action with plain keys that only work where the cells are (see :meth:`Actions.review_actions`).
+
+    As window shortcuts, Enter or a digit typed into the threshold box would review a cell.
+    """
+    action = _action(parent, text, keys[0], tip)
+    action.setShortcuts([QKeySequence(key) for key in keys])
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    return action
 
 
 def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
@@ -94,7 +125,11 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     classify_menu = window.menuBar().addMenu("&Classification")
-    classify_menu.addActions([a.cancel, a.next_flagged, a.focus_filter, a.focus_threshold])
+    classify_menu.addActions([a.cancel, a.focus_filter, a.focus_threshold])
+    review_menu = window.menuBar().addMenu("&Review")
+    review_menu.addActions([a.next_flagged, a.review_confirm, a.review_clear])
+    review_menu.addSeparator()
+    review_menu.addActions(a.review_as)
     view_menu = window.menuBar().addMenu("&View")
     for tab, action in enumerate((a.show_table, a.show_gallery, a.show_summary)):
         action.setData(tab)  # the results tab it shows

@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QS
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from hemoapp.core.contract import display_name
+from hemoapp.core.contract import SHORT_NAMES, display_name
 from hemoapp.gui.style import ERROR_COLOR, FLAG_COLOR, class_color, outline_color
 from hemoapp.gui.table_model import Flag, Role
 
@@ -120,16 +120,25 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             label = "unreadable" if flag == Flag.ERROR else "loading…"
             painter.drawText(inner, int(Qt.AlignmentFlag.AlignCenter), label)
+        review = index.data(Role.REVIEW)
         if flag == Flag.REVIEW:
-            self._draw_badge(painter, frame)
+            # "!" still to check, "✓" checked by a person
+            self._draw_badge(painter, frame, "✓" if review is not None else "!")
         line = option.fontMetrics.height()
         text_top = int(frame.bottom()) + 4
         name_rect = QRect(rect.left() + 2, text_top, rect.width() - 4, line)
         conf_rect = QRect(rect.left() + 2, text_top + line, rect.width() - 4, line)
         painter.setPen(palette.color(_text_role(option)))
         if pred.ok:
-            name = option.fontMetrics.elidedText(display_name(pred.predicted), Qt.TextElideMode.ElideRight, name_rect.width())
-            conf = f"{pred.confidence:.0%}" + ("  · review" if flag == Flag.REVIEW else "")
+            # The class the cell counts as: a person's review overrides the model's.
+            shown = display_name(index.data(Role.CLASS_NAME)) + (" ✓" if review is not None else "")
+            name = option.fontMetrics.elidedText(shown, Qt.TextElideMode.ElideRight, name_rect.width())
+            if review is not None and review.class_name != pred.predicted:
+                # The confidence is the model's, for its own class: say which, not to read it as the reviewed one's.
+                conf = f"model: {SHORT_NAMES.get(pred.predicted, pred.predicted)} {pred.confidence:.0%}"
+            else:
+                note = "  · reviewed" if review is not None else "  · review" if flag == Flag.REVIEW else ""
+                conf = f"{pred.confidence:.0%}{note}"
         else:
             name = option.fontMetrics.elidedText(pred.record.relpath, Qt.TextElideMode.ElideMiddle, name_rect.width())
             conf = "error"
@@ -138,7 +147,7 @@ class GalleryDelegate(QStyledItemDelegate):
         painter.restore()
 
     @staticmethod
-    def _draw_badge(painter: QPainter, frame: QRectF) -> None:
+    def _draw_badge(painter: QPainter, frame: QRectF, mark: str) -> None:
         badge = QRectF(frame.right() - 20, frame.top() - 2, 22, 22)
         painter.save()
         painter.setPen(QPen(QColor("#5d4300"), 1))
@@ -148,5 +157,5 @@ class GalleryDelegate(QStyledItemDelegate):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("#000000"))  # dark text on the amber badge in every theme
-        painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), "!")
+        painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), mark)
         painter.restore()

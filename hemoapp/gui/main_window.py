@@ -7,6 +7,7 @@ controller runs jobs, the model holds rows, the widgets show them.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
+from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
 from hemoapp.core.summary import summarize
@@ -150,6 +152,14 @@ class MainWindow(QMainWindow):
         a.focus_threshold.triggered.connect(self.results_view.focus_review_threshold)
         a.next_flagged.triggered.connect(self._on_next_flagged_triggered)
         a.model_card.triggered.connect(self._on_model_card_triggered)
+        a.review_confirm.triggered.connect(self.confirm_selected)
+        a.review_clear.triggered.connect(self._on_review_clear_triggered)
+        for name, action in zip(CLASS_NAMES, a.review_as):
+            action.setData(name)  # the class it reviews the cell as
+            action.triggered.connect(self._on_review_as_triggered)
+        # Plain keys (digits, Enter) review only where the cells are: see actions._review_action.
+        for widget in (self.results_view.table, self.results_view.gallery, self.results_view.detail):
+            widget.addActions(a.review_actions())
         self.start_screen.open_folder_requested.connect(self._on_open_folder_triggered)
         self.start_screen.open_samples_requested.connect(self._on_open_samples_triggered)
         self.start_screen.recent_folder_requested.connect(self._on_recent_folder_requested)
@@ -158,6 +168,8 @@ class MainWindow(QMainWindow):
         view = self.results_view
         view.progress.cancel_requested.connect(self._on_cancel_triggered)
         view.review_threshold_changed.connect(self._on_results_view_review_threshold_changed)
+        view.review_requested.connect(self.review_selected)
+        self.results_model.reviews_changed.connect(self._on_results_model_reviews_changed)
         view.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.controller.job_started.connect(self._on_controller_job_started)
         self.controller.scanned.connect(self._on_controller_scanned)
@@ -252,8 +264,24 @@ class MainWindow(QMainWindow):
         return self._export(path, "summary", "Export summary", write_summary_csv)
 
     def current_summary(self) -> Any:
-        """A core ``Summary`` of all rows under the current review threshold."""
-        return summarize(self.results_model.predictions(), self.results_model.review_threshold)
+        """A core ``Summary`` of all rows under the current review threshold, reviewed classes counted."""
+        model = self.results_model
+        return summarize(model.predictions(), model.review_threshold, model.reviews())
+
+    @Slot(object)
+    def review_selected(self, class_name: str | None) -> bool:
+        """Record that the user put the selected cell in ``class_name`` (``None``: forget its review).
+
+        After a flagged cell is reviewed, the next flagged cell nobody has reviewed is
+        selected, so a run of reviews needs no mouse. Returns False if no cell that can
+        be reviewed is selected.
+        """
+        return self._review_selected(lambda _pred: class_name)
+
+    @Slot()
+    def confirm_selected(self) -> bool:
+        """Record that the model's class of the selected cell is right (see :meth:`review_selected`)."""
+        return self._review_selected(lambda pred: pred.predicted)
 
     # ----- internals ----------------------------------------------------
     def _start(self, source: JobSource, confirm: bool = False) -> bool:
@@ -274,6 +302,36 @@ class MainWindow(QMainWindow):
         self._scan = None
         self.stack.setCurrentWidget(self.results_view)
         self.controller.start(source)
+        return True
+
+    def _review_selected(self, choose_class: Callable[[Any], str | None]) -> bool:
+        """Review the selected cell as ``choose_class(its prediction)``; see :meth:`review_selected`."""
+        model = self.results_model
+        row = self.results_view.selected_source_row()
+        if row is None:
+            self.statusBar().showMessage("Select a cell to review first.", MESSAGE_MS)
+            return False
+        pred = model.prediction_at(row)
+        if not pred.ok:
+            self.statusBar().showMessage("An unreadable file has nothing to review.", MESSAGE_MS)
+            return False
+        class_name = choose_class(pred)
+        view_row = self.proxy.mapFromSource(model.index(row, 0)).row()
+        model.set_review(row, class_name)
+        if class_name is None:
+            self.statusBar().showMessage(
+                f"{pred.record.relpath}: review undone; it counts as {display_name(pred.predicted)} again.", MESSAGE_MS
+            )
+            return True
+        left = model.unreviewed_flagged_count()
+        verb = "confirmed as" if class_name == pred.predicted else "changed to"
+        message = f"{pred.record.relpath}: {verb} {display_name(class_name)}. Flagged cells left to review: {left}."
+        if model.flag_of(pred) == Flag.REVIEW and left:
+            # The row may have left the view (the "not reviewed" filter, a class filter): go on from its place.
+            shown = self.proxy.mapFromSource(model.index(row, 0))
+            if not self.results_view.select_next_flagged(shown.row() + 1 if shown.isValid() else view_row):
+                message += " None of them is shown with the current filters."
+        self.statusBar().showMessage(message, MESSAGE_MS)
         return True
 
     def _unexported_count(self) -> int:
@@ -299,7 +357,11 @@ class MainWindow(QMainWindow):
         status = self._batch_status()
         if kind == "results":
             data = self.results_model.predictions()
-            extra = {"review_threshold": self.results_model.review_threshold, "created": self._job_started_at}
+            extra = {
+                "review_threshold": self.results_model.review_threshold,
+                "created": self._job_started_at,
+                "reviews": self.results_model.reviews(),
+            }
         else:
             data = self.current_summary()
             extra = {
@@ -352,6 +414,8 @@ class MainWindow(QMainWindow):
         a.export_results.setEnabled(can_export)
         a.export_summary.setEnabled(can_export)
         a.next_flagged.setEnabled(has_rows)
+        for action in a.review_actions():
+            action.setEnabled(has_rows)
 
     def _rebuild_recent_menu(self) -> None:
         folders = self.settings.recent_folders()
@@ -362,7 +426,8 @@ class MainWindow(QMainWindow):
     def _update_flag_counts(self) -> None:
         model = self.results_model
         review, errors = model.flag_count(Flag.REVIEW), model.flag_count(Flag.ERROR)
-        self.flagged_label.setText(f"Flagged for review: {review}  ·  Unreadable: {errors}")
+        unreviewed = model.unreviewed_flagged_count()
+        self.flagged_label.setText(f"Flagged for review: {review} ({unreviewed} not reviewed)  ·  Unreadable: {errors}")
 
     # ----- slots ----------------------------------------------------------
     @Slot()
@@ -425,6 +490,20 @@ class MainWindow(QMainWindow):
     def _on_model_card_triggered(self) -> None:
         self._dialog = ModelCardDialog(model_info_of(self.controller.classifier), self.settings.file_name(), self)
         self._dialog.open()
+
+    @Slot()
+    def _on_review_clear_triggered(self) -> None:
+        self.review_selected(None)
+
+    @Slot()
+    def _on_review_as_triggered(self) -> None:
+        self.review_selected(self.sender().data())
+
+    @Slot()
+    def _on_results_model_reviews_changed(self) -> None:
+        self._results_exported = False  # the exported CSV no longer has every review
+        self._update_flag_counts()
+        self._summary_timer.start()
 
     @Slot(float)
     def _on_results_view_review_threshold_changed(self, threshold: float) -> None:

@@ -2,7 +2,8 @@
 
 :class:`ResultsModel` keeps the core's ``Prediction`` objects in arrival order
 and grows one batch at a time (one ``rowsInserted`` per batch, as in Qt's
-``fetchmore`` example). :class:`ResultsFilterProxy` filters by class, by
+``fetchmore`` example), with the user's reviews beside them (the predictions
+themselves never change). :class:`ResultsFilterProxy` filters by class, by
 confidence range and by flag; the table and the gallery share it.
 """
 
@@ -19,12 +20,14 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Signal,
     Slot,
 )
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from hemoapp.core.contract import display_name
+from hemoapp.core.review import Review, is_changed, reported_class, review_key
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, flag_for
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -40,7 +43,8 @@ class Column(IntEnum):
     PREDICTED = 2
     CONFIDENCE = 3
     FLAG = 4
-    ERROR = 5
+    REVIEWED = 5
+    ERROR = 6
 
 
 _HEADERS = {
@@ -49,6 +53,7 @@ _HEADERS = {
     Column.PREDICTED: "Predicted class",
     Column.CONFIDENCE: "Confidence",
     Column.FLAG: "Flag",
+    Column.REVIEWED: "Reviewed as",
     Column.ERROR: "Error",
 }
 
@@ -57,6 +62,7 @@ _HEADER_TIPS = {
     Column.PREDICTED: "The class the model gives the highest probability",
     Column.CONFIDENCE: "The model's probability for the predicted class",
     Column.FLAG: "'Review' when the confidence is below the review threshold",
+    Column.REVIEWED: "The class a person gave the cell (keys 1–8, Enter to confirm); the counts use it",
     Column.ERROR: "Why a file could not be classified",
 }
 
@@ -70,6 +76,7 @@ class Role(IntEnum):
     FLAG = Qt.ItemDataRole.UserRole + 4
     THUMBNAIL = Qt.ItemDataRole.UserRole + 5
     SORT = Qt.ItemDataRole.UserRole + 6
+    REVIEW = Qt.ItemDataRole.UserRole + 7
 
 
 class Flag:
@@ -85,13 +92,22 @@ _FLAG_ORDER = {Flag.NONE: 0, Flag.REVIEW: 1, Flag.ERROR: 2}
 
 
 class ResultsModel(QAbstractTableModel):
-    """Table model over a list of core ``Prediction`` objects.
+    """Table model over a list of core ``Prediction`` objects and the user's reviews of them.
+
+    :attr:`Role.CLASS_NAME` is the class a row counts as (the reviewed one where
+    there is a review): the class filter and the gallery's colours follow it, while
+    the "Predicted class" column always shows the model's.
 
     Args:
         thumbnails: where row thumbnails come from; the model asks it to load
             each batch's files and repaints their cells when they arrive.
         review_threshold: confidence below which a row is flagged "review".
+
+    Signals:
+        reviews_changed(): a review was set or removed.
     """
+
+    reviews_changed = Signal()
 
     def __init__(
         self,
@@ -104,6 +120,7 @@ class ResultsModel(QAbstractTableModel):
         self._row_of_key: dict[str, int] = {}
         self._threshold = float(review_threshold)
         self._flag_counts = {Flag.NONE: 0, Flag.REVIEW: 0, Flag.ERROR: 0}
+        self._reviews: dict[str, Review] = {}
         self._thumbnails = thumbnails
         if thumbnails is not None:
             thumbnails.loaded.connect(self._on_thumbnails_loaded)
@@ -138,7 +155,9 @@ class ResultsModel(QAbstractTableModel):
         if role == Role.PREDICTION:
             return pred
         if role == Role.CLASS_NAME:
-            return pred.predicted if pred.ok else None
+            return reported_class(pred, self.review_of(pred))
+        if role == Role.REVIEW:
+            return self.review_of(pred)
         if role == Role.CONFIDENCE:
             return pred.confidence if pred.ok else None
         if role == Role.FLAG:
@@ -152,6 +171,8 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == Column.PREDICTED:
             palette = QApplication.palette()
             return class_swatch(pred.predicted if pred.ok else "__error__", palette)
+        if role == Qt.ItemDataRole.DecorationRole and column == Column.REVIEWED and self.review_of(pred):
+            return class_swatch(self.review_of(pred).class_name, QApplication.palette())
         if role == Role.SORT:
             return self._sort_key(pred, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -189,6 +210,46 @@ class ResultsModel(QAbstractTableModel):
         """All predictions, in arrival order (a copy)."""
         return list(self._rows)
 
+    def reviews(self) -> dict[str, Review]:
+        """The user's reviews by :func:`~hemoapp.core.review.review_key` (a copy)."""
+        return dict(self._reviews)
+
+    def review_of(self, pred: Any) -> Review | None:
+        """The user's review of a prediction, or ``None``."""
+        return self._reviews.get(review_key(pred)) if pred.ok else None
+
+    def needs_review(self, pred: Any) -> bool:
+        """True for a row flagged for review that nobody has reviewed yet."""
+        return self.flag_of(pred) == Flag.REVIEW and self.review_of(pred) is None
+
+    def unreviewed_flagged_count(self) -> int:
+        """Flagged rows that nobody has reviewed yet."""
+        # From the flag count and the (few) reviews: the window asks after every batch.
+        reviewed = sum(self.flag_of(self._rows[self._row_of_key[key]]) == Flag.REVIEW for key in self._reviews)
+        return self._flag_counts[Flag.REVIEW] - reviewed
+
+    def set_review(self, row: int, class_name: str | None) -> bool:
+        """Record that a person put source row ``row`` in ``class_name`` (``None`` removes the review).
+
+        Returns False, changing nothing, for a row whose file could not be classified.
+
+        Raises:
+            ValueError: ``class_name`` is not one of the model's classes.
+        """
+        pred = self._rows[row]
+        if not pred.ok:
+            return False
+        key = review_key(pred)
+        if class_name is None:
+            if self._reviews.pop(key, None) is None:
+                return True
+        else:
+            self._reviews[key] = Review(class_name)
+        # Every column: the class swatch, the flag filter and the sort keys may all change.
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        self.reviews_changed.emit()
+        return True
+
     def prediction_at(self, row: int) -> Any:
         """The prediction of source row ``row``."""
         return self._rows[row]
@@ -198,6 +259,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows.clear()
         self._row_of_key.clear()
+        self._reviews.clear()
         self._recount_flags()
         self.endResetModel()
 
@@ -240,6 +302,8 @@ class ResultsModel(QAbstractTableModel):
             return f"{pred.confidence:.1%}" if pred.ok else ""
         if column == Column.FLAG:
             return _FLAG_TEXT[self.flag_of(pred)]
+        if column == Column.REVIEWED:
+            return self._review_text(pred)
         if column == Column.ERROR:
             return "" if pred.ok else (pred.error or pred.error_kind or "error")
         return None
@@ -251,9 +315,18 @@ class ResultsModel(QAbstractTableModel):
             return pred.confidence if pred.ok else -1.0
         if column == Column.FLAG:
             return _FLAG_ORDER[self.flag_of(pred)]
+        if column == Column.REVIEWED:
+            return self._review_text(pred) or "\uffff"  # unreviewed rows last
         if column == Column.ERROR:
             return pred.error or ""
         return pred.record.relpath.lower()
+
+    def _review_text(self, pred: Any) -> str:
+        review = self.review_of(pred)
+        if review is None:
+            return ""
+        name = display_name(review.class_name)
+        return f"{name} (changed)" if is_changed(pred, review) else f"{name} (confirmed)"
 
     def _tooltip(self, pred: Any) -> str:
         if not pred.ok:
@@ -261,6 +334,9 @@ class ResultsModel(QAbstractTableModel):
         text = f"{pred.record.path}\n{display_name(pred.predicted)} ({pred.confidence:.1%})"
         if self.flag_of(pred) == Flag.REVIEW:
             text += f"\nBelow the review threshold of {self._threshold:.0%}: check by eye"
+        review = self.review_of(pred)
+        if review is not None:
+            text += f"\nReviewed as {display_name(review.class_name)} ({review.at.astimezone():%Y-%m-%d %H:%M})"
         return text
 
 
@@ -269,6 +345,7 @@ class FlagFilter:
 
     ALL = "all"
     REVIEW = "review"
+    UNREVIEWED = "unreviewed"
     CONFIDENT = "confident"
     ERRORS = "errors"
 
@@ -290,7 +367,7 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         self._flag = FlagFilter.ALL
 
     def set_class_filter(self, class_name: str | None) -> None:
-        """Show only rows predicted as ``class_name`` (``None``: all classes)."""
+        """Show only rows counted as ``class_name``, reviewed or predicted (``None``: all classes)."""
         self._change_filter("_class_name", class_name)
 
     def set_confidence_range(self, minimum: float, maximum: float) -> None:
@@ -300,7 +377,7 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_flag_filter(self, flag_filter: str) -> None:
-        """Show all rows, only flagged, only confident, or only error rows (:class:`FlagFilter`)."""
+        """Show all rows, only flagged, only flagged and unreviewed, only confident, or only error rows (:class:`FlagFilter`)."""
         self._change_filter("_flag", flag_filter)
 
     def refresh(self) -> None:
@@ -324,13 +401,15 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         flag = model.flag_of(pred)
         if self._flag == FlagFilter.REVIEW and flag != Flag.REVIEW:
             return False
+        if self._flag == FlagFilter.UNREVIEWED and not model.needs_review(pred):
+            return False
         if self._flag == FlagFilter.CONFIDENT and flag != Flag.NONE:
             return False
         if self._flag == FlagFilter.ERRORS and flag != Flag.ERROR:
             return False
         if not pred.ok:
             return self._class_name is None and self._min_confidence <= 0.0 and self._max_confidence >= 1.0
-        if self._class_name is not None and pred.predicted != self._class_name:
+        if self._class_name is not None and reported_class(pred, model.review_of(pred)) != self._class_name:
             return False
         return self._min_confidence <= pred.confidence <= self._max_confidence
 

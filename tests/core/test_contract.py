@@ -10,6 +10,7 @@ from hemoapp.core.contract import (
     CLASS_NAMES,
     DISPLAY_NAMES,
     IMAGE_SIZE,
+    SHORT_NAMES,
     WHITE_CELL_CLASSES,
     ModelCard,
     ModelCardError,
@@ -35,7 +36,7 @@ def card_dict(**changes):
 
 def test_class_lists_are_consistent():
     assert len(CLASS_NAMES) == 8 and len(set(CLASS_NAMES)) == 8
-    assert set(DISPLAY_NAMES) == set(CLASS_NAMES)
+    assert set(DISPLAY_NAMES) == set(SHORT_NAMES) == set(CLASS_NAMES)
     assert set(WHITE_CELL_CLASSES) <= set(CLASS_NAMES)
     assert "erythroblast" not in WHITE_CELL_CLASSES and "platelet" not in WHITE_CELL_CLASSES
     assert display_name("ig") == "Immature granulocyte" and display_name("other") == "other"

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from hemoapp.core import export
-from hemoapp.core.classifier import ModelInfo
-from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, ModelCard, contract_preprocessing
+from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.export import (
     PREDICTION_COLUMNS,
     SUMMARY_COLUMNS,
@@ -24,24 +23,9 @@ from hemoapp.core.export import (
 from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
 from hemoapp.core.summary import summarize
+from hemotest.predictions import rows_of
 
 CREATED = dt.datetime(2025, 3, 4, 5, 6, 7, 890, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-
-
-@pytest.fixture()
-def model_info() -> ModelInfo:
-    card = ModelCard(
-        name="hemolens-lite0",
-        version="1.0",
-        classes=list(CLASS_NAMES),
-        input_size=IMAGE_SIZE,
-        preprocessing=contract_preprocessing(),
-        sha256="ab" * 32,
-        created="2025-01-01T00:00:00+00:00",
-        review_threshold=0.8,
-        calibration_temperature=1.3721,
-    )
-    return ModelInfo(card.name, card.version, card.sha256, Path("models/hemolens-lite0.tflite"), card)
 
 
 def prediction(relpath: str, winner: str, confidence: float) -> Prediction:
@@ -49,11 +33,6 @@ def prediction(relpath: str, winner: str, confidence: float) -> Prediction:
     probabilities = [confidence if name == winner else rest for name in CLASS_NAMES]
     digest = hashlib.sha256(relpath.encode()).hexdigest()
     return Prediction.from_probabilities(ImageRecord(Path(relpath), relpath, 10), probabilities, file_sha256=digest)
-
-
-def rows_of(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture()

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
-from hemoapp.core.pipeline import Prediction
-from hemoapp.core.scan import ImageRecord
 from hemoapp.core.summary import flag_for, summarize
-
-
-def predicted(name: str, confidence: float = 0.99, index: int = 0) -> Prediction:
-    record = ImageRecord(Path(f"{name}{index}.jpg"), f"{name}{index}.jpg", 1)
-    rest = (1 - confidence) / (len(CLASS_NAMES) - 1)
-    probabilities = [confidence if c == name else rest for c in CLASS_NAMES]
-    return Prediction.from_probabilities(record, probabilities)
-
-
-def failed(index: int = 0) -> Prediction:
-    return Prediction.failed(ImageRecord(Path(f"bad{index}.jpg"), f"bad{index}.jpg", 0), "corrupt", "damaged")
-
-
-def make(counts: dict[str, int], low: dict[str, int] | None = None, errors: int = 0) -> list[Prediction]:
-    out = []
-    for name, count in counts.items():
-        out += [predicted(name, index=i) for i in range(count)]
-    for name, count in (low or {}).items():
-        out += [predicted(name, confidence=0.5, index=100 + i) for i in range(count)]
-    return out + [failed(i) for i in range(errors)]
+from hemotest.predictions import failed, make, predicted
 
 
 def test_lab_style_differential():

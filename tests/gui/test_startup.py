@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hemoapp.gui import locations
@@ -140,8 +141,16 @@ def test_shortcuts_and_tooltips_on_main_actions(qtbot, make_window, fake_classif
     a = window.actions
     assert a.open_folder.shortcut().toString() == "Ctrl+O"
     assert a.export_results.shortcut().toString() == "Ctrl+E"
-    for action in vars(a).values():
+    actions = [action for value in vars(a).values() for action in (value if isinstance(value, list) else [value])]
+    for action in actions:
         assert action.toolTip() and not action.shortcut().isEmpty(), action.text()
+    keys = [key.toString() for action in actions for key in action.shortcuts()]
+    assert len(keys) == len(set(keys)), "two actions share a shortcut"
+    # Reviewing takes plain keys, 1-8 in class order, which must not fire while typing in a filter box.
+    assert [action.shortcut().toString() for action in a.review_as] == [str(n) for n in range(1, 9)]
+    for action in a.review_actions():
+        assert action.shortcutContext() == Qt.ShortcutContext.WidgetWithChildrenShortcut, action.text()
+        assert action in window.results_view.table.actions() and action in window.results_view.gallery.actions()
 
 
 def test_error_hook_shows_copyable_details(qtbot, monkeypatch, capsys):

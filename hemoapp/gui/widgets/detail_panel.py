@@ -1,4 +1,4 @@
-"""The selected cell, large: image, all eight probabilities, model and file facts."""
+"""The selected cell, large: image, all eight probabilities, the review controls, model and file facts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from hemoapp.core.contract import CENTER_CROP, CLASS_NAMES, display_name
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 from hemoapp.gui.widgets.image_view import ImageView
+from hemoapp.gui.widgets.review_box import ReviewBox
 
 
 def format_bytes(size: int) -> str:
@@ -67,6 +68,7 @@ class DetailPanel(QScrollArea):
         self.verdict_label.setWordWrap(True)
         self.chart = ClassBarChart()
         self.chart.setToolTip("The model's probability for each of the eight classes")
+        self.review_box = ReviewBox()
 
         self.model_value = _value_label()
         self.size_value = _value_label()
@@ -87,6 +89,7 @@ class DetailPanel(QScrollArea):
         layout.addWidget(self.title_label)
         layout.addWidget(self.verdict_label)
         layout.addWidget(self.chart)
+        layout.addWidget(self.review_box)
         layout.addLayout(form)
         layout.addStretch(1)
         self.setWidget(content)
@@ -105,9 +108,14 @@ class DetailPanel(QScrollArea):
         """The prediction shown, or ``None``."""
         return self._prediction
 
-    def set_prediction(self, prediction: Any) -> None:
-        """Show ``prediction`` (a core ``Prediction``) or clear the panel with ``None``."""
+    def set_review(self, review: Any) -> None:
+        """Show the user's review of the prediction shown (a core ``Review``, or ``None``)."""
+        self.review_box.set_state(self._prediction, review)
+
+    def set_prediction(self, prediction: Any, review: Any = None) -> None:
+        """Show ``prediction`` (a core ``Prediction``) and its ``review``, or clear the panel with ``None``."""
         self._prediction = prediction
+        self.review_box.set_state(prediction, review)
         if prediction is None:
             self.image_view.set_pixmap(None)
             self.image_view.set_placeholder("Select a cell to see it here.")

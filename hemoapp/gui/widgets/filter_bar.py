@@ -36,7 +36,7 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.class_combo = QComboBox()
-        self.class_combo.setToolTip("Show one predicted class only (Ctrl+F)")
+        self.class_combo.setToolTip("Show one class only: the reviewed class where a person gave one, else the predicted (Ctrl+F)")
         self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.class_combo.setMinimumContentsLength(8)
         self.class_combo.addItem("All classes", None)
@@ -45,11 +45,15 @@ class FilterBar(QWidget):
         self.class_combo.currentIndexChanged.connect(self._on_filter_changed)
 
         self.flag_combo = QComboBox()
-        self.flag_combo.setToolTip("Show all cells, only cells to review, only confident cells, or unreadable files")
+        self.flag_combo.setToolTip(
+            "Show all cells, the cells flagged for review (all, or those nobody has reviewed yet), "
+            "only confident cells, or unreadable files"
+        )
         self.flag_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.flag_combo.setMinimumContentsLength(8)
         self.flag_combo.addItem("All cells", FlagFilter.ALL)
         self.flag_combo.addItem("Flagged for review", FlagFilter.REVIEW)
+        self.flag_combo.addItem("Flagged, not reviewed", FlagFilter.UNREVIEWED)
         self.flag_combo.addItem("Confident only", FlagFilter.CONFIDENT)
         self.flag_combo.addItem("Errors only", FlagFilter.ERRORS)
         self.flag_combo.currentIndexChanged.connect(self._on_filter_changed)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
-from hemoapp.gui.table_model import Column, Flag, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.table_model import Column, ResultsFilterProxy, ResultsModel, Role
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.detail_panel import DetailPanel
 from hemoapp.gui.widgets.filter_bar import FilterBar
@@ -53,7 +53,8 @@ def _make_table(proxy: ResultsFilterProxy) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
     for column, width in (
-        (Column.THUMBNAIL, 56), (Column.FILE, 230), (Column.PREDICTED, 190), (Column.CONFIDENCE, 170), (Column.FLAG, 70)
+        (Column.THUMBNAIL, 56), (Column.FILE, 175), (Column.PREDICTED, 175), (Column.CONFIDENCE, 140), (Column.FLAG, 60),
+        (Column.REVIEWED, 185),
     ):
         table.setColumnWidth(column, width)
     table.setToolTip("Click a column header to sort; select a row to see the cell on the right")
@@ -86,10 +87,13 @@ class ResultsView(QWidget):
     Signals:
         current_changed(object): the selected prediction, or ``None``.
         review_threshold_changed(float): the threshold after the model took it.
+        review_requested(object): the review box asked to review the selected cell as
+            a class (its name), or to remove its review (``None``).
     """
 
     current_changed = Signal(object)
     review_threshold_changed = Signal(float)
+    review_requested = Signal(object)
 
     def __init__(
         self, model: ResultsModel, proxy: ResultsFilterProxy, images: ThumbnailCache, parent: QWidget | None = None
@@ -132,6 +136,8 @@ class ResultsView(QWidget):
         self.filter_bar.review_threshold_changed.connect(self._on_filter_bar_review_threshold_changed)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.gallery.selectionModel().selectionChanged.connect(self._on_gallery_selection_changed)
+        self.detail.review_box.review_requested.connect(self.review_requested)
+        model.reviews_changed.connect(self._on_model_reviews_changed)
         for signal in (proxy.rowsInserted, proxy.rowsRemoved, proxy.modelReset, proxy.layoutChanged):
             signal.connect(self._on_proxy_rows_changed)
         self._on_proxy_rows_changed()
@@ -160,15 +166,24 @@ class ResultsView(QWidget):
         self.filter_bar.threshold_spin.setFocus()
         self.filter_bar.threshold_spin.selectAll()
 
-    def select_next_flagged(self) -> bool:
-        """Select the next shown row flagged for review (wrapping); False if there is none."""
+    def selected_source_row(self) -> int | None:
+        """The selected row of the model (not of the sorted, filtered view), or ``None``."""
         rows = self.table.selectionModel().selectedRows()
-        start = rows[0].row() + 1 if rows else 0
+        return self._proxy.mapToSource(rows[0]).row() if rows else None
+
+    def select_next_flagged(self, start: int | None = None) -> bool:
+        """Select the next shown row that is flagged and not yet reviewed (wrapping); False if there is none.
+
+        Args:
+            start: the view row to look from (default: the one after the selection).
+        """
+        if start is None:
+            rows = self.table.selectionModel().selectedRows()
+            start = rows[0].row() + 1 if rows else 0
         count = self._proxy.rowCount()
         for offset in range(count):
             row = (start + offset) % count
-            index = self._proxy.index(row, 0)
-            if index.data(Role.FLAG) == Flag.REVIEW:
+            if self._model.needs_review(self._proxy.index(row, 0).data(Role.PREDICTION)):
                 self.select_proxy_row(row)
                 return True
         return False
@@ -199,6 +214,12 @@ class ResultsView(QWidget):
             self.detail.set_prediction(None)
             self.current_changed.emit(None)
 
+    @Slot()
+    def _on_model_reviews_changed(self) -> None:
+        prediction = self.detail.prediction()
+        if prediction is not None:
+            self.detail.set_review(self._model.review_of(prediction))
+
     @Slot(QItemSelection, QItemSelection)
     def _on_table_selection_changed(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         self._selection_changed(self.table.selectionModel().selectedRows(), self.gallery)
@@ -225,5 +246,5 @@ class ResultsView(QWidget):
                 other.selectionModel().clearSelection()
         finally:
             self._syncing = False
-        self.detail.set_prediction(prediction)
+        self.detail.set_prediction(prediction, self._model.review_of(prediction) if prediction is not None else None)
         self.current_changed.emit(prediction)

@@ -33,6 +33,8 @@ def headline(summary: Any) -> str:
     parts = [f"{summary.total} files", f"{summary.classified} classified"]
     parts.append(f"{summary.errors} unreadable" if summary.errors else "no unreadable files")
     parts.append(f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.0%})")
+    if summary.reviewed:
+        parts.append(f"{summary.reviewed} reviewed, {summary.changed} changed")
     return " · ".join(parts)
 
 
@@ -52,7 +54,7 @@ class SummaryPanel(QScrollArea):
         self.headline_label.setFont(font)
 
         self.chart = ClassBarChart()
-        self.chart.setToolTip("Cells per predicted class, as a share of all classified cells")
+        self.chart.setToolTip("Cells per class (the reviewed class where a person gave one), as a share of all classified cells")
         counts_box = QGroupBox("All classes (share of classified cells)")
         counts_layout = QVBoxLayout(counts_box)
         counts_layout.addWidget(self.chart)
@@ -81,6 +83,8 @@ class SummaryPanel(QScrollArea):
         self.platelet_label = QLabel()
         self.platelet_label.setToolTip("Platelets are counted apart from the white cells")
         self.flagged_label = QLabel()
+        self.reviewed_label = QLabel()
+        self.reviewed_label.setToolTip("Cells a person confirmed or changed; they count with the class the person gave")
         self.errors_label = QLabel()
         other_box = QGroupBox("Reported apart")
         other_layout = QGridLayout(other_box)
@@ -89,6 +93,7 @@ class SummaryPanel(QScrollArea):
                 ("Erythroblasts per 100 white cells:", self.erythroblast_label),
                 ("Platelets:", self.platelet_label),
                 ("Flagged for review:", self.flagged_label),
+                ("Reviewed:", self.reviewed_label),
                 ("Unreadable files:", self.errors_label),
             )
         ):
@@ -124,7 +129,9 @@ class SummaryPanel(QScrollArea):
             for row in range(self.differential_table.rowCount()):
                 for column in range(2):
                     self.differential_table.setItem(row, column, QTableWidgetItem("—"))
-            for label in (self.erythroblast_label, self.platelet_label, self.flagged_label, self.errors_label):
+            for label in (
+                self.erythroblast_label, self.platelet_label, self.flagged_label, self.reviewed_label, self.errors_label
+            ):
                 label.setText("—")
             return
         self.headline_label.setText(headline(summary))
@@ -151,7 +158,10 @@ class SummaryPanel(QScrollArea):
             f"{per_100:.1f}  ({erythroblasts} erythroblasts)" if per_100 is not None else f"—  ({erythroblasts} erythroblasts, no white cells)"
         )
         self.platelet_label.setText(str(summary.platelets))
-        self.flagged_label.setText(f"{summary.flagged}  (below {summary.review_threshold:.0%})")
+        self.flagged_label.setText(
+            f"{summary.flagged}  (below {summary.review_threshold:.0%}; {summary.flagged_unreviewed} not reviewed)"
+        )
+        self.reviewed_label.setText(f"{summary.reviewed}  ({summary.changed} changed)")
         self.errors_label.setText(str(summary.errors))
 
     def _set_cell(self, row: int, column: int, text: str) -> None:

@@ -1,0 +1,157 @@
+"""Reviewing cells in the window: confirm or change a class, keys, counts, exports, what is left."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
+from hemotest.predictions import rows_of
+
+
+def run_folder(qtbot, window, folder):
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        assert window.open_folder(folder)
+
+
+@pytest.fixture()
+def reviewing(qtbot, make_window, fake_classifier, cell_folder):
+    """A window showing ``cell_folder`` with its first flagged cell selected."""
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    assert window.results_model.flag_count(Flag.REVIEW) >= 3, "the fake model flags too few cells for these tests"
+    window.results_view.select_proxy_row(0)
+    assert window.results_view.select_next_flagged(0)
+    return window
+
+
+def selected(window):
+    return window.results_view.current_prediction()
+
+
+def other_class(pred) -> str:
+    return next(name for name in CLASS_NAMES if name != pred.predicted)
+
+
+def proxy_row_of(window, pred) -> int:
+    model = window.results_model
+    return window.proxy.mapFromSource(model.index(model.predictions().index(pred), 0)).row()
+
+
+def test_changing_a_flagged_cell_counts_the_new_class_and_moves_on(reviewing):
+    window, model = reviewing, reviewing.results_model
+    cell = selected(window)
+    new_class = other_class(cell)
+    before = window.current_summary()
+    flagged = model.flag_count(Flag.REVIEW)
+    window.actions.review_as[CLASS_NAMES.index(new_class)].trigger()
+
+    row = proxy_row_of(window, cell)
+    assert window.proxy.index(row, Column.PREDICTED).data() == display_name(cell.predicted)  # the model's, kept
+    assert window.proxy.index(row, Column.REVIEWED).data() == f"{display_name(new_class)} (changed)"
+    assert window.proxy.index(row, 0).data(Role.CLASS_NAME) == new_class
+    after = window.current_summary()
+    assert after.counts[new_class] == before.counts[new_class] + 1
+    assert after.counts[cell.predicted] == before.counts[cell.predicted] - 1
+    assert (after.reviewed, after.changed, after.flagged_unreviewed) == (1, 1, flagged - 1)
+    # On to the next cell that still needs a look; the status bar counts what is left.
+    assert selected(window) is not cell and model.needs_review(selected(window))
+    assert f"({flagged - 1} not reviewed)" in window.flagged_label.text()
+    assert f"left to review: {flagged - 1}" in window.statusBar().currentMessage()
+
+
+def test_confirm_and_undo_from_the_review_box(qtbot, reviewing):
+    window, model = reviewing, reviewing.results_model
+    box = window.results_view.detail.review_box
+    cell = selected(window)
+    assert box.confirm_button.isEnabled() and not box.clear_button.isEnabled()
+    qtbot.mouseClick(box.confirm_button, Qt.MouseButton.LeftButton)
+    assert model.review_of(cell).class_name == cell.predicted
+    assert window.proxy.index(proxy_row_of(window, cell), Column.REVIEWED).data().endswith("(confirmed)")
+    assert window.current_summary().changed == 0 and window.current_summary().reviewed == 1
+
+    window.results_view.select_proxy_row(proxy_row_of(window, cell))
+    assert box.clear_button.isEnabled() and box.class_buttons[cell.predicted].isChecked()
+    assert box.status_label.text().startswith(f"Confirmed as {display_name(cell.predicted)}")
+    qtbot.mouseClick(box.clear_button, Qt.MouseButton.LeftButton)
+    assert model.review_of(cell) is None and window.current_summary().reviewed == 0
+    assert box.status_label.text().startswith("Not reviewed")
+    assert not any(box.class_buttons[name].isChecked() for name in CLASS_NAMES)
+
+
+def test_the_not_reviewed_filter_empties_as_cells_are_reviewed(reviewing):
+    window, model = reviewing, reviewing.results_model
+    window.results_view.filter_bar.set_flag_filter(FlagFilter.UNREVIEWED)
+    flagged = model.flag_count(Flag.REVIEW)
+    assert window.proxy.rowCount() == flagged
+    window.results_view.select_proxy_row(0)
+    for left in range(flagged - 1, -1, -1):
+        assert selected(window) is not None and model.needs_review(selected(window))
+        window.actions.review_confirm.trigger()  # the row leaves the view; the next one is selected
+        assert window.proxy.rowCount() == left
+    assert model.unreviewed_flagged_count() == 0 and selected(window) is None
+    assert "left to review: 0" in window.statusBar().currentMessage()
+    assert not window.results_view.select_next_flagged()  # F3 finds nothing more to check
+
+
+def test_review_keys_work_in_the_table_but_not_while_typing_in_a_filter(qtbot, reviewing):
+    window = reviewing
+    window.activateWindow()
+    table = window.results_view.table
+    table.setFocus()
+    qtbot.waitUntil(lambda: table.hasFocus(), timeout=2000)
+    cell = selected(window)
+    key_of_other = str(CLASS_NAMES.index(other_class(cell)) + 1)
+    qtbot.keyClicks(table, key_of_other)
+    assert window.results_model.review_of(cell).class_name == other_class(cell)
+
+    spin = window.results_view.filter_bar.min_spin
+    spin.setFocus()
+    qtbot.waitUntil(lambda: spin.hasFocus(), timeout=2000)
+    target = selected(window)
+    qtbot.keyClick(spin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(spin, "3")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert window.results_model.review_of(target) is None  # neither "3" nor Enter reviewed the cell
+    assert window.results_model.reviews().keys() == {str(cell.record.path)}
+
+
+def test_unreadable_rows_cannot_be_reviewed(reviewing):
+    window = reviewing
+    window.results_view.filter_bar.set_flag_filter(FlagFilter.ERRORS)
+    window.results_view.select_proxy_row(0)
+    assert not selected(window).ok
+    assert not window.results_view.detail.review_box.confirm_button.isEnabled()
+    assert not window.review_selected(CLASS_NAMES[0]) and not window.results_model.reviews()
+    assert window.statusBar().currentMessage() == "An unreadable file has nothing to review."
+
+
+def test_exports_carry_the_reviews_and_a_review_after_export_counts_as_unexported(reviewing, tmp_path):
+    window, model = reviewing, reviewing.results_model
+    cell = selected(window)
+    new_class = other_class(cell)
+    window.review_selected(new_class)
+    rows = {r["file"]: r for r in rows_of(window.export_results(tmp_path / "results.csv"))}
+    row = rows[cell.record.relpath]
+    assert (row["predicted_class"], row["reviewed_class"], row["reported_class"]) == (
+        cell.predicted, new_class, new_class
+    )
+    assert row["reviewed_at"].endswith("Z")
+    assert sum(1 for r in rows.values() if r["reviewed_class"]) == 1
+    summary = {r["label"]: r["count"] for r in rows_of(window.export_summary(tmp_path / "summary.csv"))
+               if r["section"] == "totals"}
+    assert summary["Reviewed by a person"] == "1" and summary["Class changed by review (counted as reviewed)"] == "1"
+    assert window._unexported_count() == 0
+    window.confirm_selected()  # a review the results CSV does not have yet
+    assert window._unexported_count() == model.rowCount() - model.flag_count(Flag.ERROR)
+
+
+def test_opening_another_folder_forgets_the_reviews(qtbot, reviewing, other_folder, answer_questions):
+    window = reviewing
+    window.confirm_selected()
+    answer_questions(QMessageBox.StandardButton.Discard)
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        assert window.open_folder(other_folder, confirm=True)
+    assert window.results_model.reviews() == {} and window.current_summary().reviewed == 0
