@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
+from hemoapp.core.review_store import ReviewStore
 from hemoapp.core.summary import summarize
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
 from hemoapp.gui.controller import ClassificationController, JobSource, JobState
@@ -32,6 +33,7 @@ from hemoapp.gui.dialogs import (
 )
 from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_name
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
+from hemoapp.gui.review_keeper import ReviewKeeper
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         settings: preferences store (default: the user's settings file).
         confirm_close: ask before closing with unexported results (the app's window
             does; windows made by tests and tools close without asking).
+        review_store: where reviews are saved as they are made (default: beside the settings file).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class MainWindow(QMainWindow):
         icon: QIcon | None = None,
         parent: QWidget | None = None,
         confirm_close: bool = False,
+        review_store: ReviewStore | None = None,
     ) -> None:
         super().__init__(parent)
         self.confirm_close = confirm_close
@@ -87,6 +91,7 @@ class MainWindow(QMainWindow):
             info.sha256 if info else None, info.card.review_threshold if info else None
         )
         self.results_model = ResultsModel(self.thumbnails, threshold, self)
+        self.review_keeper = ReviewKeeper(review_store or ReviewStore(self.settings.reviews_dir()), self.results_model)
         self.proxy = ResultsFilterProxy(self)
         self.proxy.setSourceModel(self.results_model)
         self.start_screen = StartScreen(icon)
@@ -300,6 +305,7 @@ class MainWindow(QMainWindow):
         self._results_exported = False
         self._source = source
         self._scan = None
+        self.review_keeper.clear()
         self.stack.setCurrentWidget(self.results_view)
         self.controller.start(source)
         return True
@@ -317,15 +323,21 @@ class MainWindow(QMainWindow):
             return False
         class_name = choose_class(pred)
         view_row = self.proxy.mapFromSource(model.index(row, 0)).row()
-        model.set_review(row, class_name)
+        model.set_review(row, class_name)  # saved at once, see _on_results_model_reviews_changed
+        # Said with every review until saving works again: the user must not count on it meanwhile.
+        problem = self.review_keeper.save_problem
+        warning = f"{problem} " if problem else ""
         if class_name is None:
             self.statusBar().showMessage(
-                f"{pred.record.relpath}: review undone; it counts as {display_name(pred.predicted)} again.", MESSAGE_MS
+                f"{warning}{pred.record.relpath}: review undone; it counts as {display_name(pred.predicted)} again.",
+                MESSAGE_MS,
             )
             return True
         left = model.unreviewed_flagged_count()
         verb = "confirmed as" if class_name == pred.predicted else "changed to"
-        message = f"{pred.record.relpath}: {verb} {display_name(class_name)}. Flagged cells left to review: {left}."
+        message = (
+            f"{warning}{pred.record.relpath}: {verb} {display_name(class_name)}. Flagged cells left to review: {left}."
+        )
         if model.flag_of(pred) == Flag.REVIEW and left:
             # The row may have left the view (the "not reviewed" filter, a class filter): go on from its place.
             shown = self.proxy.mapFromSource(model.index(row, 0))
@@ -333,6 +345,10 @@ class MainWindow(QMainWindow):
                 message += " None of them is shown with the current filters."
         self.statusBar().showMessage(message, MESSAGE_MS)
         return True
+
+    def _warn_reviews(self, text: str) -> None:
+        # A status message, not a dialog: the reviews in the window are intact and the work goes on.
+        self.statusBar().showMessage(text, 4 * MESSAGE_MS)
 
     def _unexported_count(self) -> int:
         """Classified rows that are in no results CSV (0 after an export of all rows)."""
@@ -427,7 +443,9 @@ class MainWindow(QMainWindow):
         model = self.results_model
         review, errors = model.flag_count(Flag.REVIEW), model.flag_count(Flag.ERROR)
         unreviewed = model.unreviewed_flagged_count()
-        self.flagged_label.setText(f"Flagged for review: {review} ({unreviewed} not reviewed)  ·  Unreadable: {errors}")
+        self.flagged_label.setText(
+            f"Flagged for review: {review} ({unreviewed} not reviewed)  ·  Unreadable: {errors}"
+        )
 
     # ----- slots ----------------------------------------------------------
     @Slot()
@@ -501,9 +519,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_results_model_reviews_changed(self) -> None:
-        self._results_exported = False  # the exported CSV no longer has every review
         self._update_flag_counts()
         self._summary_timer.start()
+        if self.review_keeper.restoring:
+            return  # reviews read from the store: nothing new to save
+        self._results_exported = False  # the exported CSV no longer has every review
+        if not self.review_keeper.save():
+            self._warn_reviews(self.review_keeper.save_problem)
 
     @Slot(float)
     def _on_results_view_review_threshold_changed(self, threshold: float) -> None:
@@ -537,10 +559,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"No images found in {self._source.label}{skipped}.", MESSAGE_MS)
         else:
             self.statusBar().showMessage(f"Classifying {total} images{skipped}…")
+        self.review_keeper.open(scan.root)
+        if self.review_keeper.load_problem:
+            self._warn_reviews(self.review_keeper.load_problem)
 
     @Slot(object)
     def _on_controller_batch_ready(self, batch: Any) -> None:
         self.results_model.append_predictions(batch.predictions)
+        self.review_keeper.restore(batch.predictions)
         self._results_exported = False  # rows that arrived after an export are in no CSV
         self.results_view.progress.set_progress(batch.done, batch.total, batch.elapsed_s)
         self._update_flag_counts()
@@ -560,6 +586,11 @@ class MainWindow(QMainWindow):
             unreadable=self.results_model.flag_count(Flag.ERROR),
             skipped=len(self._scan.skipped) if self._scan is not None else 0,
         )
+        restored, problem = self.review_keeper.restored, self.review_keeper.load_problem
+        if restored:
+            text += f"; {restored} saved review{'s' if restored != 1 else ''} restored"
+        if problem:
+            text += f". {problem}"  # said again here, where the user looks when the batch ends
         self.results_view.progress.finish(text)
         self.statusBar().showMessage(text, MESSAGE_MS)
         self._update_actions()

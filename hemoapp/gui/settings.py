@@ -43,6 +43,10 @@ class AppSettings:
         """Path of the settings file (for the About dialog and support)."""
         return self._settings.fileName()
 
+    def reviews_dir(self) -> Path:
+        """Where the reviews of opened folders are saved as they are made (beside the settings file)."""
+        return Path(self._settings.fileName()).parent / "reviews"
+
     # ----- window -------------------------------------------------------
     def window_geometry(self) -> QByteArray | None:
         """Saved ``QMainWindow.saveGeometry()`` bytes, if any."""

@@ -214,6 +214,20 @@ class ResultsModel(QAbstractTableModel):
         """The user's reviews by :func:`~hemoapp.core.review.review_key` (a copy)."""
         return dict(self._reviews)
 
+    def restore_reviews(self, reviews: dict[str, Review]) -> None:
+        """Put back reviews saved earlier (by :func:`~hemoapp.core.review.review_key`), times kept.
+
+        Keys of no row here are ignored. One ``reviews_changed`` for all of them.
+        """
+        rows = [self._row_of_key[key] for key in reviews if key in self._row_of_key]
+        if not rows:
+            return
+        for row in rows:
+            key = review_key(self._rows[row])
+            self._reviews[key] = reviews[key]
+        self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(Column) - 1))
+        self.reviews_changed.emit()
+
     def review_of(self, pred: Any) -> Review | None:
         """The user's review of a prediction, or ``None``."""
         return self._reviews.get(review_key(pred)) if pred.ok else None
@@ -377,7 +391,7 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_flag_filter(self, flag_filter: str) -> None:
-        """Show all rows, only flagged, only flagged and unreviewed, only confident, or only error rows (:class:`FlagFilter`)."""
+        """Show all rows, flagged rows (all or unreviewed), confident rows or error rows (:class:`FlagFilter`)."""
         self._change_filter("_flag", flag_filter)
 
     def refresh(self) -> None:

@@ -60,6 +60,12 @@ def test_changing_a_flagged_cell_counts_the_new_class_and_moves_on(reviewing):
     assert selected(window) is not cell and model.needs_review(selected(window))
     assert f"({flagged - 1} not reviewed)" in window.flagged_label.text()
     assert f"left to review: {flagged - 1}" in window.statusBar().currentMessage()
+    # The class filter follows the class the cell counts as.
+    bar = window.results_view.filter_bar
+    bar.set_class_filter(new_class)
+    assert cell in [window.proxy.index(r, 0).data(Role.PREDICTION) for r in range(window.proxy.rowCount())]
+    bar.set_class_filter(cell.predicted)
+    assert cell not in [window.proxy.index(r, 0).data(Role.PREDICTION) for r in range(window.proxy.rowCount())]
 
 
 def test_confirm_and_undo_from_the_review_box(qtbot, reviewing):
@@ -155,3 +161,64 @@ def test_opening_another_folder_forgets_the_reviews(qtbot, reviewing, other_fold
     with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
         assert window.open_folder(other_folder, confirm=True)
     assert window.results_model.reviews() == {} and window.current_summary().reviewed == 0
+
+
+def test_reviews_are_saved_as_made_and_come_back_with_the_folder(qtbot, make_window, fake_classifier, cell_folder):
+    first = make_window(fake_classifier())
+    run_folder(qtbot, first, cell_folder)
+    first.results_view.select_next_flagged(0)
+    changed = selected(first)
+    first.review_selected(other_class(changed))
+    confirmed = selected(first)
+    first.confirm_selected()
+    saved = {str(cell.record.path): first.results_model.review_of(cell) for cell in (changed, confirmed)}
+    # The window is closed without an export (as a crash would end it); the reviews are on disk already.
+    first.close()
+    # The confirmed cell's file is replaced by other bytes: its review must not come back.
+    replaced = confirmed.record.path
+    replaced.write_bytes(replaced.read_bytes() + b"\0")
+
+    second = make_window(fake_classifier())
+    run_folder(qtbot, second, cell_folder)
+    model = second.results_model
+    assert {key: review.class_name for key, review in model.reviews().items()} == {
+        str(changed.record.path): other_class(changed)
+    }
+    restored = model.reviews()[str(changed.record.path)]
+    assert restored.at == saved[str(changed.record.path)].at.replace(microsecond=0)  # its time, not now
+    assert second.current_summary().reviewed == 1 and second.current_summary().changed == 1
+    assert second.results_view.progress.label.text().endswith("1 saved review restored")
+    # Undoing it rewrites the store: the next opening restores nothing.
+    row = model.predictions().index(next(p for p in model.predictions() if p.record.path == changed.record.path))
+    second.results_view.select_proxy_row(second.proxy.mapFromSource(model.index(row, 0)).row())
+    second.review_selected(None)
+    second.close()
+    third = make_window(fake_classifier())
+    run_folder(qtbot, third, cell_folder)
+    assert third.results_model.reviews() == {}
+
+
+def test_an_unreadable_reviews_file_is_said_and_set_aside(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    store_file = window.review_keeper.store.path_for(cell_folder)
+    store_file.parent.mkdir(parents=True, exist_ok=True)
+    store_file.write_text("not json", encoding="utf-8")
+    run_folder(qtbot, window, cell_folder)
+    text = window.results_view.progress.label.text()
+    assert "could not be restored" in text and "unreadable.json" in text
+    assert not store_file.exists() and store_file.with_suffix(".unreadable.json").exists()
+    window.results_view.select_next_flagged(0)
+    assert window.confirm_selected() and store_file.exists()  # reviewing goes on, and is saved again
+
+
+def test_a_review_that_cannot_be_saved_is_said(qtbot, reviewing, monkeypatch):
+    from hemoapp.core.review_store import ReviewStoreError
+
+    def refuse(*_args):
+        raise ReviewStoreError("could not save the reviews in /x: Read-only file system")
+
+    monkeypatch.setattr(reviewing.review_keeper.store, "save", refuse)
+    assert reviewing.confirm_selected()  # the review stands in the window
+    assert reviewing.results_model.reviews()
+    message = reviewing.statusBar().currentMessage()
+    assert "Reviews are not being saved" in message and "Read-only" in message

@@ -36,7 +36,9 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.class_combo = QComboBox()
-        self.class_combo.setToolTip("Show one class only: the reviewed class where a person gave one, else the predicted (Ctrl+F)")
+        self.class_combo.setToolTip(
+            "Show one class only: the reviewed class where a person gave one, else the predicted (Ctrl+F)"
+        )
         self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.class_combo.setMinimumContentsLength(8)
         self.class_combo.addItem("All classes", None)

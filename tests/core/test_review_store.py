@@ -1,0 +1,77 @@
+"""Saved reviews: written atomically per folder, restored only to the same file with the same bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+
+from hemoapp.core.review import Review, review_key
+from hemoapp.core.review_store import ReviewStore, ReviewStoreError, restorable, saved_key, updated
+from hemotest.predictions import failed, predicted
+
+AT = dt.datetime(2026, 11, 24, 9, 30, 5, tzinfo=dt.timezone.utc)
+
+
+def with_digest(prediction, digest: str):
+    return dataclasses.replace(prediction, file_sha256=digest)
+
+
+def test_round_trip_per_folder(tmp_path):
+    store = ReviewStore(tmp_path / "reviews")
+    saved = {("ig/a.jpg", "aa" * 32): Review("ig", AT), ("b.jpg", "bb" * 32): Review("monocyte", AT)}
+    path = store.save(tmp_path / "folder", saved)
+    assert path.parent == tmp_path / "reviews" and store.load(tmp_path / "folder") == saved
+    assert store.load(tmp_path / "another folder") == {}
+    assert store.path_for(tmp_path / "folder") != store.path_for(tmp_path / "another folder")
+    assert json.loads(path.read_text(encoding="utf-8"))["folder"] == str(tmp_path / "folder")
+    # Nothing left to restore: the file goes.
+    store.save(tmp_path / "folder", {})
+    assert not path.exists() and store.load(tmp_path / "folder") == {}
+
+
+def test_restored_only_to_the_same_path_with_the_same_bytes():
+    cell = with_digest(predicted("neutrophil", confidence=0.6), "aa" * 32)
+    saved = {saved_key(cell): Review("ig", AT)}
+    assert restorable([cell], saved) == {review_key(cell): Review("ig", AT)}
+    replaced = with_digest(cell, "cc" * 32)  # same name, other bytes
+    assert restorable([replaced], saved) == {}
+    assert saved_key(predicted("neutrophil")) is None  # no digest: nothing to match a review to
+    assert saved_key(failed()) is None
+
+
+def test_updated_keeps_reviews_of_files_not_shown_yet():
+    shown = with_digest(predicted("lymphocyte"), "aa" * 32)
+    undone = with_digest(predicted("monocyte"), "bb" * 32)
+    saved = {("later.jpg", "dd" * 32): Review("platelet", AT), saved_key(undone): Review("ig", AT)}
+    result = updated(saved, [shown, undone], {review_key(shown): Review("monocyte", AT)})
+    assert result == {("later.jpg", "dd" * 32): Review("platelet", AT), saved_key(shown): Review("monocyte", AT)}
+
+
+@pytest.mark.parametrize(
+    "content", ["{", '{"version": 99, "reviews": []}', '{"version": 1, "reviews": [{"file": "x"}]}',
+                '{"version": 1, "reviews": [{"file": "x", "file_sha256": "y", "class": "band", "at": "2026-11-24T09:30:05Z"}]}']
+)
+def test_an_unreadable_file_is_an_error_and_can_be_set_aside(tmp_path, content):
+    store = ReviewStore(tmp_path)
+    store.path_for(tmp_path / "folder").write_text(content, encoding="utf-8")
+    with pytest.raises(ReviewStoreError):
+        store.load(tmp_path / "folder")
+    aside = store.set_aside(tmp_path / "folder")
+    assert aside.read_text(encoding="utf-8") == content and store.load(tmp_path / "folder") == {}
+
+
+def test_a_failed_save_is_an_error_and_keeps_the_previous_file(tmp_path, monkeypatch):
+    store = ReviewStore(tmp_path)
+    first = {("a.jpg", "aa" * 32): Review("ig", AT)}
+    store.save(tmp_path / "folder", first)
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", full_disk)
+    with pytest.raises(ReviewStoreError, match="No space left"):
+        store.save(tmp_path / "folder", {("b.jpg", "bb" * 32): Review("monocyte", AT)})
+    assert store.load(tmp_path / "folder") == first
