@@ -67,7 +67,7 @@ class ReviewStore:
                 path.unlink(missing_ok=True)
                 return path
             self.directory.mkdir(parents=True, exist_ok=True)
-            document = {"version": STORE_VERSION, "folder": str(root), "reviews": entries}
+            document = {"version": STORE_VERSION, "folder": str(Path(root).resolve()), "reviews": entries}
             with atomic_text_file(path, encoding="utf-8") as handle:
                 json.dump(document, handle, ensure_ascii=False, indent=1)
         except OSError as exc:

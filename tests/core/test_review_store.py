@@ -26,7 +26,7 @@ def test_round_trip_per_folder(tmp_path):
     assert path.parent == tmp_path / "reviews" and store.load(tmp_path / "folder") == saved
     assert store.load(tmp_path / "another folder") == {}
     assert store.path_for(tmp_path / "folder") != store.path_for(tmp_path / "another folder")
-    assert json.loads(path.read_text(encoding="utf-8"))["folder"] == str(tmp_path / "folder")
+    assert json.loads(path.read_text(encoding="utf-8"))["folder"] == str((tmp_path / "folder").resolve())
     # Nothing left to restore: the file goes.
     store.save(tmp_path / "folder", {})
     assert not path.exists() and store.load(tmp_path / "folder") == {}
