@@ -48,6 +48,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     # Last, so the columns above keep their places for importers that read by position.
     "reviewed_class",
     "reviewed_at",
+    "reviewed_by",
     "reported_class",
 )
 
@@ -112,8 +113,8 @@ def write_predictions_csv(
     Every row also carries what the numbers depend on besides the model file: the
     card's calibration temperature (it scales every confidence) and the review
     threshold that set the flags. A person's review stands beside the prediction,
-    which it never replaces: ``reviewed_class`` and ``reviewed_at`` (UTC) are empty
-    for a cell nobody reviewed, and ``reported_class`` is the class the summary counts
+    which it never replaces: ``reviewed_class``, ``reviewed_at`` (UTC) and ``reviewed_by``
+    (the login name) are empty for a cell nobody reviewed, and ``reported_class`` is the class the summary counts
     it as (the reviewed one, else the predicted one; empty for an error row).
 
     Args:
@@ -168,8 +169,8 @@ def write_predictions_csv(
 def _review_cells(prediction, review: Review | None) -> list[str]:
     reported = reported_class(prediction, review) or ""
     if review is None:
-        return ["", "", safe_cell(reported)]
-    return [safe_cell(review.class_name), utc_timestamp(review.at), safe_cell(reported)]
+        return ["", "", "", safe_cell(reported)]
+    return [safe_cell(review.class_name), utc_timestamp(review.at), safe_cell(review.by), safe_cell(reported)]
 
 
 def summary_rows(summary: Summary) -> list[list[str]]:

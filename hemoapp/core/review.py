@@ -12,6 +12,7 @@ Reviews are keyed by the file's path (:func:`review_key`): one row per file in a
 from __future__ import annotations
 
 import datetime as _dt
+import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,14 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+def current_user() -> str:
+    """The login name of the person using the app (``"unknown"`` where the system cannot say)."""
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:  # noqa: BLE001 - getuser raises OSError, KeyError or ImportError by platform
+        return "unknown"
+
+
 @dataclass(frozen=True)
 class Review:
     """A person's decision on one classified cell.
@@ -31,10 +40,12 @@ class Review:
         class_name: the class they assigned (one of the contract's classes); the same
             as the prediction when they confirmed it.
         at: when they decided (UTC).
+        by: who decided: the login name of the account the app ran under.
     """
 
     class_name: str
     at: _dt.datetime = field(default_factory=_now)
+    by: str = field(default_factory=current_user)
 
     def __post_init__(self) -> None:
         if self.class_name not in CLASS_NAMES:

@@ -59,7 +59,13 @@ class ReviewStore:
         """
         path = self.path_for(root)
         entries = [
-            {"file": relpath, "file_sha256": digest, "class": review.class_name, "at": utc_timestamp(review.at)}
+            {
+                "file": relpath,
+                "file_sha256": digest,
+                "class": review.class_name,
+                "at": utc_timestamp(review.at),
+                "by": review.by,
+            }
             for (relpath, digest), review in sorted(saved.items())
         ]
         try:
@@ -91,7 +97,9 @@ class ReviewStore:
             if document["version"] != STORE_VERSION:
                 raise ValueError(f"version {document['version']!r}")
             return {
-                (str(entry["file"]), str(entry["file_sha256"])): Review(str(entry["class"]), _parse_time(entry["at"]))
+                (str(entry["file"]), str(entry["file_sha256"])): Review(
+                    str(entry["class"]), _parse_time(entry["at"]), str(entry["by"])
+                )
                 for entry in document["reviews"]
             }
         except (KeyError, TypeError, ValueError) as exc:

@@ -350,7 +350,8 @@ class ResultsModel(QAbstractTableModel):
             text += f"\nBelow the review threshold of {self._threshold:.0%}: check by eye"
         review = self.review_of(pred)
         if review is not None:
-            text += f"\nReviewed as {display_name(review.class_name)} ({review.at.astimezone():%Y-%m-%d %H:%M})"
+            when = f"{review.at.astimezone():%Y-%m-%d %H:%M}"
+            text += f"\nReviewed as {display_name(review.class_name)} ({when}, {review.by})"
         return text
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from hemoapp.core.export import PREDICTION_COLUMNS, write_predictions_csv, write_summary_csv
-from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
+from hemoapp.core.review import Review, current_user, is_changed, reported_class, review_key, review_of
 from hemoapp.core.summary import summarize
 
 from hemotest.predictions import failed, make, predicted, rows_of
@@ -18,7 +18,9 @@ AT = dt.datetime(2026, 11, 24, 9, 30, 5, 123, tzinfo=dt.timezone.utc)
 def test_a_review_must_name_a_class_of_the_model():
     with pytest.raises(ValueError, match="not a class"):
         Review("band")
-    assert Review("ig").at.tzinfo is not None  # stamped now, in UTC
+    review = Review("ig")
+    assert review.at.tzinfo is not None  # stamped now, in UTC
+    assert review.by == current_user() and review.by  # and by whom
 
 
 def test_reported_class_is_the_reviewed_one_and_the_prediction_is_kept():
@@ -57,17 +59,16 @@ def test_summary_counts_reviewed_classes_and_says_what_is_left_to_review():
 
 def test_results_csv_keeps_the_prediction_beside_the_review(tmp_path, model_info):
     cells = [predicted("neutrophil", confidence=0.6), predicted("lymphocyte", index=1), failed()]
-    reviews = {review_key(cells[0]): Review("ig", AT)}
+    reviews = {review_key(cells[0]): Review("ig", AT, "jdoe")}
     rows = rows_of(write_predictions_csv(tmp_path / "r.csv", cells, model_info, reviews=reviews))
     assert tuple(rows[0]) == PREDICTION_COLUMNS
     changed, untouched, broken = rows
     assert changed["predicted_class"] == "neutrophil" and changed["flag"] == "review"
-    assert (changed["reviewed_class"], changed["reviewed_at"], changed["reported_class"]) == (
-        "ig", "2026-11-24T09:30:05Z", "ig"
+    assert (changed["reviewed_class"], changed["reviewed_at"], changed["reviewed_by"], changed["reported_class"]) == (
+        "ig", "2026-11-24T09:30:05Z", "jdoe", "ig"
     )
-    assert (untouched["reviewed_class"], untouched["reviewed_at"], untouched["reported_class"]) == (
-        "", "", "lymphocyte"
-    )
+    assert (untouched["reviewed_class"], untouched["reviewed_at"], untouched["reviewed_by"]) == ("", "", "")
+    assert untouched["reported_class"] == "lymphocyte"
     assert broken["reported_class"] == "" and broken["flag"] == "error"
     # Without reviews (the command line) every cell is reported as predicted.
     plain = rows_of(write_predictions_csv(tmp_path / "p.csv", cells, model_info))

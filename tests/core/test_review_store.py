@@ -21,7 +21,7 @@ def with_digest(prediction, digest: str):
 
 def test_round_trip_per_folder(tmp_path):
     store = ReviewStore(tmp_path / "reviews")
-    saved = {("ig/a.jpg", "aa" * 32): Review("ig", AT), ("b.jpg", "bb" * 32): Review("monocyte", AT)}
+    saved = {("ig/a.jpg", "aa" * 32): Review("ig", AT, "jdoe"), ("b.jpg", "bb" * 32): Review("monocyte", AT, "Zoë")}
     path = store.save(tmp_path / "folder", saved)
     assert path.parent == tmp_path / "reviews" and store.load(tmp_path / "folder") == saved
     assert store.load(tmp_path / "another folder") == {}
@@ -50,9 +50,13 @@ def test_updated_keeps_reviews_of_files_not_shown_yet():
     assert result == {("later.jpg", "dd" * 32): Review("platelet", AT), saved_key(shown): Review("monocyte", AT)}
 
 
+UNKNOWN_CLASS = {"file": "x", "file_sha256": "y", "class": "band", "at": "2026-11-24T09:30:05Z", "by": "a"}
+
+
 @pytest.mark.parametrize(
-    "content", ["{", '{"version": 99, "reviews": []}', '{"version": 1, "reviews": [{"file": "x"}]}',
-                '{"version": 1, "reviews": [{"file": "x", "file_sha256": "y", "class": "band", "at": "2026-11-24T09:30:05Z"}]}']
+    "content",
+    ["{", '{"version": 99, "reviews": []}', '{"version": 1, "reviews": [{"file": "x"}]}',
+     json.dumps({"version": 1, "reviews": [UNKNOWN_CLASS]})],
 )
 def test_an_unreadable_file_is_an_error_and_can_be_set_aside(tmp_path, content):
     store = ReviewStore(tmp_path)

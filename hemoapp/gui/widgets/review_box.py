@@ -69,10 +69,12 @@ class ReviewBox(QGroupBox):
         elif not prediction.ok:
             self.status_label.setText("An unreadable file has nothing to review.")
         elif review is None:
-            self.status_label.setText(f"Not reviewed: counted as {display_name(prediction.predicted)} (the model's class).")
+            name = display_name(prediction.predicted)
+            self.status_label.setText(f"Not reviewed: counted as {name} (the model's class).")
         else:
             verb = "Changed to" if is_changed(prediction, review) else "Confirmed as"
-            self.status_label.setText(f"{verb} {display_name(review.class_name)} ({review.at.astimezone():%Y-%m-%d %H:%M}).")
+            when = f"{review.at.astimezone():%Y-%m-%d %H:%M}"
+            self.status_label.setText(f"{verb} {display_name(review.class_name)} ({when}, {review.by}).")
 
     @Slot()
     def _on_confirm_button_clicked(self) -> None:
