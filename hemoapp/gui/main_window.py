@@ -278,8 +278,8 @@ class MainWindow(QMainWindow):
         """Record that the user put the selected cell in ``class_name`` (``None``: forget its review).
 
         After a flagged cell is reviewed, the next flagged cell nobody has reviewed is
-        selected, so a run of reviews needs no mouse. Returns False if no cell that can
-        be reviewed is selected.
+        selected, so a run of reviews needs no mouse. Returns False, and says why in the
+        status bar, if no cell that can be reviewed is selected or there is no review to undo.
         """
         return self._review_selected(lambda _pred: class_name)
 
@@ -322,6 +322,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("An unreadable file has nothing to review.", MESSAGE_MS)
             return False
         class_name = choose_class(pred)
+        if class_name is None and model.review_of(pred) is None:
+            self.statusBar().showMessage(f"{pred.record.relpath} has no review to undo.", MESSAGE_MS)
+            return False
         view_row = self.proxy.mapFromSource(model.index(row, 0)).row()
         model.set_review(row, class_name)  # saved at once, see _on_results_model_reviews_changed
         # Said with every review until saving works again: the user must not count on it meanwhile.

@@ -84,6 +84,8 @@ def test_confirm_and_undo_from_the_review_box(qtbot, reviewing):
     qtbot.mouseClick(box.clear_button, Qt.MouseButton.LeftButton)
     assert model.review_of(cell) is None and window.current_summary().reviewed == 0
     assert box.status_label.text().startswith("Not reviewed")
+    assert not window.review_selected(None)  # nothing left to undo, and it says so
+    assert window.statusBar().currentMessage().endswith("has no review to undo.")
     assert not any(box.class_buttons[name].isChecked() for name in CLASS_NAMES)
 
 
