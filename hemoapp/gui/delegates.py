@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from hemoapp.core.contract import SHORT_NAMES, display_name
+from hemoapp.core.review import is_changed
 from hemoapp.gui.style import ERROR_COLOR, FLAG_COLOR, class_color, outline_color
 from hemoapp.gui.table_model import Flag, Role
 
@@ -133,7 +134,7 @@ class GalleryDelegate(QStyledItemDelegate):
             # The class the cell counts as: a person's review overrides the model's.
             shown = display_name(index.data(Role.CLASS_NAME)) + (" ✓" if review is not None else "")
             name = option.fontMetrics.elidedText(shown, Qt.TextElideMode.ElideRight, name_rect.width())
-            if review is not None and review.class_name != pred.predicted:
+            if is_changed(pred, review):
                 # The confidence is the model's, for its own class: say which, not to read it as the reviewed one's.
                 conf = f"model: {SHORT_NAMES.get(pred.predicted, pred.predicted)} {pred.confidence:.0%}"
             else:

@@ -27,7 +27,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from hemoapp.core.contract import display_name
-from hemoapp.core.review import Review, is_changed, reported_class, review_key
+from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, flag_for
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -171,8 +171,9 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == Column.PREDICTED:
             palette = QApplication.palette()
             return class_swatch(pred.predicted if pred.ok else "__error__", palette)
-        if role == Qt.ItemDataRole.DecorationRole and column == Column.REVIEWED and self.review_of(pred):
-            return class_swatch(self.review_of(pred).class_name, QApplication.palette())
+        if role == Qt.ItemDataRole.DecorationRole and column == Column.REVIEWED:
+            review = self.review_of(pred)
+            return class_swatch(review.class_name, QApplication.palette()) if review else None
         if role == Role.SORT:
             return self._sort_key(pred, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -219,18 +220,17 @@ class ResultsModel(QAbstractTableModel):
 
         Keys of no row here are ignored. One ``reviews_changed`` for all of them.
         """
-        rows = [self._row_of_key[key] for key in reviews if key in self._row_of_key]
-        if not rows:
+        keys = [key for key in reviews if key in self._row_of_key]
+        if not keys:
             return
-        for row in rows:
-            key = review_key(self._rows[row])
-            self._reviews[key] = reviews[key]
+        self._reviews.update((key, reviews[key]) for key in keys)
+        rows = [self._row_of_key[key] for key in keys]
         self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(Column) - 1))
         self.reviews_changed.emit()
 
     def review_of(self, pred: Any) -> Review | None:
         """The user's review of a prediction, or ``None``."""
-        return self._reviews.get(review_key(pred)) if pred.ok else None
+        return review_of(pred, self._reviews)
 
     def needs_review(self, pred: Any) -> bool:
         """True for a row flagged for review that nobody has reviewed yet."""
@@ -239,6 +239,7 @@ class ResultsModel(QAbstractTableModel):
     def unreviewed_flagged_count(self) -> int:
         """Flagged rows that nobody has reviewed yet."""
         # From the flag count and the (few) reviews: the window asks after every batch.
+        # A review key is its file's path, as are the keys of _row_of_key.
         reviewed = sum(self.flag_of(self._rows[self._row_of_key[key]]) == Flag.REVIEW for key in self._reviews)
         return self._flag_counts[Flag.REVIEW] - reviewed
 

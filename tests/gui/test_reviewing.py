@@ -9,11 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
 from hemotest.predictions import rows_of
-
-
-def run_folder(qtbot, window, folder):
-    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
-        assert window.open_folder(folder)
+from hemotest.qt import run_folder
 
 
 @pytest.fixture()

@@ -9,16 +9,11 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from hemoapp.gui import locations
 from hemoapp.gui.controller import JobState
-from hemotest.qt import drop_paths
+from hemotest.qt import drop_paths, run_folder
 
 N_CELLS = 16  # cell_folder: 16 cells + one broken file (not a classified result)
 DISCARD = QMessageBox.StandardButton.Discard
 CANCEL = QMessageBox.StandardButton.Cancel
-
-
-def run_folder(qtbot, window, folder):
-    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
-        assert window.open_folder(folder)
 
 
 class _ChooseFolder:

@@ -15,15 +15,9 @@ from hemoapp.core.export import PREDICTION_COLUMNS, utc_timestamp
 from hemoapp.gui.controller import JobState
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
 from hemoapp.gui.widgets.results_view import Tab
+from hemotest.qt import run_folder
 
 N_CELLS = 16  # cell_folder: 2 per class + one broken file
-
-
-def run_folder(qtbot, window, folder, timeout=20_000):
-    """Open ``folder`` and wait for the job's ``job_finished`` signal; return its state."""
-    with qtbot.waitSignal(window.controller.job_finished, timeout=timeout) as blocker:
-        assert window.open_folder(folder)
-    return blocker.args[0]
 
 
 def cell_text(window, row, column):

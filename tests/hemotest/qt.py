@@ -16,3 +16,10 @@ def drop_paths(window, paths: list[Path]) -> QDropEvent:
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     return event
+
+
+def run_folder(qtbot, window, folder, timeout: int = 20_000) -> str:
+    """Open ``folder`` in ``window`` and wait for the job's ``job_finished`` signal; return its state."""
+    with qtbot.waitSignal(window.controller.job_finished, timeout=timeout) as blocker:
+        assert window.open_folder(folder)
+    return blocker.args[0]
