@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import CENTER_CROP, CLASS_NAMES, display_name
@@ -39,6 +40,10 @@ def _value_label() -> QLabel:
 
 class DetailPanel(QScrollArea):
     """Details of one prediction.
+
+    The image shrinks (down to its minimum) so that the verdict, the probabilities
+    and the review buttons stay in view without scrolling in a short window; the
+    file facts below them may scroll.
 
     Args:
         images: a cache that decodes the large image off the GUI thread.
@@ -92,8 +97,42 @@ class DetailPanel(QScrollArea):
         layout.addWidget(self.review_box)
         layout.addLayout(form)
         layout.addStretch(1)
+        self._layout = layout
         self.setWidget(content)
+        # Text changes re-wrap labels (and the verdict gains a line when flagged): refit then,
+        # once the layout has settled.
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.timeout.connect(self.fit_image_to_view)
+        content.installEventFilter(self)
         self.set_prediction(None)
+
+    def fit_image_to_view(self) -> None:
+        """Cap the image's height so everything down to the review buttons fits the visible height."""
+        width = self.viewport().width()
+        layout = self._layout
+        margins = layout.contentsMargins()
+        inner = max(1, width - margins.left() - margins.right())
+        below_image = [self.title_label, self.verdict_label, self.chart, self.review_box]
+        shown = [widget for widget in below_image if not widget.isHidden()]
+        needed = margins.top() + layout.spacing() * len(shown)
+        for widget in shown:
+            needed += widget.heightForWidth(inner) if widget.hasHeightForWidth() else widget.sizeHint().height()
+        largest = self.image_view.heightForWidth(inner)
+        cap = max(self.image_view.minimumHeight(), min(largest, self.viewport().height() - needed))
+        if self.image_view.maximumHeight() != cap:
+            self.image_view.setMaximumHeight(cap)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Refit the image to the new visible height."""
+        super().resizeEvent(event)
+        self.fit_image_to_view()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Refit after the content's layout changes (new texts, the chart shown or hidden)."""
+        if event.type() == QEvent.Type.LayoutRequest:
+            self._fit_timer.start(0)
+        return super().eventFilter(watched, event)
 
     def set_model_text(self, text: str) -> None:
         """Name and version of the model that made the predictions."""

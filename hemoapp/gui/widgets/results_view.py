@@ -52,9 +52,10 @@ def _make_table(proxy: ResultsFilterProxy) -> QTableView:
     header.setHighlightSections(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(True)
+    # Sized so that every column, the Error column last, fits the table's share of a 1280 px window.
     for column, width in (
-        (Column.THUMBNAIL, 56), (Column.FILE, 175), (Column.PREDICTED, 175), (Column.CONFIDENCE, 140), (Column.FLAG, 60),
-        (Column.REVIEWED, 185),
+        (Column.THUMBNAIL, 56), (Column.FILE, 170), (Column.PREDICTED, 165), (Column.CONFIDENCE, 115), (Column.FLAG, 56),
+        (Column.REVIEWED, 180),
     ):
         table.setColumnWidth(column, width)
     table.setToolTip("Click a column header to sort; select a row to see the cell on the right")

@@ -1,0 +1,57 @@
+"""What a technician needs stays in view in an ordinary laptop window (1280 × 800)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint
+
+from hemoapp.gui.table_model import Column, Flag
+from tests.hemotest.qt import run_folder
+
+
+def _bottom_in_viewport(panel, widget) -> int:
+    """Where ``widget``'s bottom edge is, in the detail panel's visible area."""
+    return widget.mapTo(panel.viewport(), QPoint(0, widget.height())).y()
+
+
+def _select_flagged(qtbot, window) -> None:
+    """Select a flagged cell (its verdict has the extra line) and let the layouts settle."""
+    window.actions.next_flagged.trigger()
+    assert window.results_model.flag_of(window.results_view.current_prediction()) == Flag.REVIEW
+    qtbot.wait(200)
+
+
+def test_review_buttons_are_in_view_in_a_short_window(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    window.resize(1280, 800)
+    run_folder(qtbot, window, cell_folder)
+    _select_flagged(qtbot, window)
+    panel = window.results_view.detail
+    assert _bottom_in_viewport(panel, panel.review_box) <= panel.viewport().height()
+    assert panel.verticalScrollBar().value() == 0  # in view without scrolling
+    last_button = panel.review_box.class_buttons["platelet"]
+    assert last_button.isVisible() and _bottom_in_viewport(panel, last_button) <= panel.viewport().height()
+    # The image gave way for them, but not below its minimum.
+    assert panel.image_view.minimumHeight() <= panel.image_view.height() < 300
+
+
+def test_image_keeps_its_full_size_when_there_is_room(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    window.resize(1280, 1100)
+    run_folder(qtbot, window, cell_folder)
+    _select_flagged(qtbot, window)
+    panel = window.results_view.detail
+    assert panel.image_view.height() == 300
+    assert _bottom_in_viewport(panel, panel.review_box) <= panel.viewport().height()
+
+
+def test_every_table_column_fits_without_scrolling_sideways(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    window.resize(1280, 800)
+    run_folder(qtbot, window, cell_folder)
+    qtbot.wait(200)
+    table = window.results_view.table
+    assert table.horizontalScrollBar().maximum() == 0
+    header = table.horizontalHeader()
+    error_right_edge = header.sectionViewportPosition(Column.ERROR) + header.sectionSize(Column.ERROR)
+    assert error_right_edge <= table.viewport().width()
+    assert header.sectionSize(Column.ERROR) >= 80  # room for the start of an error message
