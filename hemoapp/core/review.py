@@ -24,12 +24,25 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+#: The longest reviewer name kept (initials, a name, a staff number all fit).
+MAX_REVIEWER_NAME = 64
+
+
 def current_user() -> str:
     """The login name of the person using the app (``"unknown"`` where the system cannot say)."""
     try:
         return getpass.getuser() or "unknown"
     except Exception:  # noqa: BLE001 - getuser raises OSError, KeyError or ImportError by platform
         return "unknown"
+
+
+def clean_reviewer_name(text: str) -> str:
+    """``text`` as a reviewer name: one line, no control characters, spaces collapsed, at most 64 characters.
+
+    Returns ``""`` when nothing printable is left (the caller then falls back to the login name).
+    """
+    printable = "".join(char if char.isprintable() else " " for char in str(text))
+    return " ".join(printable.split())[:MAX_REVIEWER_NAME].strip()
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,8 @@ class Review:
         class_name: the class they assigned (one of the contract's classes); the same
             as the prediction when they confirmed it.
         at: when they decided (UTC).
-        by: who decided: the login name of the account the app ran under.
+        by: who decided: the reviewer name set in the app, else the login name of the
+            account the app ran under.
     """
 
     class_name: str

@@ -33,6 +33,7 @@ class Actions:
     model_card: QAction
     review_confirm: QAction
     review_clear: QAction
+    set_reviewer: QAction
     #: Review the selected cell as each class, in contract order (keys 1–8).
     review_as: list[QAction] = field(default_factory=list)
 
@@ -94,6 +95,8 @@ def build_actions(window: QWidget) -> Actions:
                                       "The model's class of the selected cell is right"),
         review_clear=_review_action(window, "&Undo Review", ["Backspace", "Delete"],
                                     "Forget the review of the selected cell: it counts with the model's class again"),
+        set_reviewer=_action(window, "Reviewer &Name…", "Ctrl+Shift+R",
+                             "The name your reviews are recorded under, in the exports and the saved reviews"),
         review_as=[
             _review_action(window, f"Review as {display_name(name)}", [key],
                            f"Put the selected cell in {display_name(name)}, whatever the model said")
@@ -130,6 +133,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     review_menu.addActions([a.next_flagged, a.review_confirm, a.review_clear])
     review_menu.addSeparator()
     review_menu.addActions(a.review_as)
+    review_menu.addSeparator()
+    review_menu.addAction(a.set_reviewer)
     view_menu = window.menuBar().addMenu("&View")
     for tab, action in enumerate((a.show_table, a.show_gallery, a.show_summary)):
         action.setData(tab)  # the results tab it shows

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QInputDialog,
     QMessageBox,
     QPushButton,
     QTextBrowser,
@@ -173,6 +174,18 @@ def choose_images(parent: QWidget | None, directory: str) -> list[Path]:
     """Ask for image files; an empty list if cancelled."""
     names, _ = QFileDialog.getOpenFileNames(parent, "Open cell images", directory, IMAGE_FILTER)
     return [Path(name) for name in names]
+
+
+def ask_reviewer_name(parent: QWidget | None, current: str, login_name: str) -> str | None:
+    """Ask for the name reviews are recorded under; ``None`` if cancelled, ``""`` for the login name."""
+    text, accepted = QInputDialog.getText(
+        parent,
+        "Reviewer name",
+        "Record reviews under this name (initials or staff number).\n"
+        f"Leave it empty to use the computer's login name ({login_name}).",
+        text=current,
+    )
+    return text if accepted else None
 
 
 def confirm_overwrite(parent: QWidget | None, path: Path) -> bool:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
+from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
 from hemoapp.core.summary import summarize
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
@@ -25,6 +26,7 @@ from hemoapp.gui.controller import ClassificationController, JobSource, JobState
 from hemoapp.gui.dialogs import (
     CsvWrite,
     ModelCardDialog,
+    ask_reviewer_name,
     choose_folder,
     choose_images,
     confirm_discard,
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow):
         a.model_card.triggered.connect(self._on_model_card_triggered)
         a.review_confirm.triggered.connect(self.confirm_selected)
         a.review_clear.triggered.connect(self._on_review_clear_triggered)
+        a.set_reviewer.triggered.connect(self._on_set_reviewer_triggered)
         for name, action in zip(CLASS_NAMES, a.review_as):
             action.setData(name)  # the class it reviews the cell as
             action.triggered.connect(self._on_review_as_triggered)
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.results_view.splitter.restoreState(splitter)
         self.results_view.tabs.setCurrentIndex(self.settings.results_tab())
+        self.results_view.detail.review_box.set_reviewer(self.reviewer())
 
     # ----- public API (menus, drops, command line and tests use these) --
     @property
@@ -307,8 +311,26 @@ class MainWindow(QMainWindow):
         self._scan = None
         self.review_keeper.clear()
         self.stack.setCurrentWidget(self.results_view)
+        self.results_view.focus_cells()
         self.controller.start(source)
         return True
+
+    def reviewer(self) -> str:
+        """The name new reviews are recorded under: the one set in Review > Reviewer Name, else the login name.
+
+        Technicians who share one computer account set their own, so ``reviewed_by`` tells them apart.
+        """
+        return self.settings.reviewer_name() or current_user()
+
+    def set_reviewer(self, text: str) -> str:
+        """Record later reviews under ``text`` (cleaned; empty: the login name); return the name now in use.
+
+        Reviews already made keep the name they were made under.
+        """
+        self.settings.set_reviewer_name(clean_reviewer_name(text))
+        name = self.reviewer()
+        self.results_view.detail.review_box.set_reviewer(name)
+        return name
 
     def _review_selected(self, choose_class: Callable[[Any], str | None]) -> bool:
         """Review the selected cell as ``choose_class(its prediction)``; see :meth:`review_selected`."""
@@ -326,7 +348,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{pred.record.relpath} has no review to undo.", MESSAGE_MS)
             return False
         view_row = self.proxy.mapFromSource(model.index(row, 0)).row()
-        model.set_review(row, class_name)  # saved at once, see _on_results_model_reviews_changed
+        model.set_review(row, class_name, by=self.reviewer())  # saved at once, see _on_results_model_reviews_changed
         # Said with every review until saving works again: the user must not count on it meanwhile.
         problem = self.review_keeper.save_problem
         warning = f"{problem} " if problem else ""
@@ -506,11 +528,21 @@ class MainWindow(QMainWindow):
     def _on_next_flagged_triggered(self) -> None:
         if not self.results_view.select_next_flagged():
             self.statusBar().showMessage("No cell shown is flagged for review.", MESSAGE_MS)
+            return
+        self.results_view.focus_cells()  # so Enter or a digit reviews it next
 
     @Slot()
     def _on_model_card_triggered(self) -> None:
         self._dialog = ModelCardDialog(model_info_of(self.controller.classifier), self.settings.file_name(), self)
         self._dialog.open()
+
+    @Slot()
+    def _on_set_reviewer_triggered(self) -> None:
+        text = ask_reviewer_name(self, self.settings.reviewer_name(), current_user())
+        if text is None:
+            return
+        name = self.set_reviewer(text)
+        self.statusBar().showMessage(f"Reviews from now on are recorded as {name}.", MESSAGE_MS)
 
     @Slot()
     def _on_review_clear_triggered(self) -> None:

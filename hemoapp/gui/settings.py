@@ -104,6 +104,18 @@ class AppSettings:
         """Remember the directory a file dialog of ``kind`` ended in."""
         self._settings.setValue(f"dirs/{kind}", str(directory))
 
+    # ----- reviewer -----------------------------------------------------
+    def reviewer_name(self) -> str:
+        """The name reviews are recorded under, as the user set it (``""``: none set)."""
+        return str(self._settings.value("review/reviewer_name", "") or "")
+
+    def set_reviewer_name(self, name: str) -> None:
+        """Remember the name reviews are recorded under (``""`` forgets it)."""
+        if name:
+            self._settings.setValue("review/reviewer_name", name)
+        else:
+            self._settings.remove("review/reviewer_name")
+
     # ----- thresholds ---------------------------------------------------
     def review_threshold(self, model_sha256: str | None, card_default: float | None) -> float:
         """The review threshold for a model: the user's last choice, else the card's value."""

@@ -243,8 +243,10 @@ class ResultsModel(QAbstractTableModel):
         reviewed = sum(self.flag_of(self._rows[self._row_of_key[key]]) == Flag.REVIEW for key in self._reviews)
         return self._flag_counts[Flag.REVIEW] - reviewed
 
-    def set_review(self, row: int, class_name: str | None) -> bool:
+    def set_review(self, row: int, class_name: str | None, by: str | None = None) -> bool:
         """Record that a person put source row ``row`` in ``class_name`` (``None`` removes the review).
+
+        ``by`` names the reviewer (default: the login name, see core ``Review``).
 
         Returns False, changing nothing, for a row whose file could not be classified.
 
@@ -259,7 +261,7 @@ class ResultsModel(QAbstractTableModel):
             if self._reviews.pop(key, None) is None:
                 return True
         else:
-            self._reviews[key] = Review(class_name)
+            self._reviews[key] = Review(class_name, by=by) if by else Review(class_name)
         # Every column: the class swatch, the flag filter and the sort keys may all change.
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
         self.reviews_changed.emit()

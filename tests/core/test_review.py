@@ -7,7 +7,16 @@ import datetime as dt
 import pytest
 
 from hemoapp.core.export import PREDICTION_COLUMNS, write_predictions_csv, write_summary_csv
-from hemoapp.core.review import Review, current_user, is_changed, reported_class, review_key, review_of
+from hemoapp.core.review import (
+    MAX_REVIEWER_NAME,
+    Review,
+    clean_reviewer_name,
+    current_user,
+    is_changed,
+    reported_class,
+    review_key,
+    review_of,
+)
 from hemoapp.core.summary import summarize
 
 from hemotest.predictions import failed, make, predicted, rows_of
@@ -21,6 +30,16 @@ def test_a_review_must_name_a_class_of_the_model():
     review = Review("ig")
     assert review.at.tzinfo is not None  # stamped now, in UTC
     assert review.by == current_user() and review.by  # and by whom
+
+
+def test_reviewer_names_are_one_clean_line():
+    assert clean_reviewer_name("  Jane   Doe ") == "Jane Doe"
+    # Line breaks, tabs and other control characters would split a CSV row or a log line.
+    assert clean_reviewer_name("J. Doe\r\n=cmd|x\t\x00\x1b[31m") == "J. Doe =cmd|x [31m"
+    assert clean_reviewer_name("\n\t ") == ""
+    long_name = clean_reviewer_name("x" * 200)
+    assert long_name == "x" * MAX_REVIEWER_NAME
+    assert clean_reviewer_name("Zoë Ångström-Ørsted") == "Zoë Ångström-Ørsted"  # names are not ASCII
 
 
 def test_reported_class_is_the_reviewed_one_and_the_prediction_is_kept():

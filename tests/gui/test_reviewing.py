@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.core.review import current_user
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
+from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import rows_of
 from hemotest.qt import run_folder
 
@@ -122,6 +126,23 @@ def test_review_keys_work_in_the_table_but_not_while_typing_in_a_filter(qtbot, r
     assert window.results_model.reviews().keys() == {str(cell.record.path)}
 
 
+@pytest.mark.parametrize("tab", [Tab.TABLE, Tab.GALLERY, Tab.SUMMARY])
+def test_next_flagged_moves_the_focus_so_a_key_reviews_the_cell(qtbot, reviewing, tab):
+    """F3 then a digit reviews the cell F3 chose, even with the focus in a filter box before."""
+    window = reviewing
+    window.activateWindow()
+    window.results_view.tabs.setCurrentIndex(tab)
+    window.actions.focus_threshold.trigger()
+    qtbot.waitUntil(lambda: window.results_view.filter_bar.threshold_spin.hasFocus(), timeout=2000)
+    window.actions.next_flagged.trigger()
+    cell = selected(window)
+    views = {Tab.TABLE: window.results_view.table, Tab.GALLERY: window.results_view.gallery}
+    expected = views.get(tab, window.results_view.detail)
+    qtbot.waitUntil(lambda: window.focusWidget() is expected, timeout=2000)
+    qtbot.keyClicks(window.focusWidget(), str(CLASS_NAMES.index(other_class(cell)) + 1))
+    assert window.results_model.review_of(cell).class_name == other_class(cell)
+
+
 def test_unreadable_rows_cannot_be_reviewed(reviewing):
     window = reviewing
     window.results_view.filter_bar.set_flag_filter(FlagFilter.ERRORS)
@@ -150,6 +171,39 @@ def test_exports_carry_the_reviews_and_a_review_after_export_counts_as_unexporte
     assert window._unexported_count() == 0
     window.confirm_selected()  # a review the results CSV does not have yet
     assert window._unexported_count() == model.rowCount() - model.flag_count(Flag.ERROR)
+
+
+def test_a_reviewer_name_set_in_the_app_signs_the_reviews(
+    reviewing, make_window, fake_classifier, cell_folder, monkeypatch, tmp_path
+):
+    """Technicians sharing one computer account tell their reviews apart by the name they set."""
+    window, model = reviewing, reviewing.results_model
+    box = window.results_view.detail.review_box
+    login = current_user()
+    assert box.title().endswith(login)
+    answers = iter([("  Jane\tDoe\n", True), ("Someone else", False), ("", True)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_args, **_kwargs: next(answers))
+
+    window.actions.set_reviewer.trigger()
+    assert window.reviewer() == "Jane Doe" and box.title().endswith("Jane Doe")
+    assert "recorded as Jane Doe" in window.statusBar().currentMessage()
+    first = selected(window)
+    window.confirm_selected()
+    assert model.review_of(first).by == "Jane Doe"
+    row = {r["file"]: r for r in rows_of(window.export_results(tmp_path / "results.csv"))}[first.record.relpath]
+    assert row["reviewed_by"] == "Jane Doe"
+    stored = json.loads(window.review_keeper.store.path_for(cell_folder).read_text(encoding="utf-8"))
+    assert "Jane Doe" in json.dumps(stored)
+    # The name is kept for the next session.
+    assert make_window(fake_classifier(), settings=window.settings).reviewer() == "Jane Doe"
+
+    window.actions.set_reviewer.trigger()  # cancelled: nothing changes
+    assert window.reviewer() == "Jane Doe"
+    window.actions.set_reviewer.trigger()  # emptied: back to the login name, for later reviews only
+    assert window.reviewer() == login and box.title().endswith(login)
+    second = selected(window)
+    window.confirm_selected()
+    assert model.review_of(second).by == login and model.review_of(first).by == "Jane Doe"
 
 
 def test_opening_another_folder_forgets_the_reviews(qtbot, reviewing, other_folder, answer_questions):

@@ -157,6 +157,16 @@ class ResultsView(QWidget):
             self.table.scrollTo(index)
 
     @Slot()
+    def focus_cells(self) -> None:
+        """Give the keyboard focus to the cells: the table or gallery shown, else the detail panel.
+
+        The review keys (Enter, 1–8, Backspace) act only there, so a keyboard review
+        must not depend on a click first.
+        """
+        views = {Tab.TABLE: self.table, Tab.GALLERY: self.gallery}
+        views.get(self.tabs.currentIndex(), self.detail).setFocus()
+
+    @Slot()
     def focus_class_filter(self) -> None:
         """Move the keyboard focus to the class filter."""
         self.filter_bar.class_combo.setFocus()

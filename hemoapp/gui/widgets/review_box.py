@@ -55,6 +55,11 @@ class ReviewBox(QGroupBox):
             grid.addWidget(button, 2 + number // 4, number % 4)
         self.set_state(None, None)
 
+    def set_reviewer(self, name: str) -> None:
+        """Show the name new reviews are recorded under, in the box's title (a long one shortened)."""
+        shown = name if len(name) <= 24 else name[:23] + "…"  # a title does not wrap in the narrow panel
+        self.setTitle(f"Review · recorded as {shown}")
+
     def set_state(self, prediction: Any, review: Review | None) -> None:
         """Show the review of ``prediction`` (``None``: no cell selected, all buttons off)."""
         self._prediction = prediction
