@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     view.select_proxy_row(flagged)
     # A review under way: the first flagged cell confirmed, the next one moved to the model's
-    # runner-up class; the window then selects the third, still to be checked.
+    # runner-up class; the window then selects the third, still to be checked. Signed with a
+    # reviewer name, as a shared lab account would be, rather than this machine's login.
+    window.set_reviewer("J. Doe")
     window.confirm_selected()
     second = view.current_prediction()
     if second is not None and second.ok:
