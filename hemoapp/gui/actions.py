@@ -34,12 +34,17 @@ class Actions:
     review_confirm: QAction
     review_clear: QAction
     set_reviewer: QAction
+    enlarge_cell: QAction
     #: Review the selected cell as each class, in contract order (keys 1–8).
     review_as: list[QAction] = field(default_factory=list)
 
     def review_actions(self) -> list[QAction]:
         """The actions that review the selected cell (their keys work in the table, gallery and detail panel)."""
         return [self.review_confirm, self.review_clear, *self.review_as]
+
+    def cell_actions(self) -> list[QAction]:
+        """The actions on the selected cell with plain keys: the review actions and Enlarge Cell (Space)."""
+        return [*self.review_actions(), self.enlarge_cell]
 
 
 def _action(
@@ -91,22 +96,25 @@ def build_actions(window: QWidget) -> Actions:
         model_card=_action(window, "&About / Model Card", QKeySequence.StandardKey.HelpContents,
                            "The app's version and the model's card: training data, metrics, citation, licence",
                            icon(pix.SP_MessageBoxInformation)),
-        review_confirm=_review_action(window, "&Confirm Predicted Class", ["Return", "Enter"],
+        review_confirm=_cell_action(window, "&Confirm Predicted Class", ["Return", "Enter"],
                                       "The model's class of the selected cell is right"),
-        review_clear=_review_action(window, "&Undo Review", ["Backspace", "Delete"],
+        review_clear=_cell_action(window, "&Undo Review", ["Backspace", "Delete"],
                                     "Forget the review of the selected cell: it counts with the model's class again"),
         set_reviewer=_action(window, "Reviewer &Name…", "Ctrl+Shift+R",
                              "The name your reviews are recorded under, in the exports and the saved reviews"),
+        enlarge_cell=_cell_action(window, "&Enlarge Cell", ["Space"],
+                                  "Show the selected cell at full size or larger in its own window, which "
+                                  "follows the selection (double-click the cell's image does the same)"),
         review_as=[
-            _review_action(window, f"Review as {display_name(name)}", [key],
+            _cell_action(window, f"Review as {display_name(name)}", [key],
                            f"Put the selected cell in {display_name(name)}, whatever the model said")
             for name, key in zip(CLASS_NAMES, CLASS_KEYS)
         ],
     )
 
 
-def _review_action(parent: QWidget, text: str, keys: list[str], tip: str) -> QAction:
-    """An action with plain keys that only work where the cells are (see :meth:`Actions.review_actions`).
+def _cell_action(parent: QWidget, text: str, keys: list[str], tip: str) -> QAction:
+    """An action with plain keys that only work where the cells are (see :meth:`Actions.cell_actions`).
 
     As window shortcuts, Enter or a digit typed into the threshold box would review a cell.
     """
@@ -139,6 +147,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     for tab, action in enumerate((a.show_table, a.show_gallery, a.show_summary)):
         action.setData(tab)  # the results tab it shows
         view_menu.addAction(action)
+    view_menu.addSeparator()
+    view_menu.addAction(a.enlarge_cell)
     help_menu = window.menuBar().addMenu("&Help")
     help_menu.addAction(a.model_card)
     return recent_menu

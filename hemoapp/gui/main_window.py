@@ -39,6 +39,7 @@ from hemoapp.gui.review_keeper import ReviewKeeper
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
 from hemoapp.gui.thumbnails import ThumbnailCache
+from hemoapp.gui.widgets.cell_viewer import VIEWER_MAX_SIDE, CellViewer
 from hemoapp.gui.widgets.progress_bar import finished_text
 from hemoapp.gui.widgets.results_view import ResultsView, Tab
 from hemoapp.gui.widgets.start_screen import StartScreen
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.controller = ClassificationController(classifier, parent=self)
         self.thumbnails = ThumbnailCache(max_side=96, parent=self)
         self.large_images = ThumbnailCache(max_side=480, capacity=24, chunk=1, parent=self)
+        self.full_images = ThumbnailCache(max_side=VIEWER_MAX_SIDE, capacity=8, chunk=1, parent=self)
         info = model_info_of(classifier)
         threshold = self.settings.review_threshold(
             info.sha256 if info else None, info.card.review_threshold if info else None
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.start_screen)
         self.stack.addWidget(self.results_view)
         self.setCentralWidget(self.stack)
+        self.cell_viewer = CellViewer(self.full_images, self)
         self.actions = build_actions(self)
         self._source: JobSource | None = None
         self._scan: Any = None
@@ -165,9 +168,13 @@ class MainWindow(QMainWindow):
         for name, action in zip(CLASS_NAMES, a.review_as):
             action.setData(name)  # the class it reviews the cell as
             action.triggered.connect(self._on_review_as_triggered)
-        # Plain keys (digits, Enter) review only where the cells are: see actions._review_action.
+        # Plain keys (digits, Enter, Space) act only where the cells are: see actions._cell_action.
         for widget in (self.results_view.table, self.results_view.gallery, self.results_view.detail):
-            widget.addActions(a.review_actions())
+            widget.addActions(a.cell_actions())
+        # In the enlarged cell's window too, with F3, so a review can run there alone.
+        self.cell_viewer.addActions([*a.cell_actions(), a.next_flagged])
+        a.enlarge_cell.triggered.connect(self.toggle_cell_viewer)
+        self.results_view.detail.image_view.double_clicked.connect(self._on_detail_image_double_clicked)
         self.start_screen.open_folder_requested.connect(self._on_open_folder_triggered)
         self.start_screen.open_samples_requested.connect(self._on_open_samples_triggered)
         self.start_screen.recent_folder_requested.connect(self._on_recent_folder_requested)
@@ -177,6 +184,7 @@ class MainWindow(QMainWindow):
         view.progress.cancel_requested.connect(self._on_cancel_triggered)
         view.review_threshold_changed.connect(self._on_results_view_review_threshold_changed)
         view.review_requested.connect(self.review_selected)
+        view.current_changed.connect(self._on_results_view_current_changed)
         self.results_model.reviews_changed.connect(self._on_results_model_reviews_changed)
         view.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.controller.job_started.connect(self._on_controller_job_started)
@@ -304,6 +312,8 @@ class MainWindow(QMainWindow):
         self.controller.cancel()  # old job's late results are dropped from here on
         self.thumbnails.clear()
         self.large_images.clear()
+        self.full_images.clear()
+        self.cell_viewer.show_prediction(None, None)
         self.results_model.clear()
         self.results_view.clear()
         self._results_exported = False
@@ -314,6 +324,20 @@ class MainWindow(QMainWindow):
         self.results_view.focus_cells()
         self.controller.start(source)
         return True
+
+    def toggle_cell_viewer(self) -> None:
+        """Open the enlarged view of the selected cell, or close it if it is open."""
+        if self.cell_viewer.isVisible():
+            self.cell_viewer.close()
+            return
+        self._show_in_cell_viewer(self.results_view.current_prediction())
+        self.cell_viewer.show()
+        self.cell_viewer.raise_()
+        self.cell_viewer.activateWindow()
+
+    def _show_in_cell_viewer(self, prediction: Any) -> None:
+        review = self.results_model.review_of(prediction) if prediction is not None else None
+        self.cell_viewer.show_prediction(prediction, review)
 
     def reviewer(self) -> str:
         """The name new reviews are recorded under: the one set in Review > Reviewer Name, else the login name.
@@ -455,7 +479,7 @@ class MainWindow(QMainWindow):
         a.export_results.setEnabled(can_export)
         a.export_summary.setEnabled(can_export)
         a.next_flagged.setEnabled(has_rows)
-        for action in a.review_actions():
+        for action in a.cell_actions():
             action.setEnabled(has_rows)
 
     def _rebuild_recent_menu(self) -> None:
@@ -537,6 +561,16 @@ class MainWindow(QMainWindow):
         self._dialog.open()
 
     @Slot()
+    def _on_detail_image_double_clicked(self) -> None:
+        if self.results_view.current_prediction() is not None and not self.cell_viewer.isVisible():
+            self.toggle_cell_viewer()
+
+    @Slot(object)
+    def _on_results_view_current_changed(self, prediction: Any) -> None:
+        if self.cell_viewer.isVisible():
+            self._show_in_cell_viewer(prediction)
+
+    @Slot()
     def _on_set_reviewer_triggered(self) -> None:
         text = ask_reviewer_name(self, self.settings.reviewer_name(), current_user())
         if text is None:
@@ -556,6 +590,8 @@ class MainWindow(QMainWindow):
     def _on_results_model_reviews_changed(self) -> None:
         self._update_flag_counts()
         self._summary_timer.start()
+        if self.cell_viewer.isVisible() and self.cell_viewer.prediction() is not None:
+            self._show_in_cell_viewer(self.cell_viewer.prediction())  # its caption names the review
         if self.review_keeper.restoring:
             return  # reviews read from the store: nothing new to save
         self._results_exported = False  # the exported CSV no longer has every review
@@ -671,6 +707,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.thumbnails.shutdown()
         self.large_images.shutdown()
+        self.full_images.shutdown()
         self.settings.save_window(self.saveGeometry(), self.saveState(), self.results_view.splitter.saveState())
         self.settings.sync()
         super().closeEvent(event)

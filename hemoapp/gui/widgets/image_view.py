@@ -6,13 +6,19 @@ crop), so a reviewer sees which part of the field the prediction is based on.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QPen, QPixmap
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 class ImageView(QWidget):
-    """A pixmap scaled to the widget (never up by more than 2x), centred."""
+    """A pixmap scaled to the widget (never up by more than 2x), centred.
+
+    Signals:
+        double_clicked(): the user double-clicked the view.
+    """
+
+    double_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +67,14 @@ class ImageView(QWidget):
     def heightForWidth(self, width: int) -> int:
         """As tall as wide, capped so the panel's text stays visible."""
         return max(160, min(width, 300))
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """Report a double-click with the left button."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Draw the scaled pixmap or the placeholder."""
