@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hemoapp.core.export import atomic_text_file, utc_timestamp
-from hemoapp.core.review import Review, review_key
+from hemoapp.core.review import Review, clean_reviewer_name, review_key
 
 #: Version of the file layout, written into every file.
 STORE_VERSION = 1
@@ -98,7 +98,8 @@ class ReviewStore:
                 raise ValueError(f"version {document['version']!r}")
             return {
                 (str(entry["file"]), str(entry["file_sha256"])): Review(
-                    str(entry["class"]), _parse_time(entry["at"]), str(entry["by"])
+                    # A name edited into the file by hand is cleaned as one typed in the app would be.
+                    str(entry["class"]), _parse_time(entry["at"]), clean_reviewer_name(str(entry["by"])) or "unknown"
                 )
                 for entry in document["reviews"]
             }

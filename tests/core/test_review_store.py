@@ -50,6 +50,18 @@ def test_updated_keeps_reviews_of_files_not_shown_yet():
     assert result == {("later.jpg", "dd" * 32): Review("platelet", AT), saved_key(shown): Review("monocyte", AT)}
 
 
+def test_a_hand_edited_reviewer_name_comes_back_as_one_clean_line(tmp_path):
+    store = ReviewStore(tmp_path / "reviews")
+    path = store.save(tmp_path / "folder", {("a.jpg", "aa" * 32): Review("ig", AT, "jdoe")})
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["reviews"][0]["by"] = "j\ndoe\r\n=HYPERLINK()"
+    document["reviews"].append({**document["reviews"][0], "file": "b.jpg", "by": "\n\t"})
+    path.write_text(json.dumps(document), encoding="utf-8")
+    loaded = store.load(tmp_path / "folder")
+    assert loaded[("a.jpg", "aa" * 32)].by == "j doe =HYPERLINK()"  # the CSV export escapes the formula
+    assert loaded[("b.jpg", "aa" * 32)].by == "unknown"
+
+
 UNKNOWN_CLASS = {"file": "x", "file_sha256": "y", "class": "band", "at": "2026-11-24T09:30:05Z", "by": "a"}
 
 
