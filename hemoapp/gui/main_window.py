@@ -344,7 +344,8 @@ class MainWindow(QMainWindow):
 
         Technicians who share one computer account set their own, so ``reviewed_by`` tells them apart.
         """
-        return self.settings.reviewer_name() or current_user()
+        # Cleaned again on the way out: the settings file is plain text anyone can edit.
+        return clean_reviewer_name(self.settings.reviewer_name()) or current_user()
 
     def set_reviewer(self, text: str) -> str:
         """Record later reviews under ``text`` (cleaned; empty: the login name); return the name now in use.

@@ -204,6 +204,9 @@ def test_a_reviewer_name_set_in_the_app_signs_the_reviews(
     second = selected(window)
     window.confirm_selected()
     assert model.review_of(second).by == login and model.review_of(first).by == "Jane Doe"
+    # A name edited into the settings file by hand is cleaned on the way out as well.
+    window.settings.qsettings.setValue("review/reviewer_name", "Jane\r\nDoe")
+    assert window.reviewer() == "Jane Doe"
 
 
 def test_opening_another_folder_forgets_the_reviews(qtbot, reviewing, other_folder, answer_questions):
