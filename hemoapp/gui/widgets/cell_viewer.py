@@ -82,7 +82,11 @@ class CellViewer(QDialog):
             self._images.request([prediction.record.path])
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Take the keyboard focus when shown, so the keys added to this window act at once."""
+        """Fit a small screen, and take the keyboard focus so the keys added to this window act at once."""
+        screen = self.screen()
+        if screen is not None:
+            room = screen.availableGeometry().size() * 0.9
+            self.resize(self.size().boundedTo(room).expandedTo(self.minimumSizeHint()))
         super().showEvent(event)
         self.setFocus()
 
