@@ -22,6 +22,7 @@ class Actions:
     open_samples: QAction
     export_results: QAction
     export_summary: QAction
+    export_report: QAction
     cancel: QAction
     quit: QAction
     show_table: QAction
@@ -82,6 +83,9 @@ def build_actions(window: QWidget) -> Actions:
                                icon(pix.SP_DialogSaveButton)),
         export_summary=_action(window, "Export S&ummary CSV…", "Ctrl+Shift+E",
                                "Save counts, white-cell differential and flagged cells", icon(pix.SP_FileDialogDetailedView)),
+        export_report=_action(window, "Export &Report PDF…", "Ctrl+P",
+                              "Save a printable report: differential, counts, warnings, the model and who reviewed",
+                              icon(pix.SP_FileDialogContentsView)),
         cancel=_action(window, "&Cancel Classification", "Esc",
                        "Stop after the current batch and keep what is classified", icon(pix.SP_BrowserStop)),
         quit=_action(window, "&Quit", "Ctrl+Q", "Close HemoLens"),
@@ -132,7 +136,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     recent_menu = RecentFoldersMenu(window)
     file_menu.addMenu(recent_menu)
     file_menu.addSeparator()
-    file_menu.addActions([a.export_results, a.export_summary])
+    file_menu.addActions([a.export_results, a.export_summary, a.export_report])
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     classify_menu = window.menuBar().addMenu("&Classification")
@@ -164,7 +168,7 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> QToolBar:
     toolbar.addSeparator()
     toolbar.addAction(a.cancel)
     toolbar.addSeparator()
-    toolbar.addActions([a.export_results, a.export_summary])
+    toolbar.addActions([a.export_results, a.export_summary, a.export_report])
     toolbar.addSeparator()
     toolbar.addAction(a.model_card)
     window.addToolBar(toolbar)

@@ -34,6 +34,8 @@ from hemoapp.core.contract import display_name
 
 #: Filter string of the CSV save dialogs.
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
+#: File-type filter of the "Export report" dialog.
+PDF_FILTER = "PDF files (*.pdf);;All files (*)"
 
 
 def _esc(value: Any) -> str:
@@ -221,8 +223,12 @@ def confirm_discard(parent: QWidget | None, count: int, running: bool) -> bool:
     return answer == QMessageBox.StandardButton.Discard
 
 
-def ask_save_path(parent: QWidget | None, title: str, directory: str, suggested_name: str) -> Path | None:
-    """Ask where to save a CSV; ``None`` if the user cancels or declines to overwrite.
+def ask_save_path(
+    parent: QWidget | None, title: str, directory: str, suggested_name: str, file_filter: str = CSV_FILTER
+) -> Path | None:
+    """Ask where to save an export; ``None`` if the user cancels or declines to overwrite.
+
+    A name typed without an extension gets the suggested name's (``.csv``, ``.pdf``).
 
     The dialog's own overwrite question is switched off so that every platform
     (native dialog or Qt's) gets exactly one, explicit question from
@@ -230,21 +236,21 @@ def ask_save_path(parent: QWidget | None, title: str, directory: str, suggested_
     """
     start = str(Path(directory) / suggested_name) if directory else suggested_name
     name, _ = QFileDialog.getSaveFileName(
-        parent, title, start, CSV_FILTER, options=QFileDialog.Option.DontConfirmOverwrite
+        parent, title, start, file_filter, options=QFileDialog.Option.DontConfirmOverwrite
     )
     if not name:
         return None
     path = Path(name)
     if not path.suffix:
-        path = path.with_suffix(".csv")
+        path = path.with_suffix(Path(suggested_name).suffix or ".csv")
     if path.exists() and not confirm_overwrite(parent, path):
         return None
     return path
 
 
 @dataclass
-class CsvWrite:
-    """A pending call of a core CSV writer: ``writer(path, data, model_info, **extra)``."""
+class ExportWrite:
+    """A pending call of an export writer (a CSV or the PDF report): ``writer(path, data, model_info, **extra)``."""
 
     writer: Callable[..., Any]
     data: Any
@@ -256,8 +262,14 @@ class CsvWrite:
         return Path(self.writer(path, self.data, self.model_info, **self.extra))
 
 
-def export_csv(
-    parent: QWidget | None, title: str, path: str | Path | None, directory: str, suggested_name: str, write: CsvWrite
+def export_file(
+    parent: QWidget | None,
+    title: str,
+    path: str | Path | None,
+    directory: str,
+    suggested_name: str,
+    write: ExportWrite,
+    file_filter: str = CSV_FILTER,
 ) -> Path | None:
     """Export flow: ask for a path (when ``path`` is ``None``), write, report failures in a dialog.
 
@@ -268,7 +280,7 @@ def export_csv(
         The path written, or ``None`` if cancelled or failed.
     """
     if path is None:
-        path = ask_save_path(parent, title, directory, suggested_name)
+        path = ask_save_path(parent, title, directory, suggested_name, file_filter)
         if path is None:
             return None
     path = Path(path)

@@ -22,13 +22,14 @@ def suggested_export_name(folder_name: str | None, kind: str, status: str | None
 
     Args:
         folder_name: name of the opened folder; ``hemolens`` stands in when there is none.
-        kind: ``results`` or ``summary``.
+        kind: ``results`` or ``summary`` (CSV files), or ``report`` (the PDF).
         status: how the batch ended (a ``JobState`` value, ``running``, or ``None``).
-            A results file of an incomplete batch is named for it: ``cells-results-cancelled.csv``.
+            A results file or report of an incomplete batch is named for it: ``cells-results-cancelled.csv``.
     """
     stem = folder_name or "hemolens"
-    suffix = f"-{status}" if kind == "results" and status in INCOMPLETE_STATES else ""
-    return f"{stem}-{kind}{suffix}.csv"
+    suffix = f"-{status}" if kind in ("results", "report") and status in INCOMPLETE_STATES else ""
+    extension = ".pdf" if kind == "report" else ".csv"
+    return f"{stem}-{kind}{suffix}{extension}"
 
 
 def saved_message(written: Path, status: str | None, rows: int, files_found: int | None) -> str:

@@ -18,23 +18,27 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
+from hemoapp.core.report import ReportContext
 from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
 from hemoapp.core.summary import summarize
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
 from hemoapp.gui.controller import ClassificationController, JobSource, JobState
 from hemoapp.gui.dialogs import (
-    CsvWrite,
+    CSV_FILTER,
+    PDF_FILTER,
+    ExportWrite,
     ModelCardDialog,
     ask_reviewer_name,
     choose_folder,
     choose_images,
     confirm_discard,
     error_box,
-    export_csv,
+    export_file,
 )
 from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_name
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
+from hemoapp.gui.report_pdf import write_summary_report
 from hemoapp.gui.review_keeper import ReviewKeeper
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
@@ -154,6 +158,7 @@ class MainWindow(QMainWindow):
         a.open_samples.triggered.connect(self._on_open_samples_triggered)
         a.export_results.triggered.connect(self._on_export_results_triggered)
         a.export_summary.triggered.connect(self._on_export_summary_triggered)
+        a.export_report.triggered.connect(self._on_export_report_triggered)
         a.cancel.triggered.connect(self._on_cancel_triggered)
         a.quit.triggered.connect(self.close)
         for action in (a.show_table, a.show_gallery, a.show_summary):
@@ -279,6 +284,10 @@ class MainWindow(QMainWindow):
     def export_summary(self, path: str | Path | None = None) -> Path | None:
         """Write the summary CSV (asks where when ``path`` is ``None``); return the path written."""
         return self._export(path, "summary", "Export summary", write_summary_csv)
+
+    def export_report(self, path: str | Path | None = None) -> Path | None:
+        """Write the batch report PDF (asks where when ``path`` is ``None``); return the path written."""
+        return self._export(path, "report", "Export report", write_summary_report)
 
     def current_summary(self) -> Any:
         """A core ``Summary`` of all rows under the current review threshold, reviewed classes counted."""
@@ -435,9 +444,12 @@ class MainWindow(QMainWindow):
                 "files_found": len(self._scan.records) if self._scan is not None else None,
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
             }
+            if kind == "report":
+                extra = {"context": self._report_context(**extra)}
         suggested = suggested_export_name(self._folder_name(), kind, status)
-        written = export_csv(
-            self, title, path, self.settings.last_dir("export"), suggested, CsvWrite(writer, data, info, extra),
+        written = export_file(
+            self, title, path, self.settings.last_dir("export"), suggested, ExportWrite(writer, data, info, extra),
+            PDF_FILTER if kind == "report" else CSV_FILTER,
         )
         if written is not None:
             self.settings.set_last_dir("export", written.parent)
@@ -447,6 +459,21 @@ class MainWindow(QMainWindow):
             message = saved_message(written, status, self.results_model.rowCount(), files_found)
             self.statusBar().showMessage(message, MESSAGE_MS)
         return written
+
+    def _report_context(self, batch_status: str | None, files_found: int | None,
+                        entries_skipped: int | None) -> ReportContext:
+        """Where the shown rows came from and who reviewed them, for the report."""
+        reviewers = tuple(dict.fromkeys(review.by for review in self.results_model.reviews().values()))
+        return ReportContext(
+            # The folder in full (the command line may have given it relative to somewhere).
+            source=str(self._source.folder.resolve()) if self._source and self._source.folder else
+            (self._source.label if self._source is not None else "—"),
+            batch_status=batch_status,
+            files_found=files_found,
+            entries_skipped=entries_skipped,
+            classified_at=self._job_started_at,
+            reviewers=reviewers,
+        )
 
     def _folder_name(self) -> str | None:
         """Name of the opened folder (or of the files' folder), ``None`` before a scan."""
@@ -479,6 +506,7 @@ class MainWindow(QMainWindow):
         a.cancel.setEnabled(running)
         a.export_results.setEnabled(can_export)
         a.export_summary.setEnabled(can_export)
+        a.export_report.setEnabled(can_export)
         a.next_flagged.setEnabled(has_rows)
         for action in a.cell_actions():
             action.setEnabled(has_rows)
@@ -541,6 +569,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_export_summary_triggered(self) -> None:
         self.export_summary()
+
+    @Slot()
+    def _on_export_report_triggered(self) -> None:
+        self.export_report()
 
     @Slot()
     def _on_view_action_triggered(self) -> None:

@@ -20,6 +20,9 @@ from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_n
         ("cells", "summary", JobState.CANCELLED, "cells-summary.csv"),
         (None, "results", JobState.COMPLETED, "hemolens-results.csv"),
         ("", "summary", None, "hemolens-summary.csv"),
+        # The report is a PDF; it says an incomplete batch inside, and in its name too.
+        ("cells", "report", JobState.COMPLETED, "cells-report.pdf"),
+        ("cells", "report", JobState.CANCELLED, "cells-report-cancelled.pdf"),
     ],
 )
 def test_suggested_export_name(folder, kind, status, expected):
