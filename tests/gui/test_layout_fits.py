@@ -13,19 +13,19 @@ def _bottom_in_viewport(panel, widget) -> int:
     return widget.mapTo(panel.viewport(), QPoint(0, widget.height())).y()
 
 
-def _select_flagged(qtbot, window) -> None:
-    """Select a flagged cell (its verdict has the extra line) and let the layouts settle."""
+def _detail_of_flagged_cell(qtbot, make_window, fake_classifier, cell_folder, height: int):
+    """A window ``height`` px tall showing a flagged cell (its verdict has the extra line), and its detail panel."""
+    window = make_window(fake_classifier())
+    window.resize(1280, height)
+    run_folder(qtbot, window, cell_folder)
     window.actions.next_flagged.trigger()
     assert window.results_model.flag_of(window.results_view.current_prediction()) == Flag.REVIEW
-    qtbot.wait(200)
+    qtbot.wait(200)  # the layouts settle
+    return window, window.results_view.detail  # the caller holds the window, or Python deletes it
 
 
 def test_review_buttons_are_in_view_in_a_short_window(qtbot, make_window, fake_classifier, cell_folder):
-    window = make_window(fake_classifier())
-    window.resize(1280, 800)
-    run_folder(qtbot, window, cell_folder)
-    _select_flagged(qtbot, window)
-    panel = window.results_view.detail
+    _window, panel = _detail_of_flagged_cell(qtbot, make_window, fake_classifier, cell_folder, 800)
     assert _bottom_in_viewport(panel, panel.review_box) <= panel.viewport().height()
     assert panel.verticalScrollBar().value() == 0  # in view without scrolling
     last_button = panel.review_box.class_buttons["platelet"]
@@ -35,11 +35,7 @@ def test_review_buttons_are_in_view_in_a_short_window(qtbot, make_window, fake_c
 
 
 def test_image_keeps_its_full_size_when_there_is_room(qtbot, make_window, fake_classifier, cell_folder):
-    window = make_window(fake_classifier())
-    window.resize(1280, 1100)
-    run_folder(qtbot, window, cell_folder)
-    _select_flagged(qtbot, window)
-    panel = window.results_view.detail
+    _window, panel = _detail_of_flagged_cell(qtbot, make_window, fake_classifier, cell_folder, 1100)
     assert panel.image_view.height() == 300
     assert _bottom_in_viewport(panel, panel.review_box) <= panel.viewport().height()
 
