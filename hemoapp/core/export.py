@@ -310,13 +310,25 @@ def atomic_text_file(path: str | os.PathLike[str], encoding: str = CSV_ENCODING)
     The temporary name starts with a dot (hidden, and ignored by the scanner).
     On any exception the temporary file is removed and ``path`` is untouched.
     """
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding=encoding, newline="") as handle:
+    with atomic_file_path(path) as temporary:
+        with open(temporary, "w", encoding=encoding, newline="") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+
+
+@contextmanager
+def atomic_file_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file's path beside ``path``, renamed over ``path`` if the block completes.
+
+    For writers that open the file themselves (Qt's PDF writer); :func:`atomic_text_file`
+    builds on it. On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(descriptor)
+    try:
+        yield Path(temporary)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, _target_mode(path))
         os.replace(temporary, path)

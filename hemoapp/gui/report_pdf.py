@@ -8,8 +8,6 @@ to a hidden temporary file beside the target and renamed over it only when compl
 from __future__ import annotations
 
 import os
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 import hemoapp
+from hemoapp.core.export import atomic_file_path
 from hemoapp.core.report import ReportContext, report_html
 from hemoapp.core.summary import Summary
 
@@ -31,10 +30,8 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str) -
         OSError: the folder cannot be written, or Qt wrote no PDF (e.g. the disk is full).
     """
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(descriptor)
-    try:
-        writer = QPdfWriter(temporary)
+    with atomic_file_path(path) as temporary:
+        writer = QPdfWriter(str(temporary))
         writer.setResolution(RESOLUTION_DPI)
         writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
         writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
@@ -47,13 +44,9 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str) -
         document.print_(writer)
         del writer  # the PDF is finished when the writer goes
         with open(temporary, "rb") as handle:
-            if handle.read(5) != b"%PDF-":
+            if handle.read(5) != b"%PDF-":  # Qt reports no write error: check that a PDF is there
                 raise OSError(f"no PDF was written to {temporary}")
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
+            os.fsync(handle.fileno())
     return path
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from hemoapp.gui.table_model import Flag
@@ -23,6 +26,9 @@ def test_report_pdf_is_written_whole_and_names_the_batch(qtbot, make_window, fak
     assert b"/Type /Page" in data
     assert f"HemoLens report: {cell_folder}".encode("utf-16-be") in data  # the title (UTF-16 in PDF)
     assert [p.name for p in out.iterdir()] == ["report.pdf"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask  # as readable as a CSV, not private
     assert str(written) in window.statusBar().currentMessage()
     # A report is not the results: closing would still ask about the unexported results.
     assert window._unexported_count() == window.results_model.rowCount() - window.results_model.flag_count(Flag.ERROR)
