@@ -464,10 +464,10 @@ class MainWindow(QMainWindow):
                         entries_skipped: int | None) -> ReportContext:
         """Where the shown rows came from and who reviewed them, for the report."""
         reviewers = tuple(dict.fromkeys(review.by for review in self.results_model.reviews().values()))
+        source = self._source or JobSource()
         return ReportContext(
             # The folder in full (the command line may have given it relative to somewhere).
-            source=str(self._source.folder.resolve()) if self._source and self._source.folder else
-            (self._source.label if self._source is not None else "—"),
+            source=str(source.folder.resolve()) if source.folder else source.label,
             batch_status=batch_status,
             files_found=files_found,
             entries_skipped=entries_skipped,

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
-from hemoapp.core.contract import CENTER_CROP, display_name
+from hemoapp.core.contract import display_name
 from hemoapp.core.review import is_changed
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.image_view import ImageView
@@ -97,16 +97,7 @@ class CellViewer(QDialog):
         super().closeEvent(event)
 
     def _show_if_loaded(self) -> bool:
-        pred = self._prediction
-        entry = self._images.entry(pred.record.path)
-        if entry is None:
-            return False
-        if entry.image is None:
-            self.image_view.set_placeholder(f"Cannot show this image: {entry.error}")
-            return True
-        self.image_view.set_pixmap(self._images.pixmap(pred.record.path))
-        self.image_view.set_region_fraction(CENTER_CROP if pred.ok else None)
-        return True
+        return self.image_view.show_cell(self._images, self._prediction) is not None
 
     @Slot(list)
     def _on_images_loaded(self, keys: list) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from hemoapp.core.contract import CENTER_CROP, CLASS_NAMES, display_name
+from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 from hemoapp.gui.widgets.image_view import ImageView
@@ -208,18 +208,13 @@ class DetailPanel(QScrollArea):
         pred = self._prediction
         if pred is None:
             return False
-        entry = self._images.entry(pred.record.path)
+        entry = self.image_view.show_cell(self._images, pred)
         if entry is None:
             return False
-        if entry.image is None:
-            self.image_view.set_placeholder(f"Cannot show this image: {entry.error}")
-            self.dimensions_value.setText("—")
-            return True
-        self.image_view.set_pixmap(self._images.pixmap(pred.record.path))
-        # Outline what the model looked at (only where it did look: not for error rows).
-        self.image_view.set_region_fraction(CENTER_CROP if pred.ok else None)
         info = entry.info
-        if info is not None:
+        if entry.image is None:
+            self.dimensions_value.setText("—")
+        elif info is not None:
             frames = f", {info.frames} frames" if info.frames > 1 else ""
             self.dimensions_value.setText(f"{info.width} × {info.height} px ({info.format}, {info.mode}{frames})")
         return True

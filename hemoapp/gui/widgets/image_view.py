@@ -6,9 +6,14 @@ crop), so a reviewer sees which part of the field the prediction is based on.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from hemoapp.core.contract import CENTER_CROP
+from hemoapp.gui.thumbnails import LoadedImage, ThumbnailCache
 
 
 class ImageView(QWidget):
@@ -50,6 +55,22 @@ class ImageView(QWidget):
         margin_x = target.width() * (1 - self._region_fraction) / 2
         margin_y = target.height() * (1 - self._region_fraction) / 2
         return target.adjusted(margin_x, margin_y, -margin_x, -margin_y)
+
+    def show_cell(self, images: ThumbnailCache, prediction: Any) -> LoadedImage | None:
+        """Show ``prediction``'s image from ``images`` if it is decoded; return its cache entry (``None``: not yet).
+
+        A file that cannot be shown gets a placeholder saying why. The region the model
+        analysed is outlined only where it did analyse it (not for files it could not classify).
+        """
+        entry = images.entry(prediction.record.path)
+        if entry is None:
+            return None
+        if entry.image is None:
+            self.set_placeholder(f"Cannot show this image: {entry.error}")
+            return entry
+        self.set_pixmap(images.pixmap(prediction.record.path))
+        self.set_region_fraction(CENTER_CROP if prediction.ok else None)
+        return entry
 
     def set_placeholder(self, text: str) -> None:
         """Text shown when there is no pixmap."""
