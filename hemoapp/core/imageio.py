@@ -65,6 +65,8 @@ class ErrorKind:
     CORRUPT = "corrupt"
     UNREADABLE = "unreadable"
     BLANK = "blank-image"
+    #: Not from classifying: a file whose bytes differ from those that were classified.
+    CHANGED = "changed-since-classified"
 
 
 class ImageReadError(Exception):
@@ -404,9 +406,23 @@ def load_model_input(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> Mo
     return ModelInput(array, digest)
 
 
-def load_display_image(path: str | os.PathLike[str], max_side: int | None = None) -> tuple[Image.Image, ImageInfo]:
-    """Decode a file for display (full resolution, or shrunk to ``max_side``)."""
-    image, info = open_image(read_bytes(path), draft_size=max_side)
+def load_display_image(
+    path: str | os.PathLike[str], max_side: int | None = None, expected_sha256: str | None = None
+) -> tuple[Image.Image, ImageInfo]:
+    """Decode a file for display (full resolution, or shrunk to ``max_side``).
+
+    With ``expected_sha256`` (the digest of the bytes that were classified), a file
+    replaced since (same name, other bytes) is refused rather than shown beside a
+    prediction that is not about it.
+
+    Raises:
+        ImageReadError: the file cannot be read or decoded, or its bytes are no longer
+            those of ``expected_sha256`` (kind :attr:`ErrorKind.CHANGED`).
+    """
+    data = read_bytes(path)
+    if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
+        raise ImageReadError(ErrorKind.CHANGED, "the file has changed since it was classified")
+    image, info = open_image(data, draft_size=max_side)
     if max_side:
         image = image.copy()
         image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)

@@ -4,7 +4,10 @@ The report holds exactly the rows of the summary CSV (:func:`~hemoapp.core.expor
 and :func:`~hemoapp.core.export.summary_rows`), so the two never disagree, laid out
 for a person: warnings first (an incomplete batch, flagged cells nobody reviewed,
 unreadable files), then the totals, the differential, the counts and the batch's provenance
-(folder, when it ran, the model's name, version and sha256, who reviewed).
+(folder, when it ran, the model's name, version and sha256, who reviewed). Then the cells a
+reader checks one by one (:func:`cell_lists`): every flagged cell with its picture, the model's
+class and confidence and what the reviewer made of it, the other reviewed cells, and the files
+that could not be classified, each named by its path.
 The GUI turns it into a PDF (``hemoapp.gui.report_pdf``); this module has no Qt.
 """
 
@@ -12,12 +15,22 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-from collections.abc import Iterable
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
-from hemoapp.core.summary import Summary
+from hemoapp.core.review import Review, is_changed, review_of
+from hemoapp.core.summary import FLAG_REVIEW, Summary, flag_for
+
+#: Cells listed one by one per list at most (the results CSV has every cell): a report of
+#: a large batch stays a document a person reads, and its pictures a few MB.
+MAX_LISTED_CELLS = 1000
+
+#: Width of a listed cell's picture in the document (pixels at screen resolution, about 2 cm printed).
+PICTURE_WIDTH = 80
 
 #: Said on every report: what the numbers are, and what they are not.
 DISCLAIMER = (
@@ -49,6 +62,59 @@ class ReportContext:
     created: _dt.datetime | None = None
 
 
+@dataclass(frozen=True)
+class ListedCell:
+    """A cell the report names one by one.
+
+    Attributes:
+        prediction: the core ``Prediction``.
+        review: a person's review of it, or ``None``.
+        picture: the name under which the document holds the cell's picture, or ``None``.
+        picture_note: why there is no picture (e.g. the file changed since it was classified).
+    """
+
+    prediction: Any
+    review: Review | None = None
+    picture: str | None = None
+    picture_note: str = ""
+
+
+@dataclass(frozen=True)
+class CellLists:
+    """The cells the report lists, in file order, each list cut at ``MAX_LISTED_CELLS``.
+
+    Attributes:
+        flagged: cells below the review threshold, reviewed or not.
+        reviewed: other cells a person reviewed (confirmed or changed).
+        unreadable: files that could not be classified (``Prediction`` objects).
+        totals: how many of each there were before the cut, by list name.
+    """
+
+    flagged: tuple[ListedCell, ...] = ()
+    reviewed: tuple[ListedCell, ...] = ()
+    unreadable: tuple[Any, ...] = ()
+    totals: Mapping[str, int] = field(default_factory=dict)
+
+
+def cell_lists(predictions: Iterable[Any], review_threshold: float,
+               reviews: Mapping[str, Review] | None = None, limit: int = MAX_LISTED_CELLS) -> CellLists:
+    """Sort a batch's predictions into the report's lists (see :class:`CellLists`)."""
+    flagged: list[ListedCell] = []
+    reviewed: list[ListedCell] = []
+    unreadable: list[Any] = []
+    for prediction in predictions:
+        if not prediction.ok:
+            unreadable.append(prediction)
+            continue
+        review = review_of(prediction, reviews)
+        if flag_for(prediction, review_threshold) == FLAG_REVIEW:
+            flagged.append(ListedCell(prediction, review))
+        elif review is not None:
+            reviewed.append(ListedCell(prediction, review))
+    totals = {"flagged": len(flagged), "reviewed": len(reviewed), "unreadable": len(unreadable)}
+    return CellLists(tuple(flagged[:limit]), tuple(reviewed[:limit]), tuple(unreadable[:limit]), totals)
+
+
 def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
     """What a reader must know before trusting the counts, worst first (empty: nothing)."""
     warnings = []
@@ -68,13 +134,16 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
     return warnings
 
 
-def report_html(summary: Summary, model_info: Any, context: ReportContext) -> str:
-    """The report as a self-contained HTML document (Qt's rich-text subset: tables, no CSS layout).
+def report_html(summary: Summary, model_info: Any, context: ReportContext, cells: CellLists | None = None) -> str:
+    """The report as an HTML document (Qt's rich-text subset: tables, no CSS layout).
 
     Args:
         summary: the counts, as the summary CSV has them.
         model_info: the :class:`~hemoapp.core.classifier.ModelInfo` behind the predictions.
         context: where the cells came from.
+        cells: the cells to list one by one (none when ``None``). Their pictures are
+            ``<img>`` elements naming :attr:`ListedCell.picture`, which the caller provides
+            as the document's resources.
     """
     rows = summary_rows(summary)
     batch = batch_rows(
@@ -113,8 +182,86 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext) -> st
             ]
         )
     )
+    if cells is not None:
+        parts += _cell_sections(cells, summary.review_threshold)
     parts.append(f"<p><small>{_text(DISCLAIMER)}</small></p></body></html>")
     return "\n".join(parts)
+
+
+def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
+    """The listed cells: flagged, then other reviewed, then unreadable files (a section per non-empty list)."""
+    parts = []
+    cell_headers = ("Cell", "File", "Model", "Reviewed as", "Reviewed by, at (UTC)")
+    if cells.flagged:
+        parts.append(f"<h3>Flagged cells (confidence below {_percent(review_threshold)})</h3>")
+        parts.append(_cut_note(cells.flagged, cells.totals.get("flagged", 0)))
+        parts.append(_listed_table(cells.flagged, cell_headers))
+    if cells.reviewed:
+        parts.append("<h3>Other reviewed cells</h3>")
+        parts.append(_cut_note(cells.reviewed, cells.totals.get("reviewed", 0)))
+        parts.append(_listed_table(cells.reviewed, cell_headers))
+    if cells.unreadable:
+        parts.append("<h3>Files that could not be classified</h3>")
+        parts.append(_cut_note(cells.unreadable, cells.totals.get("unreadable", 0)))
+        rows = "".join(
+            f"<tr><td>{_text(p.record.relpath)}</td><td>{_text(p.error_kind)}: {_text(p.error)}</td></tr>"
+            for p in cells.unreadable
+        )
+        parts.append(f"<table border='1' cellspacing='0' cellpadding='4'>{_header_row(('File', 'Reason'))}{rows}</table>")
+    return parts
+
+
+def _cut_note(shown: Sequence[Any], total: int) -> str:
+    """A line saying that a list was cut, or nothing."""
+    if total <= len(shown):
+        return ""
+    return f"<p><i>The first {len(shown):,} of {total:,} are listed; the results CSV has every one.</i></p>"
+
+
+#: Column widths of a listed-cells table, in percent: picture, file, model, review, reviewer.
+_LISTED_WIDTHS = (17, 27, 18, 18, 20)
+
+
+def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
+    """One row per cell: picture, file, the model's class and confidence, and the review (or its absence).
+
+    Each row is a table of its own, with fixed column widths so that the rows line up as one
+    table: a printer can then keep a row whole (its picture beside its text) and move it
+    to the next page, which it cannot do with a row inside a table.
+    """
+    tables = []
+    for index, cell in enumerate(cells):
+        prediction, review = cell.prediction, cell.review
+        if cell.picture is not None:
+            picture = f"<img src='{_text(cell.picture)}' width='{PICTURE_WIDTH}'>"
+        else:
+            picture = f"<small>{_text(cell.picture_note or 'no picture')}</small>"
+        model = f"{_text(display_name(prediction.predicted))}<br>{_percent(prediction.confidence)}"
+        if review is None:
+            verdict, who = "<span style='color:#b00020'><b>not reviewed</b></span>", ""
+        else:
+            name = _text(display_name(review.class_name))
+            verdict = f"<b>{name}</b> (changed)" if is_changed(prediction, review) else f"{name} (confirmed)"
+            # Date and time on lines of their own: a narrow column would break the stamp anywhere.
+            day, _, time = utc_timestamp(review.at).partition("T")
+            who = f"{_text(review.by)}<br>{day}<br>{time}"
+        values = (picture, _text(prediction.record.relpath), model, verdict, who)
+        row = "".join(f"<td width='{width}%'>{value}</td>" for width, value in zip(_LISTED_WIDTHS, values))
+        # The column headings go with the first row, so they never stand alone at a page's foot.
+        head = _header_row(headers, _LISTED_WIDTHS) if index == 0 else ""
+        tables.append(f"<table width='100%' border='1' cellspacing='0' cellpadding='4'>{head}<tr>{row}</tr></table>")
+    return "\n".join(tables)
+
+
+def _header_row(headers: Sequence[str], widths: Sequence[int] = ()) -> str:
+    sized = [f" width='{width}%'" for width in widths] if widths else [""] * len(headers)
+    return "<tr>" + "".join(f"<th align='left'{size}>{_text(h)}</th>" for h, size in zip(headers, sized)) + "</tr>"
+
+
+def _percent(value: float) -> str:
+    """A probability as a percentage with one decimal, rounded down so 0.9996 never reads 100.0%."""
+    # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.
+    return f"{math.floor(round(value * 1000, 6)) / 10:.1f}%"
 
 
 def _text(value: Any) -> str:
@@ -128,7 +275,6 @@ def _table(pairs: Iterable[tuple[str, str]]) -> str:
 
 def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tuple[str, ...]) -> str:
     """The summary rows of ``sections`` as a bordered table: label, count, then value and unit if headed."""
-    head = "".join(f"<th align='left'>{_text(h)}</th>" for h in headers)
     lines = []
     for section, _cls, label, count, value, unit in rows:
         if section not in sections:
@@ -136,4 +282,4 @@ def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tu
         cells = [f"<td>{_text(label)}</td>", f"<td align='right'>{_text(count)}</td>"]
         cells += [f"<td align='right'>{_text(value)}</td>", f"<td>{_text(unit)}</td>"][: len(headers) - 2]
         lines.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table border='1' cellspacing='0' cellpadding='4'><tr>{head}</tr>{''.join(lines)}</table>"
+    return f"<table border='1' cellspacing='0' cellpadding='4'>{_header_row(headers)}{''.join(lines)}</table>"

@@ -445,7 +445,11 @@ class MainWindow(QMainWindow):
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
             }
             if kind == "report":
-                extra = {"context": self._report_context(**extra)}
+                extra = {
+                    "context": self._report_context(**extra),
+                    "predictions": self.results_model.predictions(),
+                    "reviews": self.results_model.reviews(),
+                }
         suggested = suggested_export_name(self._folder_name(), kind, status)
         written = export_file(
             self, title, path, self.settings.last_dir("export"), suggested, ExportWrite(writer, data, info, extra),

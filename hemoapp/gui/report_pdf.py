@@ -3,28 +3,55 @@
 Qt lays the HTML out (``QTextDocument``) and writes the PDF (``QPdfWriter``), so the
 report needs no extra library in the bundle. As with the CSVs, the PDF is written
 to a hidden temporary file beside the target and renamed over it only when complete.
+The listed cells' pictures are decoded here, from their files, and only while a file
+still has the bytes that were classified (its sha256), so a picture is always of the
+cell whose prediction stands beside it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMarginsF
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, QUrl
+from PySide6.QtGui import (
+    QFont,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+    QTextTable,
+)
 
 import hemoapp
 from hemoapp.core.export import atomic_file_path
-from hemoapp.core.report import ReportContext, report_html
+from hemoapp.core.imageio import ImageReadError, load_display_image
+from hemoapp.core.report import CellLists, ListedCell, ReportContext, cell_lists, report_html
+from hemoapp.core.review import Review
 from hemoapp.core.summary import Summary
+from hemoapp.gui.thumbnails import pil_to_qimage
 
 #: Print resolution: sharp text, small file.
 RESOLUTION_DPI = 300
 
+#: Pixels on the long side of a listed cell's picture: sharp at its printed size of about 2 cm.
+PICTURE_PIXELS = 192
 
-def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str) -> Path:
+
+def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str,
+                     pictures: Mapping[str, QImage] | None = None) -> Path:
     """Lay out ``html_text`` on A4 pages and write them to ``path`` as a PDF; return the path.
+
+    ``pictures`` are the images its ``<img src=NAME>`` elements name. A table that fits on
+    a page is never split across two (:func:`keep_tables_whole`), and every page ends with
+    the title and "page N of M".
 
     Raises:
         OSError: the folder cannot be written, or Qt wrote no PDF (e.g. the disk is full).
@@ -38,10 +65,18 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str) -
         writer.setTitle(title)
         writer.setCreator(f"HemoLens {hemoapp.__version__}")
         document = QTextDocument()
+        # Laid out for the writer itself: fonts, image sizes and table lengths are then
+        # scaled from screen to print resolution, as QTextDocument.print_ does.
+        document.documentLayout().setPaintDevice(writer)
+        document.setDocumentMargin(0)  # the writer's page margins are the margins
+        for name, image in (pictures or {}).items():
+            document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
         document.setHtml(html_text)
-        # No page size of our own: print_ then paginates a copy laid out for the writer's
-        # pages, with fonts scaled from screen to print resolution.
-        document.print_(writer)
+        body = writer.pageLayout().paintRectPixels(writer.resolution())
+        footer_height = 8 / 25.4 * writer.resolution()  # 8 mm under the text for the page line
+        document.setPageSize(QSizeF(body.width(), body.height() - footer_height))
+        keep_tables_whole(document)
+        _paint_pages(writer, document, title, footer_height)
         del writer  # the PDF is finished when the writer goes
         with open(temporary, "rb") as handle:
             if handle.read(5) != b"%PDF-":  # Qt reports no write error: check that a PDF is there
@@ -50,7 +85,95 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str) -
     return path
 
 
+def keep_tables_whole(document: QTextDocument) -> int:
+    """Start on a new page every table that would otherwise cross a page's end; return how many.
+
+    Qt paginates a table cell by cell, line by line, so a listed cell's picture could land
+    on one page and its file name and review on the next. A table taller than a page is
+    left to split; a heading just above a moved table moves with it.
+    """
+    page_height = document.pageSize().height()
+    layout = document.documentLayout()
+    moved = 0
+    for frame in document.rootFrame().childFrames():
+        if not isinstance(frame, QTextTable):
+            continue
+        rect = layout.frameBoundingRect(frame)  # lays the document out up to here, moves included
+        first_page, last_page = int(rect.top() // page_height), int((rect.bottom() - 1) // page_height)
+        if first_page == last_page or rect.height() > page_height:
+            continue
+        heading = frame.firstCursorPosition()
+        heading.movePosition(QTextCursor.MoveOperation.PreviousBlock)  # the block before the table
+        if heading.block().blockFormat().headingLevel() and heading.block().text():
+            block_format = heading.blockFormat()
+            block_format.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+            heading.setBlockFormat(block_format)
+        else:
+            frame_format = frame.frameFormat()
+            frame_format.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+            frame.setFrameFormat(frame_format)
+        moved += 1
+    return moved
+
+
+def _paint_pages(writer: QPdfWriter, document: QTextDocument, title: str, footer_height: float) -> None:
+    """Paint ``document``'s pages on ``writer``, each with a footer: ``title``, page N of M."""
+    page = document.pageSize()
+    pages = document.pageCount()
+    painter = QPainter(writer)
+    try:
+        footer_font = QFont(document.defaultFont())
+        footer_font.setPointSizeF(max(footer_font.pointSizeF() - 2, 6))
+        for number in range(pages):
+            if number:
+                writer.newPage()
+            painter.save()
+            painter.translate(0, -number * page.height())
+            document.drawContents(painter, QRectF(0, number * page.height(), page.width(), page.height()))
+            painter.restore()
+            painter.setFont(QFont(footer_font, writer))
+            footer = QRectF(0, page.height(), page.width(), footer_height)
+            painter.drawText(footer, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft, title)
+            painter.drawText(footer, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight,
+                             f"page {number + 1} of {pages}")
+    finally:
+        painter.end()
+
+
 def write_summary_report(path: str | os.PathLike[str], summary: Summary, model_info: Any,
-                         context: ReportContext) -> Path:
-    """Write the batch report of ``summary`` as a PDF (the signature of the CSV writers)."""
-    return write_report_pdf(path, report_html(summary, model_info, context), f"HemoLens report: {context.source}")
+                         context: ReportContext, predictions: Iterable[Any] = (),
+                         reviews: Mapping[str, Review] | None = None) -> Path:
+    """Write the batch report of ``summary`` as a PDF (the signature of the CSV writers).
+
+    ``predictions`` and ``reviews`` give the cells listed one by one (flagged, reviewed,
+    unreadable); without them the report has the numbers only.
+    """
+    cells, pictures = with_pictures(cell_lists(predictions, summary.review_threshold, reviews))
+    html_text = report_html(summary, model_info, context, cells)
+    return write_report_pdf(path, html_text, f"HemoLens report: {context.source}", pictures)
+
+
+def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
+    """``cells`` with each listed cell's picture named, and the pictures by name.
+
+    A cell whose file cannot be shown keeps a note saying why instead (changed since it
+    was classified, gone, unreadable); that never stops the report.
+    """
+    pictures: dict[str, QImage] = {}
+
+    def pictured(cell: ListedCell) -> ListedCell:
+        prediction = cell.prediction
+        try:
+            image, _info = load_display_image(prediction.record.path, PICTURE_PIXELS, prediction.file_sha256)
+        except ImageReadError as exc:
+            return dataclasses.replace(cell, picture_note=f"no picture: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - a decoder's own failure is this cell's alone
+            return dataclasses.replace(cell, picture_note=f"no picture ({type(exc).__name__})")
+        name = f"hemolens-cell:{len(pictures)}"
+        pictures[name] = pil_to_qimage(image)
+        return dataclasses.replace(cell, picture=name)
+
+    listed = dataclasses.replace(
+        cells, flagged=tuple(map(pictured, cells.flagged)), reviewed=tuple(map(pictured, cells.reviewed))
+    )
+    return listed, pictures

@@ -292,7 +292,7 @@ class ResultsModel(QAbstractTableModel):
             self._flag_counts[self.flag_of(pred)] += 1
         self.endInsertRows()
         if self._thumbnails is not None:
-            self._thumbnails.request([p.record.path for p in predictions if p.ok])
+            self._thumbnails.request_predictions(p for p in predictions if p.ok)
 
     # ----- internals ----------------------------------------------------
     @Slot(list)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
@@ -39,12 +40,17 @@ def pil_to_qimage(image) -> QImage:
     return qimage.copy()  # detach from the Python bytes buffer
 
 
-def decode_images(paths: list[str], max_side: int, chunk: int) -> Iterator[list[LoadedImage]]:
-    """Decode ``paths`` to at most ``max_side`` pixels, yielding ``chunk`` images at a time."""
+def decode_images(paths: list[str], max_side: int, chunk: int,
+                  digests: Mapping[str, str] | None = None) -> Iterator[list[LoadedImage]]:
+    """Decode ``paths`` to at most ``max_side`` pixels, yielding ``chunk`` images at a time.
+
+    A path in ``digests`` is only shown while its bytes still have that sha256 (the bytes
+    that were classified); otherwise its entry says that the file has changed.
+    """
     batch: list[LoadedImage] = []
     for path in paths:
         try:
-            image, info = load_display_image(path, max_side=max_side)
+            image, info = load_display_image(path, max_side, (digests or {}).get(path))
             batch.append(LoadedImage(path, pil_to_qimage(image), info, None))
         except ImageReadError as exc:
             batch.append(LoadedImage(path, None, None, exc.message))
@@ -94,6 +100,21 @@ class ThumbnailCache(QObject):
         self._next_job_id = 1
         self._generation = 0
         self._cancel = threading.Event()
+        # The sha256 each file had when it was classified (request_predictions), so that a
+        # reload after eviction checks it too.
+        self._digests: dict[str, str] = {}
+
+    def request_predictions(self, predictions: Iterable[Any]) -> None:
+        """Queue the files of core ``Prediction`` objects, each to be shown only while it is the one classified.
+
+        A file replaced since it was classified (same path, another sha256) gets an entry
+        whose error says so, instead of a picture of another cell beside this prediction.
+        """
+        predictions = list(predictions)
+        for prediction in predictions:
+            if prediction.file_sha256:
+                self._digests[str(prediction.record.path)] = prediction.file_sha256
+        self.request(prediction.record.path for prediction in predictions)
 
     def request(self, paths: Iterable[str | Path]) -> None:
         """Queue files for decoding; already cached or pending ones are skipped."""
@@ -104,8 +125,9 @@ class ThumbnailCache(QObject):
         self._pending.update(keys)
         job_id = self._next_job_id
         self._next_job_id += 1
+        digests = {key: self._digests[key] for key in keys if key in self._digests}
         worker = GeneratorWorker(
-            decode_images, keys, self.max_side, self._chunk, job_id=job_id, cancel_event=self._cancel
+            decode_images, keys, self.max_side, self._chunk, digests, job_id=job_id, cancel_event=self._cancel
         )
         worker.signals.yielded.connect(self._on_worker_yielded)
         worker.signals.finished.connect(self._on_worker_finished)
@@ -170,6 +192,7 @@ class ThumbnailCache(QObject):
         self._pending.clear()
         self._evicted.clear()
         self._reload.clear()
+        self._digests.clear()
 
     def shutdown(self) -> None:
         """Stop loading and wait for the pool thread (call before the app quits)."""

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import re
 
 from hemoapp.core.export import summary_rows
-from hemoapp.core.report import DISCLAIMER, ReportContext, report_html, report_warnings
+from hemoapp.core.report import (
+    DISCLAIMER,
+    ReportContext,
+    cell_lists,
+    report_html,
+    report_warnings,
+)
 from hemoapp.core.review import Review, review_key
 from hemoapp.core.summary import summarize
 
@@ -72,6 +79,71 @@ def test_warnings_come_first_and_say_what_is_missing(model_info):
 
 def test_hostile_names_are_text_not_markup(model_info):
     context = ReportContext("/lab/<img src=x onerror=alert(1)>", "completed", reviewers=("<b>me</b> & you",))
-    text = report_html(_summary(), model_info, context)
-    assert "<img" not in text and "<b>me</b>" not in text
-    assert "/lab/<img src=x onerror=alert(1)>" in _cells(text) and "<b>me</b> & you" in _cells(text)
+    cell = make({"neutrophil": 1}, low={"monocyte": 1})[1]
+    cell = dataclasses.replace(cell, record=dataclasses.replace(cell.record, relpath="<img src=y>.jpg"))
+    lists = cell_lists([cell], 0.9, {review_key(cell): Review("ig", AT, "<script>x</script>")})
+    text = report_html(_summary(), model_info, context, lists)
+    assert "<img" not in text and "<b>me</b>" not in text and "<script>" not in text
+    texts = html.unescape(re.sub(r"<[^>]+>", "|", text))
+    for hostile in ("/lab/<img src=x onerror=alert(1)>", "<b>me</b> & you", "<img src=y>.jpg", "<script>x</script>"):
+        assert f"|{hostile}|" in texts, hostile
+
+
+def _review_batch():
+    """Five cells in file order: a confident one reviewed, three flagged (one confirmed, one changed, one
+    not reviewed), and an unreadable file; with their reviews."""
+    confident = make({"lymphocyte": 2})
+    low = make({}, low={"monocyte": 3})
+    bad = make({}, errors=1)
+    reviews = {
+        review_key(confident[1]): Review("lymphocyte", AT, "A. Roe"),
+        review_key(low[0]): Review("monocyte", AT, "J. Doe"),
+        review_key(low[2]): Review("ig", AT, "J. Doe"),
+    }
+    return confident + low + bad, reviews
+
+
+def test_cells_are_listed_flagged_reviewed_and_unreadable_in_file_order():
+    predictions, reviews = _review_batch()
+    lists = cell_lists(predictions, 0.9, reviews)
+    names = lambda cells: [cell.prediction.record.relpath for cell in cells]  # noqa: E731
+    assert names(lists.flagged) == ["monocyte100.jpg", "monocyte101.jpg", "monocyte102.jpg"]
+    assert [cell.review.class_name if cell.review else None for cell in lists.flagged] == ["monocyte", None, "ig"]
+    assert names(lists.reviewed) == ["lymphocyte1.jpg"]  # the confident cell nobody reviewed is not listed
+    assert [p.record.relpath for p in lists.unreadable] == ["bad0.jpg"]
+    assert dict(lists.totals) == {"flagged": 3, "reviewed": 1, "unreadable": 1}
+    # Cut at the limit, with the totals kept, so the report can say that the list is cut.
+    cut = cell_lists(predictions, 0.9, reviews, limit=2)
+    assert names(cut.flagged) == ["monocyte100.jpg", "monocyte101.jpg"] and cut.totals["flagged"] == 3
+
+
+def test_listed_cells_say_what_the_model_and_the_reviewer_said(model_info):
+    predictions, reviews = _review_batch()
+    lists = cell_lists(predictions, 0.9, reviews)
+    # The caller names a picture for one cell and says why another has none.
+    flagged = (dataclasses.replace(lists.flagged[0], picture="hemolens-cell:0"),
+               dataclasses.replace(lists.flagged[1], picture_note="no picture: the file has changed"),
+               lists.flagged[2])
+    lists = dataclasses.replace(lists, flagged=flagged)
+    text = report_html(summarize(predictions, 0.9, reviews), model_info, ReportContext("/lab"), lists)
+    rows = [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", row))).strip()
+            for row in re.findall(r"<tr>(.*?)</tr>", text)]
+    assert "monocyte100.jpg Monocyte 50.0% Monocyte (confirmed) J. Doe 2026-11-24 09:30:05Z" in rows
+    assert "no picture: the file has changed monocyte101.jpg Monocyte 50.0% not reviewed" in rows
+    assert "no picture monocyte102.jpg Monocyte 50.0% Immature granulocyte (changed) J. Doe 2026-11-24 09:30:05Z" in rows
+    assert "no picture lymphocyte1.jpg Lymphocyte 99.0% Lymphocyte (confirmed) A. Roe 2026-11-24 09:30:05Z" in rows
+    assert "bad0.jpg corrupt: damaged" in rows
+    assert text.count("<img ") == 1 and "<img src='hemolens-cell:0'" in text
+    assert (text.index("Flagged cells (confidence below 90.0%)") < text.index("Other reviewed cells")
+            < text.index("Files that could not be classified"))
+    assert "are listed" not in text
+    cut = report_html(summarize(predictions, 0.9, reviews), model_info, ReportContext("/lab"),
+                      cell_lists(predictions, 0.9, reviews, limit=1))
+    assert "The first 1 of 3 are listed; the results CSV has every one." in cut
+
+
+def test_a_confidence_is_never_rounded_up_to_the_next_tenth(model_info):
+    cell = make({}, low={"monocyte": 1})[0]
+    sure = dataclasses.replace(cell, confidence=0.9996)
+    text = report_html(_summary(), model_info, ReportContext("/lab"), cell_lists([sure], 1.0))
+    assert "99.9%" in text and "100.0%" not in text

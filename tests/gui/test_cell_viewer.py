@@ -84,3 +84,23 @@ def test_double_click_on_the_detail_image_opens_it_and_unreadable_files_say_why(
 
 def image_placeholder(viewer) -> str:
     return viewer.image_view._placeholder
+
+
+def test_a_file_replaced_since_it_was_classified_is_not_shown_beside_its_prediction(
+        qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    view = window.results_view
+    view.select_proxy_row(0)
+    qtbot.waitUntil(lambda: view.detail.image_view.pixmap() is not None, timeout=5000)  # no decode running now
+    proxy = view._proxy
+    target = window.results_model.prediction_at(proxy.mapToSource(proxy.index(1, 0)).row())
+    other = window.results_model.prediction_at(proxy.mapToSource(proxy.index(2, 0)).row())
+    target.record.path.write_bytes(other.record.path.read_bytes())  # same name, another cell's bytes
+    view.select_proxy_row(1)
+    assert view.current_prediction() is target
+    window.actions.enlarge_cell.trigger()
+    changed = "Cannot show this image: the file has changed since it was classified"
+    for image_view in (view.detail.image_view, window.cell_viewer.image_view):
+        qtbot.waitUntil(lambda image_view=image_view: image_view._placeholder == changed, timeout=5000)
+        assert image_view.pixmap() is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint
 
 from hemoapp.gui.table_model import Column, Flag
-from tests.hemotest.qt import run_folder
+from hemotest.qt import run_folder
 
 
 def _bottom_in_viewport(panel, widget) -> int:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import stat
 
+from PySide6.QtCore import QSizeF, QUrl
+from PySide6.QtGui import QImage, QTextDocument, QTextTable
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from hemoapp.core.report import ListedCell, ReportContext, cell_lists, report_html
+from hemoapp.core.summary import summarize
+from hemoapp.gui.report_pdf import PICTURE_PIXELS, keep_tables_whole, with_pictures
 from hemoapp.gui.table_model import Flag
+from hemotest.predictions import make
 from hemotest.qt import run_folder
 
 
@@ -59,3 +67,53 @@ def test_report_dialog_offers_a_pdf_named_for_the_folder(qtbot, make_window, fak
     window.actions.export_report.trigger()
     assert offered[0][0].endswith(f"{cell_folder.name}-report.pdf") and "*.pdf" in offered[0][1]
     assert (tmp_path / "typed without extension.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_listed_cells_show_their_picture_only_while_the_file_is_the_one_classified(
+        qtbot, make_window, fake_classifier, cell_folder, tmp_path):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    model = window.results_model
+    lists = cell_lists(model.predictions(), model.review_threshold, model.reviews())
+    assert len(lists.flagged) >= 3 and [p.record.relpath for p in lists.unreadable] == ["zz_broken.jpg"]
+    replaced, deleted = lists.flagged[0].prediction.record.path, lists.flagged[1].prediction.record.path
+    shutil.copyfile(lists.flagged[2].prediction.record.path, replaced)  # same name, another cell
+    deleted.unlink()
+    listed, pictures = with_pictures(lists)
+    assert listed.flagged[0].picture is None and "changed since it was classified" in listed.flagged[0].picture_note
+    assert listed.flagged[1].picture is None and "does not exist" in listed.flagged[1].picture_note
+    rest = listed.flagged[2:] + listed.reviewed
+    assert all(cell.picture in pictures for cell in rest) and len(pictures) == len(rest)
+    assert all(0 < max(image.width(), image.height()) <= PICTURE_PIXELS for image in pictures.values())
+    # The PDF embeds exactly those pictures.
+    written = window.export_report(tmp_path / "report.pdf")
+    assert written.read_bytes().count(b"/Subtype /Image") == len(rest)
+
+
+def test_a_listed_cell_is_never_split_across_pages(fake_classifier):
+    image = QImage(PICTURE_PIXELS, PICTURE_PIXELS, QImage.Format.Format_RGB888)
+    image.fill(0x808080)
+    cells = cell_lists(make({}, low={"monocyte": 40}), 0.9)
+    cells = dataclasses.replace(cells, flagged=tuple(
+        ListedCell(cell.prediction, picture="hemolens-cell:0") for cell in cells.flagged))
+    html_text = report_html(summarize(make({}, low={"monocyte": 40}), 0.9), fake_classifier().info,
+                            ReportContext("/lab"), cells)
+
+    def straddling(document: QTextDocument) -> list:
+        height = document.pageSize().height()
+        rects = [document.documentLayout().frameBoundingRect(frame) for frame in document.rootFrame().childFrames()
+                 if isinstance(frame, QTextTable)]
+        return [r for r in rects if int(r.top() // height) != int((r.bottom() - 1) // height)]
+
+    documents = []
+    for keep in (False, True):
+        document = QTextDocument()
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl("hemolens-cell:0"), image)
+        document.setHtml(html_text)
+        document.setPageSize(QSizeF(700, 1000))
+        moved = keep_tables_whole(document) if keep else 0
+        documents.append((document, moved))
+    (loose, _), (kept, moved) = documents
+    assert straddling(loose), "the test needs a layout where Qt would split a cell's row"
+    assert straddling(kept) == [] and moved >= len(straddling(loose))
+    assert kept.pageCount() >= loose.pageCount()

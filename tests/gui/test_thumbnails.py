@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,9 @@ def decoded(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = thumbnails_module.decode_images
 
-    def counting(paths, max_side, chunk):
+    def counting(paths, max_side, chunk, digests=None):
         seen.extend(paths)
-        yield from real(paths, max_side, chunk)
+        yield from real(paths, max_side, chunk, digests)
 
     monkeypatch.setattr(thumbnails_module, "decode_images", counting)
     return seen
@@ -60,6 +61,28 @@ def test_evicted_thumbnail_is_loaded_again_when_asked_for(qtbot, cache, images, 
     # Before the fix the evicted tile stayed "loading…" for ever.
     qtbot.waitUntil(lambda: cache.pixmap(first) is not None, timeout=5000)
     assert decoded.count(first) == 2
+
+
+def test_a_file_replaced_since_it_was_classified_is_not_shown_as_that_cell(qtbot, cache, images, decoded):
+    """A picture beside a prediction must be the image that was classified, also after an eviction."""
+    predictions = [
+        Prediction.from_probabilities(ImageRecord(path, path.name, path.stat().st_size), [1.0] + [0.0] * 7,
+                                      file_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        for path in images
+    ]
+    images[0].write_bytes(images[1].read_bytes())  # same name, another cell's bytes
+    arrived: set[str] = set()
+    cache.loaded.connect(arrived.update)
+    cache.request_predictions(predictions)
+    qtbot.waitUntil(lambda: arrived >= {str(p) for p in images}, timeout=5000)
+    assert cache.entry(images[-1]).image is not None
+    # Capacity 3 of 6: the first two were evicted; asking again decodes them again, digest checked.
+    assert cache.pixmap(images[0]) is None and cache.pixmap(images[1]) is None
+    qtbot.waitUntil(lambda: cache.entry(images[0]) is not None and cache.entry(images[1]) is not None, timeout=5000)
+    assert decoded.count(str(images[0])) == 2
+    assert cache.entry(images[0]).image is None
+    assert cache.entry(images[0]).error == "the file has changed since it was classified"
+    assert cache.entry(images[1]).image is not None
 
 
 def test_repeated_misses_queue_one_reload(qtbot, cache, images, decoded):
@@ -104,10 +127,10 @@ def test_model_gets_an_evicted_thumbnail_back(qtbot, cache, images):
 def test_an_unexpected_decoder_failure_is_that_files_error_and_the_rest_load(images, monkeypatch):
     real = thumbnails_module.load_display_image
 
-    def failing_on_the_second(path, max_side=None):
+    def failing_on_the_second(path, max_side=None, expected_sha256=None):
         if path == str(images[1]):
             raise MemoryError("decoder ran out of memory")
-        return real(path, max_side=max_side)
+        return real(path, max_side, expected_sha256)
 
     monkeypatch.setattr(thumbnails_module, "load_display_image", failing_on_the_second)
     loaded = [item for batch in thumbnails_module.decode_images([str(p) for p in images[:3]], 32, 1) for item in batch]

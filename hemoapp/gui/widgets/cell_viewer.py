@@ -79,7 +79,7 @@ class CellViewer(QDialog):
         self.caption.setText(cell_caption(prediction, review))
         self.image_view.set_placeholder("Loading…")
         if not self._show_if_loaded():
-            self._images.request([prediction.record.path])
+            self._images.request_predictions([prediction])
 
     def showEvent(self, event: QShowEvent) -> None:
         """Fit a small screen, and take the keyboard focus so the keys added to this window act at once."""

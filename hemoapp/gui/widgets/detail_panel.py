@@ -190,7 +190,7 @@ class DetailPanel(QScrollArea):
         self.image_view.set_pixmap(None)
         self.image_view.set_placeholder("Loading…")
         self._show_image_if_loaded()
-        self._images.request([record.path])
+        self._images.request_predictions([prediction])
 
     def _update_verdict(self) -> None:
         pred = self._prediction
