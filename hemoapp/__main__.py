@@ -14,7 +14,7 @@ from hemoapp import __version__
 
 USAGE = """\
 usage: hemoapp [FOLDER_OR_IMAGE ...]      open the HemoLens app (optionally with these)
-       hemoapp classify FOLDER [--out results.csv] [--model PATH] [--batch-size N] [--threads N]
+       hemoapp classify FOLDER [--out results.csv] [--report report.pdf] [--model PATH] [--batch-size N] [--threads N]
        hemoapp --self-test                 check an installation: classify the bundled samples, exit 0/1
        hemoapp --version
 """

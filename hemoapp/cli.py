@@ -2,7 +2,7 @@
 
 Exit status: 0 when the batch ran to the end (unreadable files are rows in the
 CSV with their error), 2 for a fatal problem (no usable model, a folder that
-cannot be read, a results file that cannot be written: then the results go to a
+cannot be read, a report that cannot be written, a results file that cannot be written: then the results go to a
 ``NAME-unsaved-TIME.csv`` in the temporary folder and the summary is printed
 anyway), 130 when interrupted (what was classified is written to
 ``NAME.partial.csv`` beside the output).
@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("folder", help="folder of images (or a single image file)")
     parser.add_argument(
         "--out", type=Path, default=None, help=f"results CSV (default: ./{DEFAULT_OUT_NAME} in the current folder)"
+    )
+    parser.add_argument(
+        "--report", type=Path, default=None,
+        help="also write the batch report PDF: counts, differential, and every flagged cell with its picture",
     )
     parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
     parser.add_argument("--batch-size", type=_positive_int, default=32, help="images per batch (default 32)")
@@ -132,11 +136,11 @@ def _scan(target: str) -> ScanResult:
         raise FatalError(str(exc)) from exc
 
 
-def _resolve_out(out: Path | None) -> Path:
+def _resolve_out(out: Path | None, option: str = "--out") -> Path:
     path = (out if out is not None else Path.cwd() / DEFAULT_OUT_NAME).expanduser().absolute()
     # Checked before the run, so an hour of classification is not lost to a typo.
     if path.is_dir():
-        raise FatalError(f"{path} is a folder; --out needs a file name.")
+        raise FatalError(f"{path} is a folder; {option} needs a file name.")
     if not path.parent.is_dir():
         raise FatalError(f"cannot write {path}: the folder {path.parent} does not exist.")
     if not os.access(path.parent, os.W_OK):
@@ -241,9 +245,37 @@ def _save_results(
     return False
 
 
+def _save_report(path: Path, summary: Summary, info, predictions: list[Prediction], scan: ScanResult,
+                 source: str, started_at: _dt.datetime, stderr: TextIO) -> bool:
+    """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not."""
+    # Qt only when a report is asked for: the CSV path stays free of it. Offscreen, as a
+    # command never shows a window and may run where there is no display.
+    from PySide6.QtGui import QGuiApplication
+
+    from hemoapp.core.report import ReportContext
+    from hemoapp.gui.report_pdf import write_summary_report
+
+    app = QGuiApplication.instance() or QGuiApplication(["hemoapp", "-platform", "offscreen"])
+    context = ReportContext(
+        source=source, batch_status="completed", files_found=len(scan.records),
+        entries_skipped=len(scan.skipped), classified_at=started_at,
+    )
+    try:
+        write_summary_report(path, summary, info, context, predictions)
+    except OSError as exc:
+        stderr.write(f"hemoapp: error: cannot write the report {path}: {exc.strerror or exc}\n")
+        return False
+    finally:
+        del app  # kept until the PDF is written: Qt lays text out only while an application exists
+    return True
+
+
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """Run ``classify`` with parsed arguments; fatal problems raise :class:`FatalError`."""
     out = _resolve_out(args.out)
+    report = _resolve_out(args.report, "--report") if args.report is not None else None
+    if report is not None and report == out:
+        raise FatalError(f"--report and --out are the same file ({out}).")
     classifier = _load_classifier(args.model, args.threads)
     info = classifier.info
     stderr.write(f"Model: {info.name} {info.version} (sha256 {info.sha256[:12]}), {classifier.num_threads} threads\n")
@@ -281,7 +313,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             return EXIT_FATAL
         stderr.write(
             f"Interrupted after {len(predictions)} of {total} images; "
-            f"the results so far are in {partial} (incomplete batch).\n"
+            f"the results so far are in {partial} (incomplete batch)"
+            + ("; no report was written.\n" if report is not None else ".\n")
         )
         return EXIT_INTERRUPTED
     progress.close()
@@ -305,6 +338,11 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout.write(f"Results NOT written to {out} (see the error above).\n")
         return EXIT_FATAL
     stdout.write(f"Results written to {out}\n")
+    if report is not None:
+        source = str(Path(args.folder).expanduser().absolute())
+        if not _save_report(report, summary, info, predictions, scan, source, started_at, stderr):
+            return EXIT_FATAL
+        stdout.write(f"Report written to {report}\n")
     return EXIT_OK
 
 

@@ -207,7 +207,8 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
             f"<tr><td>{_text(p.record.relpath)}</td><td>{_text(p.error_kind)}: {_text(p.error)}</td></tr>"
             for p in cells.unreadable
         )
-        parts.append(f"<table border='1' cellspacing='0' cellpadding='4'>{_header_row(('File', 'Reason'))}{rows}</table>")
+        head = _header_row(("File", "Reason"))
+        parts.append(f"<table border='1' cellspacing='0' cellpadding='4'>{head}{rows}</table>")
     return parts
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import PySide6
-from PySide6.QtCore import Slot, qVersion
+from PySide6.QtCore import Qt, Slot, qVersion
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -284,8 +284,14 @@ def export_file(
         if path is None:
             return None
     path = Path(path)
+    # A report of a large batch decodes and lays out a picture per listed cell (seconds
+    # for a thousand): say that the window is busy, not hung.
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         return write(path)
     except OSError as exc:
-        error_box(parent, f"{title} failed", f"Could not write {path}: {exc.strerror or exc}").open()
-        return None
+        failure = exc
+    finally:
+        QGuiApplication.restoreOverrideCursor()
+    error_box(parent, f"{title} failed", f"Could not write {path}: {failure.strerror or failure}").open()
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import re
@@ -37,8 +38,11 @@ def read_rows(path) -> list[dict[str, str]]:
 def test_hostile_corpus_every_file_gets_a_row(corpus, tiny_model, tmp_path):
     folder, expected = corpus
     out = tmp_path / "results.csv"
-    code, stdout, stderr = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out), "--batch-size", "3")
+    report = tmp_path / "report.pdf"
+    code, stdout, stderr = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out),
+                                   "--batch-size", "3", "--report", str(report))
     assert code == 0, stderr
+    assert report.read_bytes().startswith(b"%PDF-")  # hostile names and unreadable files do not stop the report
     rows = read_rows(out)
     assert sorted(r["file"].removeprefix("'") for r in rows) == sorted(expected)
     for row in rows:
@@ -73,6 +77,35 @@ def test_real_analyser_images_end_to_end(pbc8_originals, tiny_model, tmp_path):
         assert row["model_name"] == "tiny-test" and len(row["model_sha256"]) == 64
     assert "Classified 64 of 64 images" in stdout
     assert "Total classified" in stdout
+
+
+def test_report_pdf_lists_every_flagged_cell_with_its_picture(pbc8_originals, tiny_model, tmp_path):
+    out, report = tmp_path / "pbc.csv", tmp_path / "pbc report.pdf"
+    code, stdout, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path), "--out", str(out),
+                                   "--report", str(report))
+    assert code == 0, stderr
+    assert f"Report written to {report}" in stdout
+    flagged = sum(1 for row in read_rows(out) if row["flag"] == "review")
+    assert flagged > 0, "the tiny model flags cells; the test needs some"
+    data = report.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert data.count(b"/Subtype /Image") == flagged  # one picture per flagged cell
+    assert f"HemoLens report: {pbc8_originals}".encode("utf-16-be") in data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pbc report.pdf", "pbc.csv"]  # nothing left over
+
+
+def test_a_report_that_cannot_be_written_exits_2_and_keeps_the_csv(pbc8_originals, tiny_model, tmp_path, monkeypatch):
+    from hemoapp.gui import report_pdf
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report_pdf, "write_summary_report", full_disk)
+    out = tmp_path / "pbc.csv"
+    code, stdout, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path), "--out", str(out),
+                                   "--report", str(tmp_path / "r.pdf"))
+    assert code == 2 and "cannot write the report" in stderr and "No space left on device" in stderr
+    assert f"Results written to {out}" in stdout and len(read_rows(out)) == 64
 
 
 def test_interrupted_batch_keeps_its_results_beside_the_output(pbc8_originals, tiny_model, tmp_path, monkeypatch):
@@ -222,6 +255,13 @@ def test_fatal_errors_exit_2_with_a_message(tiny_model, tmp_path, monkeypatch):
     code, _, stderr = run_cli(str(tmp_path), "--model", str(tiny_model.model_path), "--out", str(tmp_path / "no" / "r.csv"))
     assert code == 2 and "does not exist" in stderr
     assert not os.path.exists(out)
+
+    # A report that could not be written is found out before the batch, not after it.
+    code, _, stderr = run_cli(str(tmp_path), "--model", str(tiny_model.model_path), "--out", out,
+                              "--report", str(tmp_path / "no" / "r.pdf"))
+    assert code == 2 and f"the folder {tmp_path / 'no'} does not exist" in stderr and not os.path.exists(out)
+    code, _, stderr = run_cli(str(tmp_path), "--model", str(tiny_model.model_path), "--out", out, "--report", out)
+    assert code == 2 and "--report and --out are the same file" in stderr
 
 
 def test_bad_arguments_exit_2():

@@ -8,7 +8,7 @@ import shutil
 import stat
 
 from PySide6.QtCore import QSizeF, QUrl
-from PySide6.QtGui import QImage, QTextDocument, QTextTable
+from PySide6.QtGui import QGuiApplication, QImage, QTextDocument, QTextTable
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from hemoapp.core.report import ListedCell, ReportContext, cell_lists, report_html
@@ -51,6 +51,7 @@ def test_a_report_that_cannot_be_written_is_said_and_leaves_nothing(qtbot, make_
     assert [box.windowTitle() for box in boxes] == ["Export report failed"]
     assert "missing folder" in boxes[0].text()
     assert not (tmp_path / "missing folder").exists()
+    assert QGuiApplication.overrideCursor() is None  # the busy cursor is gone after a failure too
 
 
 def test_report_dialog_offers_a_pdf_named_for_the_folder(qtbot, make_window, fake_classifier, cell_folder, tmp_path,
