@@ -250,12 +250,14 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
     """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not."""
     # Qt only when a report is asked for: the CSV path stays free of it. Offscreen, as a
     # command never shows a window and may run where there is no display.
-    from PySide6.QtGui import QGuiApplication
+    # A QApplication (not just a QGuiApplication): it is the one application of the process,
+    # and a caller that goes on to show widgets (the test suite does) needs that kind.
+    from PySide6.QtWidgets import QApplication
 
     from hemoapp.core.report import ReportContext
     from hemoapp.gui.report_pdf import write_summary_report
 
-    app = QGuiApplication.instance() or QGuiApplication(["hemoapp", "-platform", "offscreen"])
+    app = QApplication.instance() or QApplication(["hemoapp", "-platform", "offscreen"])
     context = ReportContext(
         source=source, batch_status="completed", files_found=len(scan.records),
         entries_skipped=len(scan.skipped), classified_at=started_at,
