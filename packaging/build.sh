@@ -7,7 +7,8 @@
 # Steps: (1) a build virtualenv with `pip install .[package]` (made once, refreshed
 # when pyproject.toml changes); (2) `pyinstaller build.spec`; (3) the built
 # executable's `--self-test` in a clean environment (env -i: no venv and no PYTHONPATH,
-# so nothing outside the bundle is imported); (4) a start of the real window (offscreen) to a shown main window;
+# so nothing outside the bundle is imported), and `classify --report` on the bundled samples
+# with no display; (4) a start of the real window (offscreen) to a shown main window;
 # (5) the bundle size, checked against HEMOLENS_MAX_BUNDLE_MB; (6) the system
 # libraries the bundle still takes from the host (see packaging/README.md).
 #
@@ -68,6 +69,18 @@ selftest_args=(--self-test)
 say "$EXE ${selftest_args[*]} (clean environment)"
 env -i PATH=/usr/bin:/bin HOME="$HOME" QT_QPA_PLATFORM=offscreen "$EXE" "${selftest_args[@]}" \
     || die "the built executable's self-test failed"
+
+# -- 3b. the command line writes its PDF report with no display (Qt offscreen) ------------
+if [[ -d "$BUNDLE/_internal/samples" ]]; then
+    say "$EXE classify --report (clean environment, no display)"
+    cli_dir="$(mktemp -d)"
+    env -i PATH=/usr/bin:/bin HOME="$HOME" "$EXE" classify "$BUNDLE/_internal/samples" \
+        --out "$cli_dir/results.csv" --report "$cli_dir/report.pdf" >"$cli_dir/stdout" \
+        || { cat "$cli_dir/stdout"; die "the built executable's classify --report failed"; }
+    [[ "$(head -c 5 "$cli_dir/report.pdf")" == "%PDF-" ]] || die "classify --report wrote no PDF"
+    echo "report: $(wc -c <"$cli_dir/report.pdf") bytes, $(grep -c . "$cli_dir/results.csv") CSV lines"
+    rm -rf "$cli_dir"
+fi
 
 # -- 4. the window starts ----------------------------------------------------------------
 if [[ "${HEMOLENS_SKIP_GUI_CHECK:-0}" != "1" ]]; then

@@ -110,6 +110,12 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.results_view)
         self.setCentralWidget(self.stack)
         self.cell_viewer = CellViewer(self.full_images, self)
+        viewer_geometry = self.settings.viewer_geometry()
+        if viewer_geometry is not None:
+            # Where the reviewer left it, e.g. on a second screen; a screen that is gone
+            # is handled by Qt (the window is moved onto one that exists) and by its showEvent.
+            self.cell_viewer.restoreGeometry(viewer_geometry)
+        self.cell_viewer.finished.connect(self._on_cell_viewer_closed)
         self.actions = build_actions(self)
         self._source: JobSource | None = None
         self._scan: Any = None
@@ -343,6 +349,10 @@ class MainWindow(QMainWindow):
         self.cell_viewer.show()
         self.cell_viewer.raise_()
         self.cell_viewer.activateWindow()
+
+    @Slot()
+    def _on_cell_viewer_closed(self) -> None:
+        self.settings.set_viewer_geometry(self.cell_viewer.saveGeometry())
 
     def _show_in_cell_viewer(self, prediction: Any) -> None:
         review = self.results_model.review_of(prediction) if prediction is not None else None
@@ -746,5 +756,7 @@ class MainWindow(QMainWindow):
         self.large_images.shutdown()
         self.full_images.shutdown()
         self.settings.save_window(self.saveGeometry(), self.saveState(), self.results_view.splitter.saveState())
+        if self.cell_viewer.isVisible():
+            self.settings.set_viewer_geometry(self.cell_viewer.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -70,6 +70,15 @@ class AppSettings:
         if splitter is not None:
             self._settings.setValue("window/splitter", splitter)
 
+    def viewer_geometry(self) -> QByteArray | None:
+        """Saved ``saveGeometry()`` bytes of the enlarged cell window, if any."""
+        value = self._settings.value("viewer/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_viewer_geometry(self, geometry: QByteArray) -> None:
+        """Remember where the enlarged cell window was and how large (e.g. on a second screen)."""
+        self._settings.setValue("viewer/geometry", geometry)
+
     def results_tab(self) -> int:
         """Index of the results tab shown last (table, gallery, summary)."""
         return self._int("window/results_tab", 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.review import current_user
@@ -104,3 +104,21 @@ def test_a_file_replaced_since_it_was_classified_is_not_shown_beside_its_predict
     for image_view in (view.detail.image_view, window.cell_viewer.image_view):
         qtbot.waitUntil(lambda image_view=image_view: image_view._placeholder == changed, timeout=5000)
         assert image_view.pixmap() is None
+
+
+def test_the_enlarged_cell_window_opens_the_size_it_was_left(qtbot, make_window, fake_classifier, cell_folder,
+                                                             isolated_settings):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    viewer = _open_on_first_flagged(qtbot, window)
+    default_size = viewer.size()
+    left = QSize(default_size.width() - 100, default_size.height() - 80)
+    viewer.resize(left)
+    qtbot.waitUntil(lambda: viewer.size() == left, timeout=2000)
+    qtbot.keyClick(viewer, Qt.Key.Key_Escape)  # closed by the key a reviewer uses
+    assert not viewer.isVisible() and isolated_settings.viewer_geometry() is not None
+
+    later = make_window(fake_classifier(), settings=isolated_settings)  # e.g. the next day
+    run_folder(qtbot, later, cell_folder)
+    reopened = _open_on_first_flagged(qtbot, later)
+    assert reopened.size() == left != default_size
