@@ -2,7 +2,8 @@
 
 Exit status: 0 when the batch ran to the end (unreadable files are rows in the
 CSV with their error), 2 for a fatal problem (no usable model, a folder that
-cannot be read, a report that cannot be written, a results file that cannot be written: then the results go to a
+cannot be read, a ``--report`` PDF that cannot be written after the CSV was, a
+results file that cannot be written: then the results go to a
 ``NAME-unsaved-TIME.csv`` in the temporary folder and the summary is printed
 anyway), 130 when interrupted (what was classified is written to
 ``NAME.partial.csv`` beside the output).
