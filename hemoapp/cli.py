@@ -258,7 +258,8 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
     from hemoapp.core.report import ReportContext
     from hemoapp.gui.report_pdf import write_summary_report
 
-    app = QApplication.instance() or QApplication(["hemoapp", "-platform", "offscreen"])
+    if QApplication.instance() is None:
+        QApplication(["hemoapp", "-platform", "offscreen"])  # PySide keeps it for the process's life
     context = ReportContext(
         source=source, batch_status="completed", files_found=len(scan.records),
         entries_skipped=len(scan.skipped), classified_at=started_at,
@@ -268,8 +269,6 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
     except OSError as exc:
         stderr.write(f"hemoapp: error: cannot write the report {path}: {exc.strerror or exc}\n")
         return False
-    finally:
-        del app  # kept until the PDF is written: Qt lays text out only while an application exists
     return True
 
 

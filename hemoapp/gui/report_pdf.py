@@ -32,11 +32,10 @@ from PySide6.QtGui import (
 
 import hemoapp
 from hemoapp.core.export import atomic_file_path
-from hemoapp.core.imageio import ImageReadError, load_display_image
 from hemoapp.core.report import CellLists, ListedCell, ReportContext, cell_lists, report_html
 from hemoapp.core.review import Review
 from hemoapp.core.summary import Summary
-from hemoapp.gui.thumbnails import pil_to_qimage
+from hemoapp.gui.thumbnails import decode_images
 
 #: Print resolution: sharp text, small file.
 RESOLUTION_DPI = 300
@@ -156,24 +155,25 @@ def write_summary_report(path: str | os.PathLike[str], summary: Summary, model_i
 def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
     """``cells`` with each listed cell's picture named, and the pictures by name.
 
-    A cell whose file cannot be shown keeps a note saying why instead (changed since it
-    was classified, gone, unreadable); that never stops the report.
+    The pictures are decoded as the views decode theirs (:func:`~hemoapp.gui.thumbnails.decode_images`,
+    each file checked against the sha256 that was classified). A cell whose file cannot be
+    shown keeps a note saying why instead (changed since it was classified, gone,
+    unreadable); that never stops the report.
     """
+    listed = [cell.prediction for cell in (*cells.flagged, *cells.reviewed)]
+    paths = [str(prediction.record.path) for prediction in listed]
+    digests = {str(p.record.path): p.file_sha256 for p in listed if p.file_sha256}
+    loaded = {item.key: item for batch in decode_images(paths, PICTURE_PIXELS, 64, digests) for item in batch}
     pictures: dict[str, QImage] = {}
 
     def pictured(cell: ListedCell) -> ListedCell:
-        prediction = cell.prediction
-        try:
-            image, _info = load_display_image(prediction.record.path, PICTURE_PIXELS, prediction.file_sha256)
-        except ImageReadError as exc:
-            return dataclasses.replace(cell, picture_note=f"no picture: {exc.message}")
-        except Exception as exc:  # noqa: BLE001 - a decoder's own failure is this cell's alone
-            return dataclasses.replace(cell, picture_note=f"no picture ({type(exc).__name__})")
+        entry = loaded[str(cell.prediction.record.path)]
+        if entry.image is None:
+            return dataclasses.replace(cell, picture_note=f"no picture: {entry.error}")
         name = f"hemolens-cell:{len(pictures)}"
-        pictures[name] = pil_to_qimage(image)
+        pictures[name] = entry.image
         return dataclasses.replace(cell, picture=name)
 
-    listed = dataclasses.replace(
+    return dataclasses.replace(
         cells, flagged=tuple(map(pictured, cells.flagged)), reviewed=tuple(map(pictured, cells.reviewed))
-    )
-    return listed, pictures
+    ), pictures
