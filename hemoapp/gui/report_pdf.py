@@ -5,7 +5,8 @@ report needs no extra library in the bundle. As with the CSVs, the PDF is writte
 to a hidden temporary file beside the target and renamed over it only when complete.
 The listed cells' pictures are decoded here, from their files, and only while a file
 still has the bytes that were classified (its sha256), so a picture is always of the
-cell whose prediction stands beside it.
+cell whose prediction stands beside it; each shows the analysed region outlined, as the
+app's views do.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from PySide6.QtGui import (
 )
 
 import hemoapp
+from hemoapp.core.contract import CENTER_CROP
 from hemoapp.core.export import atomic_file_path
-from hemoapp.core.report import CellLists, ListedCell, ReportContext, cell_lists, report_html
+from hemoapp.core.report import PICTURE_WIDTH, CellLists, ListedCell, ReportContext, cell_lists, report_html
 from hemoapp.core.review import Review
 from hemoapp.core.summary import Summary
 from hemoapp.gui.thumbnails import decode_images
+from hemoapp.gui.widgets.image_view import draw_region_outline
 
 #: Print resolution: sharp text, small file.
 RESOLUTION_DPI = 300
@@ -156,7 +159,8 @@ def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
     """``cells`` with each listed cell's picture named, and the pictures by name.
 
     The pictures are decoded as the views decode theirs (:func:`~hemoapp.gui.thumbnails.decode_images`,
-    each file checked against the sha256 that was classified). A cell whose file cannot be
+    each file checked against the sha256 that was classified), with the analysed region
+    outlined (:func:`outlined`). A cell whose file cannot be
     shown keeps a note saying why instead (changed since it was classified, gone,
     unreadable); that never stops the report.
     """
@@ -171,9 +175,21 @@ def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
         if entry.image is None:
             return dataclasses.replace(cell, picture_note=f"no picture: {entry.error}")
         name = f"hemolens-cell:{len(pictures)}"
-        pictures[name] = entry.image
+        pictures[name] = outlined(entry.image)
         return dataclasses.replace(cell, picture=name)
 
     return dataclasses.replace(
         cells, flagged=tuple(map(pictured, cells.flagged)), reviewed=tuple(map(pictured, cells.reviewed))
     ), pictures
+
+
+def outlined(image: QImage) -> QImage:
+    """A copy of a listed cell's picture with the region the model analysed outlined (dashed)."""
+    picture = image.convertToFormat(QImage.Format.Format_RGB32)  # a format QPainter draws on directly
+    painter = QPainter(picture)
+    try:
+        # 1.5 px wide once the picture is shown PICTURE_WIDTH wide, as the views draw it on screen.
+        draw_region_outline(painter, QRectF(picture.rect()), CENTER_CROP, width=1.5 * picture.width() / PICTURE_WIDTH)
+    finally:
+        painter.end()
+    return picture

@@ -11,9 +11,10 @@ from PySide6.QtCore import QSizeF, QUrl
 from PySide6.QtGui import QGuiApplication, QImage, QTextDocument, QTextTable
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from hemoapp.core.contract import CENTER_CROP
 from hemoapp.core.report import ListedCell, ReportContext, cell_lists, report_html
 from hemoapp.core.summary import summarize
-from hemoapp.gui.report_pdf import PICTURE_PIXELS, keep_tables_whole, with_pictures
+from hemoapp.gui.report_pdf import PICTURE_PIXELS, keep_tables_whole, outlined, with_pictures
 from hemoapp.gui.table_model import Flag
 from hemotest.predictions import make
 from hemotest.qt import run_folder
@@ -89,6 +90,23 @@ def test_listed_cells_show_their_picture_only_while_the_file_is_the_one_classifi
     # The PDF embeds exactly those pictures.
     written = window.export_report(tmp_path / "report.pdf")
     assert written.read_bytes().count(b"/Subtype /Image") == len(rest)
+
+
+def test_a_listed_cells_picture_outlines_the_region_the_model_analysed():
+    grey = QImage(PICTURE_PIXELS, PICTURE_PIXELS, QImage.Format.Format_RGB888)
+    grey.fill(0x808080)
+    picture = outlined(grey)
+    assert picture.size() == grey.size() and grey.pixelColor(0, 0).name() == "#808080"  # a copy
+
+    def green_share(x: int) -> float:
+        """How much of column ``x`` (its middle half) is the outline's green."""
+        rows = range(PICTURE_PIXELS // 4, 3 * PICTURE_PIXELS // 4)
+        colors = [picture.pixelColor(x, y) for y in rows]
+        return sum(c.green() > 150 and c.red() < 80 for c in colors) / len(colors)
+
+    edge = round(PICTURE_PIXELS * (1 - CENTER_CROP) / 2)
+    assert green_share(edge) > 0.3  # dashed: on for part of the way
+    assert green_share(edge - 6) == green_share(edge + 6) == green_share(PICTURE_PIXELS // 2) == 0.0
 
 
 def test_a_listed_cell_is_never_split_across_pages(fake_classifier):

@@ -16,6 +16,24 @@ from hemoapp.core.contract import CENTER_CROP
 from hemoapp.gui.thumbnails import LoadedImage, ThumbnailCache
 
 
+def central_region(image_rect: QRectF, fraction: float) -> QRectF:
+    """The central ``fraction`` of each side of ``image_rect`` (the part the model analyses)."""
+    margin_x = image_rect.width() * (1 - fraction) / 2
+    margin_y = image_rect.height() * (1 - fraction) / 2
+    return image_rect.adjusted(margin_x, margin_y, -margin_x, -margin_y)
+
+
+def draw_region_outline(painter: QPainter, image_rect: QRectF, fraction: float, width: float = 1.5) -> None:
+    """Outline the central ``fraction`` of ``image_rect`` as the views do (dashed, green).
+
+    Shared by the views and the report's pictures, so a reviewer sees the same box everywhere.
+    """
+    # A green that stands out on Giemsa pink and purple alike.
+    painter.setPen(QPen(QColor(0, 200, 120), width, Qt.PenStyle.DashLine))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(central_region(image_rect, fraction))
+
+
 class ImageView(QWidget):
     """A pixmap scaled to the widget (never up by more than 2x), centred.
 
@@ -51,10 +69,7 @@ class ImageView(QWidget):
         """Where the outline is drawn, in widget coordinates (``None`` if not drawn)."""
         if self._region_fraction is None or self._pixmap is None or self._pixmap.isNull():
             return None
-        target = QRectF(self._target_rect())
-        margin_x = target.width() * (1 - self._region_fraction) / 2
-        margin_y = target.height() * (1 - self._region_fraction) / 2
-        return target.adjusted(margin_x, margin_y, -margin_x, -margin_y)
+        return central_region(QRectF(self._target_rect()), self._region_fraction)
 
     def show_cell(self, images: ThumbnailCache, prediction: Any) -> LoadedImage | None:
         """Show ``prediction``'s image from ``images`` if it is decoded; return its cache entry (``None``: not yet).
@@ -109,12 +124,8 @@ class ImageView(QWidget):
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawPixmap(self._target_rect(), self._pixmap)
-        region = self.region_rect()
-        if region is not None:
-            # Dashed, in a colour that stands out on Giemsa pink and purple alike.
-            pen = QPen(QColor(0, 200, 120), 1.5, Qt.PenStyle.DashLine)
-            painter.setPen(pen)
-            painter.drawRect(region)
+        if self.region_rect() is not None:
+            draw_region_outline(painter, QRectF(self._target_rect()), self._region_fraction)
 
     def _target_rect(self) -> QRect:
         """Where the pixmap is drawn: fitted, at most 2x its size, centred."""
