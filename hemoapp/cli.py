@@ -30,6 +30,7 @@ from hemoapp.core.export import write_predictions_csv
 from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
 from hemoapp.core.summary import Summary, summarize
+from hemoapp.core.unsure_share import UnsureShare, unsure_share
 
 #: Results file name used when ``--out`` is not given (in the current directory,
 #: never inside the user's export folder).
@@ -247,7 +248,7 @@ def _save_results(
 
 
 def _save_report(path: Path, summary: Summary, info, predictions: list[Prediction], scan: ScanResult,
-                 source: str, started_at: _dt.datetime, stderr: TextIO) -> bool:
+                 source: str, started_at: _dt.datetime, share: UnsureShare | None, stderr: TextIO) -> bool:
     """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not."""
     # Qt only when a report is asked for: the CSV path stays free of it. Offscreen, as a
     # command never shows a window and may run where there is no display.
@@ -262,7 +263,7 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
         QApplication(["hemoapp", "-platform", "offscreen"])  # PySide keeps it for the process's life
     context = ReportContext(
         source=source, batch_status="completed", files_found=len(scan.records),
-        entries_skipped=len(scan.skipped), classified_at=started_at,
+        entries_skipped=len(scan.skipped), classified_at=started_at, unsure_share=share,
     )
     try:
         write_summary_report(path, summary, info, context, predictions)
@@ -335,6 +336,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.2f}).\n\n"
     )
     stdout.write(format_summary(summary) + "\n\n")
+    share = unsure_share(predictions, info.card)
+    if share is not None and share.unusual:
+        stderr.write(f"warning: {share.warning()}\n")
     if not saved:
         # The summary is printed anyway: it may be all that is left of the batch.
         stdout.write(f"Results NOT written to {out} (see the error above).\n")
@@ -342,7 +346,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(f"Results written to {out}\n")
     if report is not None:
         source = str(Path(args.folder).expanduser().absolute())
-        if not _save_report(report, summary, info, predictions, scan, source, started_at, stderr):
+        if not _save_report(report, summary, info, predictions, scan, source, started_at, share, stderr):
             return EXIT_FATAL
         stdout.write(f"Report written to {report}\n")
     return EXIT_OK

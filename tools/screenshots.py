@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=None, help="images to classify (default: the sample images)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--other-lab", type=Path, default=REPO.parent / "shared" / "datasets" / "bccd-wbc",
+                        help="another lab's cells, for the batch warning's screenshot (skipped if absent)")
     parser.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
     args = parser.parse_args(argv)
     folder = args.folder or find_sample_images()
@@ -140,8 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     shoot("results-table-dark")
     view.tabs.setCurrentIndex(Tab.GALLERY)
     shoot("gallery-dark")
-    window.close()
     app.setPalette(QApplication.style().standardPalette())
+    if args.other_lab.is_dir():
+        # Another lab's cells: the warning that the batch is unlike the model's validation images.
+        window.open_folder(args.other_lab)
+        while window.controller.is_running():
+            app.processEvents()
+            time.sleep(0.01)
+        settle(app, 1.5)
+        view.tabs.setCurrentIndex(Tab.TABLE)
+        shoot("batch-warning")
+    window.close()
     # The start screen as a technician sees it when no model is installed.
     os.environ["HEMOLENS_MODEL"] = str(REPO / "models" / "hemolens-lite0.tflite.missing")
     _, missing = load_classifier()

@@ -24,6 +24,7 @@ from typing import IO
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.summary import Summary, flag_for
+from hemoapp.core.unsure_share import UnsureShare
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
 CSV_ENCODING = "utf-8-sig"
@@ -233,13 +234,16 @@ def batch_rows(
     files_found: int | None,
     entries_skipped: int | None = None,
     calibration_temperature: float | None = None,
+    unsure: UnsureShare | None = None,
 ) -> list[list[str]]:
     """Rows saying how complete the batch behind a summary is and how it was classified.
 
     A cancelled or failed batch keeps what it classified, so its summary counts
     only part of the folder; a folder the scan could not list holds images that
-    were never counted. These rows say so in the file itself. Each row is left
-    out when its value is unknown (``None``).
+    were never counted. These rows say so in the file itself, and so does a batch
+    whose cells are far less sure than the model's validation images
+    (:mod:`hemoapp.core.unsure_share`). Each row is left out when its value is
+    unknown (``None``).
     """
     rows = []
     if batch_status is not None:
@@ -250,6 +254,26 @@ def batch_rows(
         rows.append(["batch", "", "Entries skipped", str(entries_skipped), "", ""])
     if calibration_temperature is not None:
         rows.append(["batch", "", "Calibration temperature", "", exact_number(calibration_temperature), ""])
+    if unsure is not None:
+        rows += [
+            [
+                "batch",
+                "",
+                f"Below the model's review threshold ({exact_number(unsure.threshold)})",
+                str(unsure.unsure),
+                _number(100.0 * unsure.fraction, 1),
+                "% of classified images",
+            ],
+            [
+                "batch",
+                "",
+                "Below it on the model's validation images",
+                "",
+                _number(100.0 * unsure.validation_fraction, 1),
+                "% of validation images",
+            ],
+            ["batch", "", "Unlike the validation images (check the cells)", "", "yes" if unsure.unusual else "no", ""],
+        ]
     return rows
 
 
@@ -261,6 +285,7 @@ def write_summary_csv(
     batch_status: str | None = None,
     files_found: int | None = None,
     entries_skipped: int | None = None,
+    unsure_share: UnsureShare | None = None,
 ) -> Path:
     """Write the summary (totals, counts per class, differential) as a CSV.
 
@@ -278,6 +303,8 @@ def write_summary_csv(
         files_found: image files the scan found (the summary's total counts those processed).
         entries_skipped: files or folders the scan could not look into (their images are
             in no count).
+        unsure_share: the batch's cells below the card's review threshold, against its
+            validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
 
     Returns:
         The path written.
@@ -290,7 +317,9 @@ def write_summary_csv(
     ]
     with atomic_csv_writer(path) as writer:
         writer.writerow(SUMMARY_COLUMNS)
-        batch = batch_rows(batch_status, files_found, entries_skipped, model_info.card.calibration_temperature)
+        batch = batch_rows(
+            batch_status, files_found, entries_skipped, model_info.card.calibration_temperature, unsure_share
+        )
         for row in batch + summary_rows(summary):
             writer.writerow([*row, *tail])
     return Path(path)

@@ -24,6 +24,7 @@ from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
 from hemoapp.core.review import Review, is_changed, review_of
 from hemoapp.core.summary import FLAG_REVIEW, Summary, flag_for
+from hemoapp.core.unsure_share import UnsureShare
 
 #: Cells listed one by one per list at most (the results CSV has every cell): a report of
 #: a large batch stays a document a person reads, and its pictures a few MB.
@@ -51,6 +52,8 @@ class ReportContext:
         classified_at: when the batch started, or ``None``.
         reviewers: names under which the cells were reviewed, in first-seen order.
         created: when the report is written (default: now).
+        unsure_share: the batch's cells below the model card's review threshold, against
+            its validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
     """
 
     source: str
@@ -60,6 +63,7 @@ class ReportContext:
     classified_at: _dt.datetime | None = None
     reviewers: tuple[str, ...] = ()
     created: _dt.datetime | None = None
+    unsure_share: UnsureShare | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,9 @@ def cell_lists(predictions: Iterable[Any], review_threshold: float,
 def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
     """What a reader must know before trusting the counts, worst first (empty: nothing)."""
     warnings = []
+    unusual = context.unsure_share.warning() if context.unsure_share is not None else None
+    if unusual:
+        warnings.append(unusual)  # first: the counts below may not mean what they seem
     if context.batch_status not in (None, "completed"):
         found = f" of {context.files_found}" if context.files_found is not None else ""
         warnings.append(
@@ -147,7 +154,11 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     """
     rows = summary_rows(summary)
     batch = batch_rows(
-        context.batch_status, context.files_found, context.entries_skipped, model_info.card.calibration_temperature
+        context.batch_status,
+        context.files_found,
+        context.entries_skipped,
+        model_info.card.calibration_temperature,
+        context.unsure_share,
     )
     parts = [
         "<html><head><meta charset='utf-8'><title>HemoLens report</title></head><body>",
@@ -174,7 +185,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     parts.append("<h3>Batch and model</h3>")
     parts.append(
         _table(
-            [(label, count or value) for _section, _cls, label, count, value, _unit in batch]
+            [(label, _count_and_value(count, value, unit)) for _section, _cls, label, count, value, unit in batch]
             + [
                 ("Review threshold", exact_number(summary.review_threshold)),
                 ("Model", f"{model_info.name} {model_info.version}"),
@@ -252,6 +263,15 @@ def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
         head = _header_row(headers, _LISTED_WIDTHS) if index == 0 else ""
         tables.append(f"<table width='100%' border='1' cellspacing='0' cellpadding='4'>{head}<tr>{row}</tr></table>")
     return "\n".join(tables)
+
+
+def _count_and_value(count: str, value: str, unit: str) -> str:
+    """A batch row's figures in one cell: "12", "1.15", "13.4% of validation images", "40 (62.5% of …)"."""
+    if value and unit:
+        value = f"{value}{unit}" if unit.startswith("%") else f"{value} {unit}"
+    if count and value:
+        return f"{count} ({value})"
+    return count or value
 
 
 def _header_row(headers: Sequence[str], widths: Sequence[int] = ()) -> str:

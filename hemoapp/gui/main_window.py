@@ -22,6 +22,7 @@ from hemoapp.core.report import ReportContext
 from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
 from hemoapp.core.summary import summarize
+from hemoapp.core.unsure_share import UnsureShare, unsure_share
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
 from hemoapp.gui.controller import ClassificationController, JobSource, JobState
 from hemoapp.gui.dialogs import (
@@ -300,6 +301,15 @@ class MainWindow(QMainWindow):
         model = self.results_model
         return summarize(model.predictions(), model.review_threshold, model.reviews())
 
+    def current_unsure_share(self) -> UnsureShare | None:
+        """The rows' cells below the model card's review threshold, against its validation images.
+
+        ``None`` without a model card that records its validation share. The card's threshold,
+        not the one set in the window: the validation share was measured at the card's.
+        """
+        info = model_info_of(self.controller.classifier)
+        return unsure_share(self.results_model.predictions(), info.card) if info is not None else None
+
     @Slot(object)
     def review_selected(self, class_name: str | None) -> bool:
         """Record that the user put the selected cell in ``class_name`` (``None``: forget its review).
@@ -453,6 +463,7 @@ class MainWindow(QMainWindow):
                 "batch_status": status,
                 "files_found": len(self._scan.records) if self._scan is not None else None,
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
+                "unsure_share": self.current_unsure_share(),
             }
             if kind == "report":
                 extra = {
@@ -475,7 +486,7 @@ class MainWindow(QMainWindow):
         return written
 
     def _report_context(self, batch_status: str | None, files_found: int | None,
-                        entries_skipped: int | None) -> ReportContext:
+                        entries_skipped: int | None, unsure_share: UnsureShare | None) -> ReportContext:
         """Where the shown rows came from and who reviewed them, for the report."""
         reviewers = tuple(dict.fromkeys(review.by for review in self.results_model.reviews().values()))
         source = self._source or JobSource()
@@ -487,6 +498,7 @@ class MainWindow(QMainWindow):
             entries_skipped=entries_skipped,
             classified_at=self._job_started_at,
             reviewers=reviewers,
+            unsure_share=unsure_share,
         )
 
     def _folder_name(self) -> str | None:
@@ -721,7 +733,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_summary_timer_timeout(self) -> None:
         self._summary_timer.stop()
-        self.results_view.summary.set_summary(self.current_summary() if self.results_model.rowCount() else None)
+        has_rows = self.results_model.rowCount() > 0
+        self.results_view.summary.set_summary(self.current_summary() if has_rows else None)
+        share = self.current_unsure_share() if has_rows else None
+        self.results_view.batch_warning.set_text(share.warning() if share is not None else None)
         self._update_flag_counts()
         self._update_actions()
 

@@ -94,6 +94,22 @@ def test_report_pdf_lists_every_flagged_cell_with_its_picture(pbc8_originals, ti
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pbc report.pdf", "pbc.csv"]  # nothing left over
 
 
+def test_another_labs_cells_get_a_warning_and_the_analysers_own_do_not(repo_root, pbc8_originals, tmp_path):
+    shipped = repo_root / "models" / "hemolens-lite0.tflite"
+    bccd = repo_root.parent / "shared" / "datasets" / "bccd-wbc"
+    if not shipped.exists() or not bccd.is_dir():
+        pytest.skip("needs the shipped model and ../shared/datasets/bccd-wbc")
+    code, _, stderr = run_cli(str(bccd), "--model", str(shipped), "--out", str(tmp_path / "bccd.csv"))
+    assert code == 0, stderr
+    warning = re.search(r"^warning: (\d+)% of the cells \((\d+) of (\d+)\) are below the model's review threshold",
+                        stderr, re.MULTILINE)
+    assert warning, stderr
+    unsure = sum(1 for row in read_rows(tmp_path / "bccd.csv") if float(row["confidence"]) < 0.99)
+    assert int(warning[2]) == unsure and int(warning[3]) == len(read_rows(tmp_path / "bccd.csv"))
+    code, _, stderr = run_cli(str(pbc8_originals), "--model", str(shipped), "--out", str(tmp_path / "pbc.csv"))
+    assert code == 0 and "review threshold" not in stderr, stderr
+
+
 def test_a_report_that_cannot_be_written_exits_2_and_keeps_the_csv(pbc8_originals, tiny_model, tmp_path, monkeypatch):
     from hemoapp.gui import report_pdf
 

@@ -23,6 +23,7 @@ from hemoapp.core.export import (
 from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
 from hemoapp.core.summary import summarize
+from hemoapp.core.unsure_share import UnsureShare
 from hemotest.predictions import rows_of
 
 CREATED = dt.datetime(2025, 3, 4, 5, 6, 7, 890, tzinfo=dt.timezone(dt.timedelta(hours=2)))
@@ -170,6 +171,22 @@ def test_summary_csv_says_how_complete_the_batch_is(tmp_path, predictions, model
     # zero skipped is written as 0: "none skipped" differs from "not known"
     zero = rows_of(write_summary_csv(tmp_path / "z.csv", summary, model_info, entries_skipped=0))
     assert [r["count"] for r in zero if r["label"] == "Entries skipped"] == ["0"]
+
+
+def test_summary_csv_compares_the_unsure_share_with_the_validation_images(tmp_path, predictions, model_info):
+    summary = summarize(predictions, review_threshold=0.8)
+    for share, verdict in ((UnsureShare(40, 64, 0.99, 0.1338), "yes"), (UnsureShare(8, 64, 0.99, 0.1338), "no")):
+        rows = rows_of(write_summary_csv(tmp_path / "s.csv", summary, model_info, unsure_share=share))
+        batch = [(r["label"], r["count"], r["value"], r["unit"]) for r in rows if r["section"] == "batch"]
+        assert batch[-3:] == [
+            ("Below the model's review threshold (0.99)", str(share.unsure),
+             f"{100 * share.unsure / 64:.1f}", "% of classified images"),
+            ("Below it on the model's validation images", "", "13.4", "% of validation images"),
+            ("Unlike the validation images (check the cells)", "", verdict, ""),
+        ]
+    # A model whose card has no validation share: no such rows.
+    plain = rows_of(write_summary_csv(tmp_path / "p.csv", summary, model_info))
+    assert not any("validation" in r["label"] for r in plain)
 
 
 def test_summary_csv_without_white_cells(tmp_path, model_info):

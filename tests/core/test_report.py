@@ -17,6 +17,7 @@ from hemoapp.core.report import (
 )
 from hemoapp.core.review import Review, review_key
 from hemoapp.core.summary import summarize
+from hemoapp.core.unsure_share import UnsureShare
 
 from hemotest.predictions import make
 
@@ -75,6 +76,25 @@ def test_warnings_come_first_and_say_what_is_missing(model_info):
     done = summarize(make({"neutrophil": 3}), 0.9)
     assert report_warnings(done, ReportContext("/lab", "completed", 3, 0)) == []
     assert "Read first" not in report_html(done, model_info, ReportContext("/lab", "completed", 3, 0))
+
+
+def test_a_batch_unlike_the_validation_images_is_the_first_warning(model_info):
+    summary = _summary()
+    unusual = UnsureShare(unsure=12, classified=13, threshold=0.99, validation_fraction=0.1338)
+    context = ReportContext("/lab/run 7", "cancelled", files_found=40, unsure_share=unusual)
+    warnings = report_warnings(summary, context)
+    assert warnings[0] == unusual.warning()
+    assert warnings[1].startswith("Incomplete batch")
+    rows = _table_rows(report_html(summary, model_info, context))
+    assert ["Below the model's review threshold (0.99)", "12 (92.3% of classified images)"] in rows
+    assert ["Below it on the model's validation images", "13.4% of validation images"] in rows
+    assert ["Unlike the validation images (check the cells)", "yes"] in rows
+    # A batch like the validation images: the figures, no warning.
+    usual = dataclasses.replace(unusual, unsure=2)
+    assert report_warnings(summary, dataclasses.replace(context, unsure_share=usual))[0].startswith("Incomplete")
+    assert ["Unlike the validation images (check the cells)", "no"] in _table_rows(
+        report_html(summary, model_info, dataclasses.replace(context, unsure_share=usual))
+    )
 
 
 def test_hostile_names_are_text_not_markup(model_info):

@@ -23,6 +23,7 @@ from hemoapp.gui.widgets.detail_panel import DetailPanel
 from hemoapp.gui.widgets.filter_bar import FilterBar
 from hemoapp.gui.widgets.progress_bar import JobProgressBar
 from hemoapp.gui.widgets.summary_panel import SummaryPanel
+from hemoapp.gui.widgets.warning_banner import WarningBanner
 
 
 class Tab:
@@ -104,6 +105,7 @@ class ResultsView(QWidget):
         self._proxy = proxy
         self._syncing = False
         self.progress = JobProgressBar()
+        self.batch_warning = WarningBanner()
         self.filter_bar = FilterBar()
         self.table = _make_table(proxy)
         self.gallery = _make_gallery(proxy)
@@ -130,6 +132,7 @@ class ResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addWidget(self.progress)
+        layout.addWidget(self.batch_warning)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.splitter, 1)
 
@@ -200,9 +203,10 @@ class ResultsView(QWidget):
         return False
 
     def clear(self) -> None:
-        """Forget the selection and the summary (a new folder is opening)."""
+        """Forget the selection, the summary and the batch warning (a new folder is opening)."""
         self.detail.set_prediction(None)
         self.summary.set_summary(None)
+        self.batch_warning.set_text(None)
 
     @Slot()
     def _on_filter_bar_filters_changed(self) -> None:
