@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 import hemoapp
 from hemoapp.core.contract import display_name
+from hemoapp.gui.busy import run_while_busy
 
 #: Filter string of the CSV save dialogs.
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
@@ -270,11 +271,15 @@ def export_file(
     suggested_name: str,
     write: ExportWrite,
     file_filter: str = CSV_FILTER,
+    busy_text: str = "",
 ) -> Path | None:
     """Export flow: ask for a path (when ``path`` is ``None``), write, report failures in a dialog.
 
     A ``path`` given by the caller is written as is (the caller decided); a path
-    from the dialog is only overwritten after :func:`confirm_overwrite`.
+    from the dialog is only overwritten after :func:`confirm_overwrite`. With a
+    ``busy_text`` the write runs on a worker thread behind a modal note saying so
+    (:func:`~hemoapp.gui.busy.run_while_busy`): for writes that take seconds, such as
+    a report of a large batch, so that the window keeps painting.
 
     Returns:
         The path written, or ``None`` if cancelled or failed.
@@ -284,10 +289,10 @@ def export_file(
         if path is None:
             return None
     path = Path(path)
-    # A report of a large batch decodes and lays out a picture per listed cell (seconds
-    # for a thousand): say that the window is busy, not hung.
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # busy, not hung
     try:
+        if busy_text:
+            return run_while_busy(parent, busy_text, lambda: write(path))
         return write(path)
     except OSError as exc:
         failure = exc

@@ -475,6 +475,8 @@ class MainWindow(QMainWindow):
         written = export_file(
             self, title, path, self.settings.last_dir("export"), suggested, ExportWrite(writer, data, info, extra),
             PDF_FILTER if kind == "report" else CSV_FILTER,
+            # A report decodes and lays out a picture per listed cell: seconds for a thousand.
+            busy_text="Writing the report…" if kind == "report" else "",
         )
         if written is not None:
             self.settings.set_last_dir("export", written.parent)
