@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
 from hemoapp.core.review import Review, is_changed, review_of
-from hemoapp.core.summary import FLAG_REVIEW, Summary, flag_for
+from hemoapp.core.summary import FLAG_REVIEW, Summary, confidence_percent, flag_for
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Cells listed one by one per list at most (the results CSV has every cell): a report of
@@ -204,7 +203,7 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
     parts = []
     cell_headers = ("Cell", "File", "Model", "Reviewed as", "Reviewed by, at (UTC)")
     if cells.flagged:
-        parts.append(f"<h3>Flagged cells (confidence below {_percent(review_threshold)})</h3>")
+        parts.append(f"<h3>Flagged cells (confidence below {confidence_percent(review_threshold)})</h3>")
         parts.append(_cut_note(cells.flagged, cells.totals.get("flagged", 0)))
         parts.append(_listed_table(cells.flagged, cell_headers))
     if cells.reviewed:
@@ -248,7 +247,7 @@ def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
             picture = f"<img src='{_text(cell.picture)}' width='{PICTURE_WIDTH}'>"
         else:
             picture = f"<small>{_text(cell.picture_note or 'no picture')}</small>"
-        model = f"{_text(display_name(prediction.predicted))}<br>{_percent(prediction.confidence)}"
+        model = f"{_text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
         if review is None:
             verdict, who = "<span style='color:#b00020'><b>not reviewed</b></span>", ""
         else:
@@ -277,12 +276,6 @@ def _count_and_value(count: str, value: str, unit: str) -> str:
 def _header_row(headers: Sequence[str], widths: Sequence[int] = ()) -> str:
     sized = [f" width='{width}%'" for width in widths] if widths else [""] * len(headers)
     return "<tr>" + "".join(f"<th align='left'{size}>{_text(h)}</th>" for h, size in zip(headers, sized)) + "</tr>"
-
-
-def _percent(value: float) -> str:
-    """A probability as a percentage with one decimal, rounded down so 0.9996 never reads 100.0%."""
-    # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.
-    return f"{math.floor(round(value * 1000, 6)) / 10:.1f}%"
 
 
 def _text(value: Any) -> str:

@@ -13,6 +13,7 @@ checked yet.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,17 @@ from hemoapp.core.review import Review, is_changed, reported_class, review_of
 #: Flag values (the CSV's ``flag`` column and the GUI's flag filter use the same words).
 FLAG_REVIEW = "review"
 FLAG_ERROR = "error"
+
+
+def confidence_percent(value: float, decimals: int = 1) -> str:
+    """A confidence or probability as a percentage, rounded *down*: 0.9896 reads "98.9%", never "99.0%".
+
+    Rounding to the nearest would show a cell flagged below a 99% threshold as "99.0%", and
+    one at 0.9996 as "100.0%": every view, the report and the CLI use this instead.
+    """
+    scale = 10**decimals
+    # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.
+    return f"{math.floor(round(value * 100 * scale, 6)) / scale:.{decimals}f}%"
 
 
 def flag_for(prediction, review_threshold: float) -> str:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 from hemoapp.core.contract import display_name
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
-from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, flag_for
+from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.thumbnails import ThumbnailCache
 
@@ -316,7 +316,7 @@ class ResultsModel(QAbstractTableModel):
         if column == Column.PREDICTED:
             return display_name(pred.predicted) if pred.ok else "—"
         if column == Column.CONFIDENCE:
-            return f"{pred.confidence:.1%}" if pred.ok else ""
+            return confidence_percent(pred.confidence) if pred.ok else ""
         if column == Column.FLAG:
             return _FLAG_TEXT[self.flag_of(pred)]
         if column == Column.REVIEWED:
@@ -348,7 +348,7 @@ class ResultsModel(QAbstractTableModel):
     def _tooltip(self, pred: Any) -> str:
         if not pred.ok:
             return f"{pred.record.path}\nCould not classify: {pred.error}"
-        text = f"{pred.record.path}\n{display_name(pred.predicted)} ({pred.confidence:.1%})"
+        text = f"{pred.record.path}\n{display_name(pred.predicted)} ({confidence_percent(pred.confidence)})"
         if self.flag_of(pred) == Flag.REVIEW:
             text += f"\nBelow the review threshold of {self._threshold:.0%}: check by eye"
         review = self.review_of(pred)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
-from hemoapp.core.summary import flag_for, summarize
+from hemoapp.core.summary import confidence_percent, flag_for, summarize
 from hemotest.predictions import failed, make, predicted
 
 
@@ -58,3 +58,27 @@ def test_threshold_is_strict_and_flags_name_the_row_state():
     assert flag_for(failed(), 0.9) == "error"
     assert summarize([at, below], 0.9).flagged == 1
     assert summarize([at, below], 0.0).flagged == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "text"),
+    [
+        (0.9896, 1, "98.9%"),
+        (0.99, 1, "99.0%"),
+        (0.9996, 1, "99.9%"),  # not 100.0%: only a certain answer reads 100
+        (1.0, 1, "100.0%"),
+        (0.29, 1, "29.0%"),  # 0.29 * 1000 is 289.99999999999997 in floating point
+        (0.0, 1, "0.0%"),
+        (0.985, 0, "98%"),
+        (0.99, 0, "99%"),
+    ],
+)
+def test_confidences_are_shown_rounded_down(value, decimals, text):
+    assert confidence_percent(value, decimals) == text
+
+
+def test_a_flagged_confidence_never_reads_as_its_threshold():
+    for threshold in (0.9, 0.95, 0.99, 1.0):
+        below = threshold - 1e-7
+        assert flag_for(predicted("neutrophil", below), threshold) == "review"
+        assert float(confidence_percent(below).rstrip("%")) < threshold * 100

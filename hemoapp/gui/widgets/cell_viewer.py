@@ -16,6 +16,7 @@ from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import display_name
+from hemoapp.core.summary import confidence_percent
 from hemoapp.core.review import is_changed
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.image_view import ImageView
@@ -29,7 +30,7 @@ def cell_caption(prediction: Any, review: Any) -> str:
     relpath = prediction.record.relpath
     if not prediction.ok:
         return f"{relpath} · could not be classified: {prediction.error}"
-    text = f"{relpath} · {display_name(prediction.predicted)} {prediction.confidence:.1%}"
+    text = f"{relpath} · {display_name(prediction.predicted)} {confidence_percent(prediction.confidence)}"
     if review is not None:
         verb = "changed to" if is_changed(prediction, review) else "confirmed as"
         text += f" · {verb} {display_name(review.class_name)} by {review.by}"

@@ -9,6 +9,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 from hemoapp.gui.widgets.image_view import ImageView
@@ -180,7 +181,7 @@ class DetailPanel(QScrollArea):
         if prediction.ok and prediction.probabilities is not None:
             self.chart.set_bars(
                 [
-                    Bar(name, display_name(name), p, f"{p:.1%}", emphasized=name == prediction.predicted)
+                    Bar(name, display_name(name), p, confidence_percent(p), emphasized=name == prediction.predicted)
                     for name, p in zip(CLASS_NAMES, prediction.probabilities)
                 ]
             )
@@ -199,7 +200,7 @@ class DetailPanel(QScrollArea):
         if not pred.ok:
             self.verdict_label.setText(f"Could not classify this file: {pred.error}")
             return
-        text = f"{display_name(pred.predicted)} · {pred.confidence:.1%} confidence"
+        text = f"{display_name(pred.predicted)} · {confidence_percent(pred.confidence)} confidence"
         if pred.confidence < self._threshold:
             text += f"\n⚠ Flagged for review (below {self._threshold:.0%})"
         self.verdict_label.setText(text)
