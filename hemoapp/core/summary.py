@@ -29,7 +29,7 @@ def confidence_percent(value: float, decimals: int = 1) -> str:
     """A confidence or probability as a percentage, rounded *down*: 0.9896 reads "98.9%", never "99.0%".
 
     Rounding to the nearest would show a cell flagged below a 99% threshold as "99.0%", and
-    one at 0.9996 as "100.0%": every view, the report and the CLI use this instead.
+    one at 0.9996 as "100.0%": every view and the report use this instead.
     """
     scale = 10**decimals
     # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.

@@ -11,8 +11,8 @@ from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from hemoapp.core.contract import SHORT_NAMES, display_name
-from hemoapp.core.summary import confidence_percent
 from hemoapp.core.review import is_changed
+from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.style import ERROR_COLOR, FLAG_COLOR, class_color, outline_color
 from hemoapp.gui.table_model import Flag, Role
 
@@ -68,7 +68,9 @@ class ConfidenceBarDelegate(QStyledItemDelegate):
             painter.setBrush(QColor(FLAG_COLOR) if flagged else palette.color(QPalette.ColorRole.Highlight))
             painter.drawRoundedRect(fill, 3, 3)
         painter.setPen(palette.color(_text_role(option)))
-        painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), confidence_percent(float(value)))
+        painter.drawText(
+            text_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), confidence_percent(float(value))
+        )
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
@@ -137,7 +139,8 @@ class GalleryDelegate(QStyledItemDelegate):
             name = option.fontMetrics.elidedText(shown, Qt.TextElideMode.ElideRight, name_rect.width())
             if is_changed(pred, review):
                 # The confidence is the model's, for its own class: say which, not to read it as the reviewed one's.
-                conf = f"model: {SHORT_NAMES.get(pred.predicted, pred.predicted)} {confidence_percent(pred.confidence, 0)}"
+                model_class = SHORT_NAMES.get(pred.predicted, pred.predicted)
+                conf = f"model: {model_class} {confidence_percent(pred.confidence, 0)}"
             else:
                 note = "  · reviewed" if review is not None else "  · review" if flag == Flag.REVIEW else ""
                 conf = f"{confidence_percent(pred.confidence, 0)}{note}"
