@@ -101,9 +101,9 @@ def build_actions(window: QWidget) -> Actions:
                            "The app's version and the model's card: training data, metrics, citation, licence",
                            icon(pix.SP_MessageBoxInformation)),
         review_confirm=_cell_action(window, "&Confirm Predicted Class", ["Return", "Enter"],
-                                      "The model's class of the selected cell is right"),
+                                    "The model's class of the selected cell is right"),
         review_clear=_cell_action(window, "&Undo Review", ["Backspace", "Delete"],
-                                    "Forget the review of the selected cell: it counts with the model's class again"),
+                                  "Forget the review of the selected cell: it counts with the model's class again"),
         set_reviewer=_action(window, "Reviewer &Name…", "Ctrl+Shift+R",
                              "The name your reviews are recorded under, in the exports and the saved reviews"),
         enlarge_cell=_cell_action(window, "&Enlarge Cell", ["Space"],
@@ -111,7 +111,7 @@ def build_actions(window: QWidget) -> Actions:
                                   "follows the selection (double-click the cell's image does the same)"),
         review_as=[
             _cell_action(window, f"Review as {display_name(name)}", [key],
-                           f"Put the selected cell in {display_name(name)}, whatever the model said")
+                         f"Put the selected cell in {display_name(name)}, whatever the model said")
             for name, key in zip(CLASS_NAMES, CLASS_KEYS)
         ],
     )

@@ -189,7 +189,8 @@ def outlined(image: QImage) -> QImage:
     painter = QPainter(picture)
     try:
         # 1.5 px wide once the picture is shown PICTURE_WIDTH wide, as the views draw it on screen.
-        draw_region_outline(painter, QRectF(picture.rect()), CENTER_CROP, width=1.5 * picture.width() / PICTURE_WIDTH)
+        width = 1.5 * picture.width() / PICTURE_WIDTH
+        draw_region_outline(painter, QRectF(picture.rect()), CENTER_CROP, width=width)
     finally:
         painter.end()
     return picture

@@ -16,8 +16,8 @@ from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import display_name
-from hemoapp.core.summary import confidence_percent
 from hemoapp.core.review import is_changed
+from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.image_view import ImageView
 

@@ -124,7 +124,7 @@ class ImageView(QWidget):
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawPixmap(self._target_rect(), self._pixmap)
-        if self.region_rect() is not None:
+        if self._region_fraction is not None:
             draw_region_outline(painter, QRectF(self._target_rect()), self._region_fraction)
 
     def _target_rect(self) -> QRect:

@@ -8,6 +8,7 @@ work: e.g. a batch whose cells are far less sure than the model's validation ima
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QWidget
 
 from hemoapp.gui.style import FLAG_COLOR
@@ -20,9 +21,10 @@ class WarningBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("warningBanner")
         # A tint of the amber "review" colour: readable with the palette's text in light and dark themes.
+        amber = QColor(FLAG_COLOR)
         self.setStyleSheet(
             f"QFrame#warningBanner {{ border: 1px solid {FLAG_COLOR}; border-radius: 4px;"
-            " background-color: rgba(242, 169, 0, 40); }"
+            f" background-color: rgba({amber.red()}, {amber.green()}, {amber.blue()}, 40); }}"
         )
         self.icon_label = QLabel()
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
