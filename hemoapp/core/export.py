@@ -23,7 +23,7 @@ from typing import IO
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.review import Review, reported_class, review_of
-from hemoapp.core.summary import Summary, flag_for
+from hemoapp.core.summary import Summary, flag_for, interval_bounds_text
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
@@ -61,6 +61,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "count",
     "value",
     "unit",
+    "ci95_low",
+    "ci95_high",
     "model_name",
     "model_version",
     "model_sha256",
@@ -174,58 +176,76 @@ def _review_cells(prediction, review: Review | None) -> list[str]:
     return [safe_cell(review.class_name), utc_timestamp(review.at), safe_cell(review.by), safe_cell(reported)]
 
 
+def _row(
+    section: str,
+    class_name: str,
+    label: str,
+    count: str = "",
+    value: str = "",
+    unit: str = "",
+    interval: tuple[str, str] = ("", ""),
+) -> list[str]:
+    """One summary row: the columns of :data:`SUMMARY_COLUMNS` up to the model's identity."""
+    return [section, class_name, label, count, value, unit, *interval]
+
+
 def summary_rows(summary: Summary) -> list[list[str]]:
-    """The summary as ``(section, class, label, count, value, unit)`` rows of text."""
+    """The summary as ``(section, class, label, count, value, unit, ci95_low, ci95_high)`` rows of text.
+
+    Only the differential's classes and the erythroblasts per 100 white cells have an interval
+    (:meth:`Summary.differential_interval`, :meth:`Summary.erythroblast_interval`; rounded
+    outwards); the other rows leave it empty.
+    """
     rows = [
-        ["totals", "", "Images", str(summary.total), "", ""],
-        ["totals", "", "Classified", str(summary.classified), "", ""],
-        ["totals", "", "Could not be read", str(summary.errors), "", ""],
-        [
+        _row("totals", "", "Images", str(summary.total)),
+        _row("totals", "", "Classified", str(summary.classified)),
+        _row("totals", "", "Could not be read", str(summary.errors)),
+        _row(
             "totals",
             "",
             f"Flagged for review (confidence below {summary.review_threshold:.2f})",
             str(summary.flagged),
-            "",
-            "",
-        ],
-        ["totals", "", "Flagged and not yet reviewed", str(summary.flagged_unreviewed), "", ""],
-        ["totals", "", "Reviewed by a person", str(summary.reviewed), "", ""],
-        ["totals", "", "Class changed by review (counted as reviewed)", str(summary.changed), "", ""],
+        ),
+        _row("totals", "", "Flagged and not yet reviewed", str(summary.flagged_unreviewed)),
+        _row("totals", "", "Reviewed by a person", str(summary.reviewed)),
+        _row("totals", "", "Class changed by review (counted as reviewed)", str(summary.changed)),
     ]
     for name in CLASS_NAMES:
         rows.append(
-            [
+            _row(
                 "counts",
                 name,
                 display_name(name),
                 str(summary.counts.get(name, 0)),
                 _number(summary.percentages.get(name), 1),
                 "% of classified images",
-            ]
+            )
         )
     for name in WHITE_CELL_CLASSES:
         rows.append(
-            [
+            _row(
                 "differential",
                 name,
                 display_name(name),
                 str(summary.counts.get(name, 0)),
                 _number(summary.differential.get(name), 1),
                 "% of white cells",
-            ]
+                interval_bounds_text(summary.differential_interval(name)),
+            )
         )
-    rows.append(["differential", "", "White cells", str(summary.white_cells), "", ""])
+    rows.append(_row("differential", "", "White cells", str(summary.white_cells)))
     rows.append(
-        [
+        _row(
             "differential",
             "erythroblast",
             "Erythroblasts per 100 white cells",
             str(summary.counts.get("erythroblast", 0)),
             _number(summary.erythroblasts_per_100_wbc, 1),
             "per 100 white cells",
-        ]
+            interval_bounds_text(summary.erythroblast_interval()),
+        )
     )
-    rows.append(["other", "platelet", "Platelets (not in the differential)", str(summary.platelets), "", ""])
+    rows.append(_row("other", "platelet", "Platelets (not in the differential)", str(summary.platelets)))
     return rows
 
 
@@ -243,36 +263,36 @@ def batch_rows(
     were never counted. These rows say so in the file itself, and so does a batch
     whose cells are far less sure than the model's validation images
     (:mod:`hemoapp.core.unsure_share`). Each row is left out when its value is
-    unknown (``None``).
+    unknown (``None``). Their columns are :func:`summary_rows`'.
     """
     rows = []
     if batch_status is not None:
-        rows.append(["batch", "", "Batch status", "", safe_cell(batch_status), ""])
+        rows.append(_row("batch", "", "Batch status", "", safe_cell(batch_status)))
     if files_found is not None:
-        rows.append(["batch", "", "Image files found", str(files_found), "", ""])
+        rows.append(_row("batch", "", "Image files found", str(files_found)))
     if entries_skipped is not None:
-        rows.append(["batch", "", "Entries skipped", str(entries_skipped), "", ""])
+        rows.append(_row("batch", "", "Entries skipped", str(entries_skipped)))
     if calibration_temperature is not None:
-        rows.append(["batch", "", "Calibration temperature", "", exact_number(calibration_temperature), ""])
+        rows.append(_row("batch", "", "Calibration temperature", "", exact_number(calibration_temperature)))
     if unsure is not None:
         rows += [
-            [
+            _row(
                 "batch",
                 "",
                 f"Below the model's review threshold ({exact_number(unsure.threshold)})",
                 str(unsure.unsure),
                 _number(100.0 * unsure.fraction, 1),
                 "% of classified images",
-            ],
-            [
+            ),
+            _row(
                 "batch",
                 "",
                 "Below it on the model's validation images",
                 "",
                 _number(100.0 * unsure.validation_fraction, 1),
                 "% of validation images",
-            ],
-            ["batch", "", "Unlike the validation images (check the cells)", "", "yes" if unsure.unusual else "no", ""],
+            ),
+            _row("batch", "", "Unlike the validation images (check the cells)", "", "yes" if unsure.unusual else "no"),
         ]
     return rows
 

@@ -22,7 +22,7 @@ from typing import Any
 from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
 from hemoapp.core.review import Review, is_changed, review_of
-from hemoapp.core.summary import FLAG_REVIEW, Summary, confidence_percent, flag_for
+from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Cells listed one by one per list at most (the results CSV has every cell): a report of
@@ -178,13 +178,14 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     parts.append("<h3>Totals</h3>")
     parts.append(_section_table(rows, ("totals",), ("", "Count")))
     parts.append("<h3>White-cell differential</h3>")
-    parts.append(_section_table(rows, ("differential",), ("", "Cells", "Value", "Unit")))
+    parts.append(_section_table(rows, ("differential",), ("", "Cells", "Value", "Unit", "95% interval")))
+    parts.append(f"<p><small>{_text(INTERVAL_NOTE)}</small></p>")
     parts.append("<h3>Cells per class</h3>")
     parts.append(_section_table(rows, ("counts", "other"), ("Class", "Cells", "%", "Unit")))
     parts.append("<h3>Batch and model</h3>")
     parts.append(
         _table(
-            [(label, _count_and_value(count, value, unit)) for _section, _cls, label, count, value, unit in batch]
+            [(label, _count_and_value(count, value, unit)) for _section, _cls, label, count, value, unit, *_interval in batch]
             + [
                 ("Review threshold", exact_number(summary.review_threshold)),
                 ("Model", f"{model_info.name} {model_info.version}"),
@@ -288,12 +289,17 @@ def _table(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tuple[str, ...]) -> str:
-    """The summary rows of ``sections`` as a bordered table: label, count, then value and unit if headed."""
+    """The summary rows of ``sections`` as a bordered table: label, count, then value, unit and interval if headed."""
     lines = []
-    for section, _cls, label, count, value, unit in rows:
+    for section, _cls, label, count, value, unit, low, high in rows:
         if section not in sections:
             continue
+        interval = f"{low}–{high}" if low and high else ""
         cells = [f"<td>{_text(label)}</td>", f"<td align='right'>{_text(count)}</td>"]
-        cells += [f"<td align='right'>{_text(value)}</td>", f"<td>{_text(unit)}</td>"][: len(headers) - 2]
+        cells += [
+            f"<td align='right'>{_text(value)}</td>",
+            f"<td>{_text(unit)}</td>",
+            f"<td align='right'>{_text(interval)}</td>",
+        ][: len(headers) - 2]
         lines.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table border='1' cellspacing='0' cellpadding='4'>{_header_row(headers)}{''.join(lines)}</table>"

@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hemoapp.core.binomial import binomial_tail
+
 #: How many times the validation share a batch's unsure share must exceed.
 RATIO = 2.0
 
@@ -120,29 +122,6 @@ def validation_unsure_fraction(card: Any) -> float | None:
     if not (0.0 < fraction < 1.0) or not math.isclose(threshold, card.review_threshold):
         return None
     return float(fraction)
-
-
-def binomial_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p); exact, in log space (no SciPy in the app)."""
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    if p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    total = 0.0
-    # Past the mode the terms only shrink, so the sum can stop once they no longer count.
-    for i in range(k, n + 1):
-        term = math.exp(
-            math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
-        )
-        total += term
-        if i > n * p and term < total * 1e-15:
-            break
-    return min(1.0, total)
 
 
 def _percent(value: float) -> str:

@@ -19,7 +19,9 @@ from hemoapp import __main__ as entry
 from hemoapp import __version__, cli
 from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
 from hemoapp.core.export import PREDICTION_COLUMNS
+from hemoapp.core.summary import summarize
 from hemotest import corpus as c
+from hemotest.predictions import make
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -356,3 +358,12 @@ def test_main_reports_missing_gui_and_unknown_options(monkeypatch, capsys):
     assert "unknown option --frobnicate" in capsys.readouterr().err
     assert entry.main(["--help"]) == 0
     assert "hemoapp classify FOLDER" in capsys.readouterr().out
+
+
+def test_the_printed_differential_gives_each_class_its_counting_interval():
+    text = cli.format_summary(summarize(make({"monocyte": 5, "neutrophil": 95, "platelet": 3}), 0.9))
+    assert "White-cell differential (100 white cells; 95% interval from counting alone):" in text
+    # 5 of 100: exact limits 1.64-11.28% (Rümke's table: 2-11), rounded outwards.
+    assert re.search(r"^  Monocyte +5\.0%   1\.6–11\.3%$", text, re.MULTILINE)
+    assert re.search(r"^  Basophil +0\.0%   0\.0–3\.7%$", text, re.MULTILINE)
+    assert "Erythroblasts per 100 white cells: 0.0 (95% interval 0.0–3.8)" in text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hemoapp.core import export
-from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
 from hemoapp.core.export import (
     PREDICTION_COLUMNS,
     SUMMARY_COLUMNS,
@@ -147,6 +147,10 @@ def test_summary_csv(tmp_path, predictions, model_info):
     assert by_label[("totals", "Flagged for review (confidence below 0.80)")]["count"] == "1"
     neutrophil = by_label[("differential", "Neutrophil")]
     assert neutrophil["count"] == "1" and neutrophil["value"] == "50.0" and neutrophil["unit"] == "% of white cells"
+    # 1 of 2 white cells: exact 95% limits 1.26-98.74% (scipy.stats.binomtest), rounded outwards.
+    assert (neutrophil["ci95_low"], neutrophil["ci95_high"]) == ("1.2", "98.8")
+    with_interval = {(r["section"], r["class"]) for r in rows if r["ci95_low"] or r["ci95_high"]}
+    assert with_interval == {("differential", name) for name in (*WHITE_CELL_CLASSES, "erythroblast")}
     assert by_label[("counts", "Immature granulocyte")]["value"] == "50.0"
     assert by_label[("differential", "Erythroblasts per 100 white cells")]["value"] == "0.0"
     assert all(r["model_sha256"] == "ab" * 32 and r["created_at"] == "2025-03-04T03:06:07Z" for r in rows)
@@ -194,6 +198,7 @@ def test_summary_csv_without_white_cells(tmp_path, model_info):
     rows = rows_of(write_summary_csv(tmp_path / "s.csv", summary, model_info))
     differential = [r for r in rows if r["section"] == "differential" and r["class"] in ("neutrophil", "erythroblast")]
     assert [r["value"] for r in differential] == ["", ""]
+    assert not any(r["ci95_low"] or r["ci95_high"] for r in rows)
 
 
 def test_utc_timestamp_treats_naive_as_utc():

@@ -16,7 +16,7 @@ from hemoapp.core.report import (
     report_warnings,
 )
 from hemoapp.core.review import Review, review_key
-from hemoapp.core.summary import summarize
+from hemoapp.core.summary import INTERVAL_NOTE, summarize
 from hemoapp.core.unsure_share import UnsureShare
 
 from hemotest.predictions import make
@@ -45,13 +45,16 @@ def test_the_report_has_every_number_of_the_summary_csv(model_info):
     summary = _summary()
     text = report_html(summary, model_info, ReportContext("/lab/run 7", "completed", 14, 0, AT, ("J. Doe",), AT))
     rows = _table_rows(text)
-    for _section, _cls, label, count, value, unit in summary_rows(summary):
-        # Totals are label and count; the other tables add the value and its unit.
-        assert any(row[:2] == [label, count] and row[2:] in ([], [value, unit]) for row in rows), label
+    for _section, _cls, label, count, value, unit, low, high in summary_rows(summary):
+        # Totals are label and count; the other tables add the value and its unit, the differential its interval.
+        interval = f"{low}–{high}" if low else ""
+        assert any(row[:2] == [label, count] and row[2:] in ([], [value, unit], [value, unit, interval]) for row in rows), label
     # The differential, by hand: 6 neutrophils, 3 lymphocytes, 1 monocyte and 1 cell reviewed as an
     # immature granulocyte make 11 white cells; the other low-confidence monocyte stays a monocyte.
-    assert ["Neutrophil", "6", "54.5", "% of white cells"] in rows
-    assert ["Immature granulocyte", "1", "9.1", "% of white cells"] in rows
+    # Exact 95% limits (scipy.stats.binomtest(k, 11) "exact": 23.38-83.25 and 0.23-41.28), rounded outwards.
+    assert ["Neutrophil", "6", "54.5", "% of white cells", "23.3–83.3"] in rows
+    assert ["Immature granulocyte", "1", "9.1", "% of white cells", "0.2–41.3"] in rows
+    assert html.escape(INTERVAL_NOTE) in text
     assert ["Immature granulocyte", "1", "7.7", "% of classified images"] in rows  # 13 classified
     cells = _cells(text)
     for expected in ("/lab/run 7", "2026-11-24T09:30:05Z", "J. Doe", "completed", model_info.sha256,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
-from hemoapp.core.summary import confidence_percent, flag_for, summarize
+from hemoapp.core.summary import confidence_percent, flag_for, interval_bounds_text, summarize
 from hemotest.predictions import failed, make, predicted
 
 
@@ -82,3 +82,32 @@ def test_a_flagged_confidence_never_reads_as_its_threshold():
         below = threshold - 1e-7
         assert flag_for(predicted("neutrophil", below), threshold) == "review"
         assert float(confidence_percent(below).rstrip("%")) < threshold * 100
+
+
+def test_the_differential_interval_is_the_exact_one_for_the_white_cells_counted():
+    # 5 monocytes among 100 white cells (95 neutrophils); platelets and erythroblasts are not white cells.
+    summary = summarize(make({"monocyte": 5, "neutrophil": 95, "platelet": 40, "erythroblast": 7}), 0.9)
+    low, high = summary.differential_interval("monocyte")
+    assert (low, high) == (pytest.approx(1.6432, abs=1e-4), pytest.approx(11.2835, abs=1e-4))  # Rümke: 2-11
+    assert summary.differential_interval("basophil")[0] == 0.0
+    assert interval_bounds_text((low, high)) == ("1.6", "11.3")
+    assert summarize(make({"platelet": 3}), 0.9).differential_interval("monocyte") is None
+
+
+def test_the_erythroblast_ratio_interval_follows_from_their_share_of_nucleated_cells():
+    # 7 erythroblasts and 100 white cells: 7.0 per 100; exact limits of 7 of 107 (scipy.stats.binomtest),
+    # turned into per-100 ratios, are 2.744-14.963.
+    summary = summarize(make({"erythroblast": 7, "neutrophil": 100, "platelet": 9}), 0.9)
+    assert summary.erythroblasts_per_100_wbc == pytest.approx(7.0)
+    low, high = summary.erythroblast_interval()
+    assert (low, high) == (pytest.approx(2.7438, abs=1e-4), pytest.approx(14.9628, abs=1e-4))
+    assert summarize(make({"neutrophil": 10}), 0.9).erythroblast_interval()[0] == 0.0
+    assert summarize(make({"erythroblast": 3}), 0.9).erythroblast_interval() is None  # no white cells, no ratio
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [((7.56, 30.21), ("7.5", "30.3")), ((0.0, 100.0), ("0.0", "100.0")), ((2.9, 29.0), ("2.9", "29.0")), (None, ("", ""))],
+)
+def test_interval_bounds_are_rounded_outwards(interval, expected):
+    assert interval_bounds_text(interval) == expected

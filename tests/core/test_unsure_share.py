@@ -7,13 +7,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from hemoapp.core.unsure_share import (
     RATIO,
     UnsureShare,
-    binomial_tail,
     unsure_share,
     validation_unsure_fraction,
 )
@@ -33,13 +30,6 @@ def cell(confidence: float, ok: bool = True):
 
 
 VALIDATED = {"threshold": 0.9, "flagged_fraction": 0.125}
-
-
-@settings(max_examples=200, deadline=None)
-@given(n=st.integers(0, 400), k=st.integers(-2, 402), p=st.floats(0.0, 1.0))
-def test_binomial_tail_matches_scipy(n, k, p):
-    stats = pytest.importorskip("scipy.stats")
-    assert binomial_tail(k, n, p) == pytest.approx(float(stats.binom.sf(k - 1, n, p)), rel=1e-9, abs=1e-300)
 
 
 def test_the_validation_share_comes_from_the_card_at_its_own_threshold():

@@ -51,3 +51,17 @@ def test_every_table_column_fits_without_scrolling_sideways(qtbot, make_window, 
     error_right_edge = header.sectionViewportPosition(Column.ERROR) + header.sectionSize(Column.ERROR)
     assert error_right_edge <= table.viewport().width()
     assert header.sectionSize(Column.ERROR) >= 80  # room for the start of an error message
+
+
+def test_the_differential_shows_every_column_without_scrolling_sideways(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    window.resize(1280, 800)
+    run_folder(qtbot, window, cell_folder)
+    window.actions.show_summary.trigger()
+    qtbot.wait(300)  # the summary refreshes and the layouts settle
+    table = window.results_view.summary.differential_table
+    assert table.horizontalScrollBar().maximum() == 0
+    header = table.horizontalHeader()
+    last = header.count() - 1
+    assert header.sectionViewportPosition(last) + header.sectionSize(last) <= table.viewport().width()
+    assert table.item(0, last).text().endswith("%")  # the interval, not a placeholder

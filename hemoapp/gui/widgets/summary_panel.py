@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -20,12 +21,18 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.core.summary import INTERVAL_NOTE, interval_bounds_text
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 
 
 def _fmt_percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} %"
+
+
+def _fmt_interval(interval: tuple[float, float] | None) -> str:
+    low, high = interval_bounds_text(interval)
+    return f"{low}–{high} %" if low else "—"
 
 
 def headline(summary: Any) -> str:
@@ -60,8 +67,9 @@ class SummaryPanel(QScrollArea):
         counts_layout.addWidget(self.chart)
         counts_layout.addStretch(1)
 
-        self.differential_table = QTableWidget(len(WHITE_CELL_CLASSES) + 1, 2)
-        self.differential_table.setHorizontalHeaderLabels(["Cells", "% of white cells"])
+        self.differential_table = QTableWidget(len(WHITE_CELL_CLASSES) + 1, 3)
+        self.differential_table.setHorizontalHeaderLabels(["Cells", "% of white cells", "95% interval"])
+        self.differential_table.horizontalHeaderItem(2).setToolTip(INTERVAL_NOTE)
         self.differential_table.setVerticalHeaderLabels(
             [display_name(name) for name in WHITE_CELL_CLASSES] + ["White cells"]
         )
@@ -72,11 +80,21 @@ class SummaryPanel(QScrollArea):
         self.differential_table.setToolTip("White-cell differential: each white-cell class as a percentage of all white cells")
         self.differential_table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
         self.differential_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.differential_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for row, name in enumerate(WHITE_CELL_CLASSES):
             self.differential_table.verticalHeaderItem(row).setIcon(class_swatch(name, self.palette()))
         differential_box = QGroupBox("White-cell differential")
         differential_layout = QVBoxLayout(differential_box)
         differential_layout.addWidget(self.differential_table)
+        # Said on the panel, not only in a tooltip: a 100-cell count is far less precise than it reads.
+        self.interval_caption = QLabel(
+            "The 95% interval covers only the error of counting this many white cells, not the model's "
+            "errors; counting more cells narrows it."
+        )
+        self.interval_caption.setWordWrap(True)
+        self.interval_caption.setToolTip(INTERVAL_NOTE)
+        self.interval_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        differential_layout.addWidget(self.interval_caption)
 
         self.erythroblast_label = QLabel()
         self.erythroblast_label.setToolTip("Nucleated red cells are reported per 100 white cells, not in the differential")
@@ -127,7 +145,7 @@ class SummaryPanel(QScrollArea):
                 [Bar(name, display_name(name), 0.0, "0") for name in CLASS_NAMES]
             )
             for row in range(self.differential_table.rowCount()):
-                for column in range(2):
+                for column in range(self.differential_table.columnCount()):
                     self.differential_table.setItem(row, column, QTableWidgetItem("—"))
             for label in (
                 self.erythroblast_label, self.platelet_label, self.flagged_label, self.reviewed_label, self.errors_label
@@ -149,20 +167,35 @@ class SummaryPanel(QScrollArea):
         for row, name in enumerate(WHITE_CELL_CLASSES):
             self._set_cell(row, 0, str(summary.counts.get(name, 0)))
             self._set_cell(row, 1, _fmt_percent(summary.differential.get(name)))
+            self._set_cell(row, 2, _fmt_interval(summary.differential_interval(name)))
         total_row = len(WHITE_CELL_CLASSES)
         self._set_cell(total_row, 0, str(summary.white_cells))
         self._set_cell(total_row, 1, "100.0 %" if summary.white_cells else "—")
+        self._set_cell(total_row, 2, "")
         per_100 = summary.erythroblasts_per_100_wbc
         erythroblasts = summary.counts.get("erythroblast", 0)
-        self.erythroblast_label.setText(
-            f"{per_100:.1f}  ({erythroblasts} erythroblasts)" if per_100 is not None else f"—  ({erythroblasts} erythroblasts, no white cells)"
-        )
+        if per_100 is None:
+            self.erythroblast_label.setText(f"—  ({erythroblasts} erythroblasts, no white cells)")
+        else:
+            low, high = interval_bounds_text(summary.erythroblast_interval())
+            self.erythroblast_label.setText(f"{per_100:.1f}  ({erythroblasts} erythroblasts)\n95% interval {low}–{high}")
         self.platelet_label.setText(str(summary.platelets))
         self.flagged_label.setText(
             f"{summary.flagged}  (below {summary.review_threshold:.0%}; {summary.flagged_unreviewed} not reviewed)"
         )
         self.reviewed_label.setText(f"{summary.reviewed}  ({summary.changed} changed)")
         self.errors_label.setText(str(summary.errors))
+        self._fit_differential_width()
+
+    def _fit_differential_width(self) -> None:
+        """Ask for the differential's whole width, so the layout never cuts off its interval column."""
+        table = self.differential_table
+        table.resizeColumnsToContents()
+        header = table.horizontalHeader()
+        # The stretched last column may be wider than its contents: count what it needs.
+        needed = sum(header.sectionSize(c) for c in range(header.count() - 1))
+        needed += max(header.sectionSizeHint(header.count() - 1), table.sizeHintForColumn(header.count() - 1))
+        table.setMinimumWidth(table.verticalHeader().sizeHint().width() + needed + 2 * table.frameWidth())
 
     def _set_cell(self, row: int, column: int, text: str) -> None:
         item = QTableWidgetItem(text)

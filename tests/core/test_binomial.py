@@ -1,0 +1,71 @@
+"""Exact binomial tails and proportion intervals, checked against SciPy and closed forms."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hemoapp.core.binomial import binomial_tail, proportion_interval
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 400), k=st.integers(-2, 402), p=st.floats(0.0, 1.0))
+def test_binomial_tail_matches_scipy(n, k, p):
+    stats = pytest.importorskip("scipy.stats")
+    assert binomial_tail(k, n, p) == pytest.approx(float(stats.binom.sf(k - 1, n, p)), rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(("k", "n", "p"), [(30, 20_000, 0.001), (9_000, 20_000, 0.5), (10_100, 20_000, 0.5)])
+def test_binomial_tail_holds_for_large_batches(k, n, p):
+    stats = pytest.importorskip("scipy.stats")
+    assert binomial_tail(k, n, p) == pytest.approx(float(stats.binom.sf(k - 1, n, p)), rel=1e-8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), total=st.integers(1, 3_000))
+def test_the_interval_is_scipys_exact_clopper_pearson(data, total):
+    stats = pytest.importorskip("scipy.stats")
+    count = data.draw(st.integers(0, total))
+    expected = stats.binomtest(count, total).proportion_ci(confidence_level=0.95, method="exact")
+    low, high = proportion_interval(count, total)
+    assert low == pytest.approx(expected.low, abs=1e-9)
+    assert high == pytest.approx(expected.high, abs=1e-9)
+    assert low <= count / total <= high
+
+
+@pytest.mark.parametrize("total", [1, 10, 100, 200, 1_000])
+def test_no_cells_or_all_cells_have_closed_form_bounds(total):
+    # With none of n cells counted the upper bound solves (1 - p)^n = 2.5%; with all, p^n = 2.5%.
+    assert proportion_interval(0, total) == (0.0, pytest.approx(1.0 - 0.025 ** (1.0 / total), abs=1e-12))
+    assert proportion_interval(total, total) == (pytest.approx(0.025 ** (1.0 / total), abs=1e-12), 1.0)
+
+
+def test_rumkes_table_row_for_a_100_cell_differential():
+    # Rümke's table, 100 cells counted: 5% observed lies in 2-11%, 50% in 40-60% (rounded).
+    low, high = proportion_interval(5, 100)
+    assert (round(low * 100), round(high * 100)) == (2, 11)
+    low, high = proportion_interval(50, 100)
+    assert (round(low * 100), round(high * 100)) == (40, 60)
+
+
+def test_counting_more_cells_narrows_the_interval():
+    widths = [high - low for low, high in (proportion_interval(n // 10, n) for n in (100, 200, 500, 1_000))]
+    assert widths == sorted(widths, reverse=True)
+    assert widths[0] > 2 * widths[-1]
+
+
+def test_a_lower_confidence_gives_a_narrower_interval():
+    low95, high95 = proportion_interval(20, 100)
+    low80, high80 = proportion_interval(20, 100, confidence=0.80)
+    assert low95 < low80 < 0.2 < high80 < high95
+
+
+def test_nothing_counted_has_no_interval_and_bad_arguments_are_refused():
+    assert proportion_interval(0, 0) is None
+    with pytest.raises(ValueError, match="outside"):
+        proportion_interval(5, 4)
+    with pytest.raises(ValueError, match="outside"):
+        proportion_interval(-1, 4)
+    with pytest.raises(ValueError, match="confidence"):
+        proportion_interval(1, 4, confidence=1.0)
