@@ -21,14 +21,15 @@ CONFIDENCE = 0.95
 # Bisection steps for an interval's bound: 2**-50 is far below the 0.1 points shown.
 _BISECTION_STEPS = 50
 
-
 # Terms summed per step of a tail: past the distribution's mode the sum stops at the first
 # step whose last term no longer counts, so a tail costs the few thousand terms that matter,
 # not one per counted cell.
 _CHUNK = 1024
 
 # log(i!) for i = 0, 1, …, grown on demand: a summary asks for ever larger counts while
-# a batch runs, and each new count then costs only the factorials it adds.
+# a batch runs, and each new count then costs only the factorials it adds. The table is
+# replaced when it grows, never changed in place, so the report's worker thread and the
+# GUI thread can both read it without a lock.
 _log_factorial = np.zeros(1)
 
 

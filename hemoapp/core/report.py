@@ -185,7 +185,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     parts.append("<h3>Batch and model</h3>")
     parts.append(
         _table(
-            [(label, _count_and_value(count, value, unit)) for _section, _cls, label, count, value, unit, *_interval in batch]
+            [(label, _count_and_value(count, value, unit)) for _section, _cls, label, count, value, unit, *_ in batch]
             + [
                 ("Review threshold", exact_number(summary.review_threshold)),
                 ("Model", f"{model_info.name} {model_info.version}"),

@@ -48,7 +48,8 @@ def test_the_report_has_every_number_of_the_summary_csv(model_info):
     for _section, _cls, label, count, value, unit, low, high in summary_rows(summary):
         # Totals are label and count; the other tables add the value and its unit, the differential its interval.
         interval = f"{low}–{high}" if low else ""
-        assert any(row[:2] == [label, count] and row[2:] in ([], [value, unit], [value, unit, interval]) for row in rows), label
+        shown = ([], [value, unit], [value, unit, interval])
+        assert any(row[:2] == [label, count] and row[2:] in shown for row in rows), label
     # The differential, by hand: 6 neutrophils, 3 lymphocytes, 1 monocyte and 1 cell reviewed as an
     # immature granulocyte make 11 white cells; the other low-confidence monocyte stays a monocyte.
     # Exact 95% limits (scipy.stats.binomtest(k, 11) "exact": 23.38-83.25 and 0.23-41.28), rounded outwards.

@@ -107,7 +107,12 @@ def test_the_erythroblast_ratio_interval_follows_from_their_share_of_nucleated_c
 
 @pytest.mark.parametrize(
     ("interval", "expected"),
-    [((7.56, 30.21), ("7.5", "30.3")), ((0.0, 100.0), ("0.0", "100.0")), ((2.9, 29.0), ("2.9", "29.0")), (None, ("", ""))],
+    [
+        ((7.56, 30.21), ("7.5", "30.3")),
+        ((0.0, 100.0), ("0.0", "100.0")),
+        ((2.9, 29.0), ("2.9", "29.0")),
+        (None, ("", "")),
+    ],
 )
 def test_interval_bounds_are_rounded_outwards(interval, expected):
     assert interval_bounds_text(interval) == expected

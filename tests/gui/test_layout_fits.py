@@ -53,7 +53,9 @@ def test_every_table_column_fits_without_scrolling_sideways(qtbot, make_window, 
     assert header.sectionSize(Column.ERROR) >= 80  # room for the start of an error message
 
 
-def test_the_differential_shows_every_column_without_scrolling_sideways(qtbot, make_window, fake_classifier, cell_folder):
+def test_the_differential_shows_every_column_without_scrolling_sideways(
+    qtbot, make_window, fake_classifier, cell_folder
+):
     window = make_window(fake_classifier())
     window.resize(1280, 800)
     run_folder(qtbot, window, cell_folder)

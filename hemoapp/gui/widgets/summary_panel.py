@@ -178,7 +178,9 @@ class SummaryPanel(QScrollArea):
             self.erythroblast_label.setText(f"—  ({erythroblasts} erythroblasts, no white cells)")
         else:
             low, high = interval_bounds_text(summary.erythroblast_interval())
-            self.erythroblast_label.setText(f"{per_100:.1f}  ({erythroblasts} erythroblasts)\n95% interval {low}–{high}")
+            self.erythroblast_label.setText(
+                f"{per_100:.1f}  ({erythroblasts} erythroblasts)\n95% interval {low}–{high}"
+            )
         self.platelet_label.setText(str(summary.platelets))
         self.flagged_label.setText(
             f"{summary.flagged}  (below {summary.review_threshold:.0%}; {summary.flagged_unreviewed} not reviewed)"
