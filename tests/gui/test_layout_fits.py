@@ -67,3 +67,6 @@ def test_the_differential_shows_every_column_without_scrolling_sideways(
     last = header.count() - 1
     assert header.sectionViewportPosition(last) + header.sectionSize(last) <= table.viewport().width()
     assert table.item(0, last).text().endswith("%")  # the interval, not a placeholder
+    # Every interval's text fits its column, with room for the cell's margins.
+    widest = max(table.fontMetrics().horizontalAdvance(table.item(row, last).text()) for row in range(table.rowCount()))
+    assert widest + 6 <= header.sectionSize(last)

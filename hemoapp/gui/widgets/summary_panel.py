@@ -75,7 +75,6 @@ class SummaryPanel(QScrollArea):
         )
         self.differential_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.differential_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.differential_table.horizontalHeader().setStretchLastSection(True)
         self.differential_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.differential_table.setToolTip("White-cell differential: each white-cell class as a percentage of all white cells")
         self.differential_table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
@@ -193,11 +192,8 @@ class SummaryPanel(QScrollArea):
         """Ask for the differential's whole width, so the layout never cuts off its interval column."""
         table = self.differential_table
         table.resizeColumnsToContents()
-        header = table.horizontalHeader()
-        # The stretched last column may be wider than its contents: count what it needs.
-        needed = sum(header.sectionSize(c) for c in range(header.count() - 1))
-        needed += max(header.sectionSizeHint(header.count() - 1), table.sizeHintForColumn(header.count() - 1))
-        table.setMinimumWidth(table.verticalHeader().sizeHint().width() + needed + 2 * table.frameWidth())
+        needed = table.verticalHeader().sizeHint().width() + table.horizontalHeader().length()
+        table.setMinimumWidth(needed + 2 * table.frameWidth())
 
     def _set_cell(self, row: int, column: int, text: str) -> None:
         item = QTableWidgetItem(text)
