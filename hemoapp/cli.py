@@ -29,7 +29,7 @@ from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.export import write_predictions_csv
 from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
-from hemoapp.core.summary import Summary, interval_bounds_text, summarize
+from hemoapp.core.summary import Summary, interval_text, summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 
 #: Results file name used when ``--out`` is not given (in the current directory,
@@ -160,11 +160,11 @@ def format_summary(summary: Summary) -> str:
     if summary.white_cells:
         lines.append(f"White-cell differential ({summary.white_cells} white cells; 95% interval from counting alone):")
         for name in WHITE_CELL_CLASSES:
-            low, high = interval_bounds_text(summary.differential_interval(name))
-            lines.append(f"  {display_name(name):<20}{summary.differential[name]:>7.1f}%   {low}–{high}%")
-        low, high = interval_bounds_text(summary.erythroblast_interval())
+            interval = interval_text(summary.differential_interval(name))
+            lines.append(f"  {display_name(name):<20}{summary.differential[name]:>7.1f}%   {interval}%")
         lines.append(
-            f"Erythroblasts per 100 white cells: {summary.erythroblasts_per_100_wbc:.1f} (95% interval {low}–{high})"
+            f"Erythroblasts per 100 white cells: {summary.erythroblasts_per_100_wbc:.1f} "
+            f"(95% interval {interval_text(summary.erythroblast_interval())})"
         )
     else:
         lines.append("White-cell differential: no white cells found.")

@@ -16,7 +16,7 @@ alone (:meth:`Summary.differential_interval`): a differential of 100 cells measu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from hemoapp.core.binomial import proportion_interval
@@ -41,9 +41,7 @@ def confidence_percent(value: float, decimals: int = 1) -> str:
     Rounding to the nearest would show a cell flagged below a 99% threshold as "99.0%", and
     one at 0.9996 as "100.0%": every view and the report use this instead.
     """
-    scale = 10**decimals
-    # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.
-    return f"{math.floor(round(value * 100 * scale, 6)) / scale:.{decimals}f}%"
+    return f"{_directed_text(value * 100, decimals, math.floor)}%"
 
 
 def interval_bounds_text(interval: tuple[float, float] | None, decimals: int = 1) -> tuple[str, str]:
@@ -53,12 +51,21 @@ def interval_bounds_text(interval: tuple[float, float] | None, decimals: int = 1
     """
     if interval is None:
         return "", ""
-    scale = 10**decimals
     low, high = interval
-    # round() first, as in confidence_percent: 0.29 * 1000 is 289.99999999999997.
-    low_text = math.floor(round(low * scale, 6)) / scale
-    high_text = math.ceil(round(high * scale, 6)) / scale
-    return f"{low_text:.{decimals}f}", f"{high_text:.{decimals}f}"
+    return _directed_text(low, decimals, math.floor), _directed_text(high, decimals, math.ceil)
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    """An interval (in percent) as one piece of text, "7.5–30.3" (rounded outwards), or "" for ``None``."""
+    low, high = interval_bounds_text(interval)
+    return f"{low}–{high}" if interval is not None else ""
+
+
+def _directed_text(value: float, decimals: int, rounding: Callable[[float], int]) -> str:
+    """``value`` to ``decimals`` places, rounded by ``rounding`` (``math.floor`` or ``math.ceil``)."""
+    scale = 10**decimals
+    # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.
+    return f"{rounding(round(value * scale, 6)) / scale:.{decimals}f}"
 
 
 def flag_for(prediction, review_threshold: float) -> str:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
-from hemoapp.core.summary import INTERVAL_NOTE, interval_bounds_text
+from hemoapp.core.summary import INTERVAL_NOTE, interval_text
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 
@@ -31,8 +31,7 @@ def _fmt_percent(value: float | None) -> str:
 
 
 def _fmt_interval(interval: tuple[float, float] | None) -> str:
-    low, high = interval_bounds_text(interval)
-    return f"{low}–{high} %" if low else "—"
+    return f"{interval_text(interval)} %" if interval is not None else "—"
 
 
 def headline(summary: Any) -> str:
@@ -176,10 +175,8 @@ class SummaryPanel(QScrollArea):
         if per_100 is None:
             self.erythroblast_label.setText(f"—  ({erythroblasts} erythroblasts, no white cells)")
         else:
-            low, high = interval_bounds_text(summary.erythroblast_interval())
-            self.erythroblast_label.setText(
-                f"{per_100:.1f}  ({erythroblasts} erythroblasts)\n95% interval {low}–{high}"
-            )
+            interval = interval_text(summary.erythroblast_interval())
+            self.erythroblast_label.setText(f"{per_100:.1f}  ({erythroblasts} erythroblasts)\n95% interval {interval}")
         self.platelet_label.setText(str(summary.platelets))
         self.flagged_label.setText(
             f"{summary.flagged}  (below {summary.review_threshold:.0%}; {summary.flagged_unreviewed} not reviewed)"
