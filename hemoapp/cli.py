@@ -28,6 +28,7 @@ from hemoapp.core.classifier import Classifier, ModelLoadError, load_default_cla
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.export import write_predictions_csv
 from hemoapp.core.pipeline import Prediction, iter_predictions
+from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
 from hemoapp.core.summary import Summary, interval_text, summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
@@ -68,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--report", type=Path, default=None,
         help="also write the batch report PDF: counts, differential, and every flagged cell with its picture",
+    )
+    parser.add_argument(
+        "--sample-id", default="", metavar="ID",
+        help="the specimen's ID, written into every CSV row and at the top of the report (one line, 64 characters)",
+    )
+    parser.add_argument(
+        "--comment", default="", metavar="TEXT", help="a comment on the sample, printed in the report (500 characters)"
     )
     parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
     parser.add_argument("--batch-size", type=_positive_int, default=32, help="images per batch (default 32)")
@@ -222,7 +230,7 @@ def rescue_path(out: Path, started_at: _dt.datetime) -> Path:
 
 
 def _save_results(
-    path: Path, predictions: list[Prediction], info, started_at: _dt.datetime, stderr: TextIO
+    path: Path, predictions: list[Prediction], info, started_at: _dt.datetime, sample: SampleDetails, stderr: TextIO
 ) -> bool:
     """Write the results CSV to ``path``, or to :func:`rescue_path` if that fails.
 
@@ -233,13 +241,13 @@ def _save_results(
         where the rescue copy went, or that none could be written.
     """
     try:
-        write_predictions_csv(path, predictions, info, created=started_at)
+        write_predictions_csv(path, predictions, info, created=started_at, sample=sample)
         return True
     except OSError as exc:
         stderr.write(f"hemoapp: error: cannot write {path}: {exc.strerror or exc}\n")
     rescue = rescue_path(path, started_at)
     try:
-        write_predictions_csv(rescue, predictions, info, created=started_at)
+        write_predictions_csv(rescue, predictions, info, created=started_at, sample=sample)
     except OSError as exc:
         stderr.write(
             f"hemoapp: error: the results could not be saved anywhere (also not {rescue}: {exc.strerror or exc}); "
@@ -251,7 +259,8 @@ def _save_results(
 
 
 def _save_report(path: Path, summary: Summary, info, predictions: list[Prediction], scan: ScanResult,
-                 source: str, started_at: _dt.datetime, share: UnsureShare | None, stderr: TextIO) -> bool:
+                 source: str, started_at: _dt.datetime, share: UnsureShare | None, sample: SampleDetails,
+                 stderr: TextIO) -> bool:
     """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not."""
     # Qt only when a report is asked for: the CSV path stays free of it. Offscreen, as a
     # command never shows a window and may run where there is no display.
@@ -266,7 +275,7 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
         QApplication(["hemoapp", "-platform", "offscreen"])  # PySide keeps it for the process's life
     context = ReportContext(
         source=source, batch_status="completed", files_found=len(scan.records),
-        entries_skipped=len(scan.skipped), classified_at=started_at, unsure_share=share,
+        entries_skipped=len(scan.skipped), classified_at=started_at, unsure_share=share, sample=sample,
     )
     try:
         write_summary_report(path, summary, info, context, predictions)
@@ -282,6 +291,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     report = _resolve_out(args.report, "--report") if args.report is not None else None
     if report is not None and report == out:
         raise FatalError(f"--report and --out are the same file ({out}).")
+    sample = SampleDetails(args.sample_id, args.comment)  # cleaned as the app's dialog cleans them
     classifier = _load_classifier(args.model, args.threads)
     info = classifier.info
     stderr.write(f"Model: {info.name} {info.version} (sha256 {info.sha256[:12]}), {classifier.num_threads} threads\n")
@@ -314,7 +324,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         # Keep what was classified, but beside the requested file: a partial batch
         # must neither replace an earlier complete CSV nor pass for a complete one.
         partial = partial_results_path(out)
-        if not _save_results(partial, predictions, info, started_at, stderr):
+        if not _save_results(partial, predictions, info, started_at, sample, stderr):
             stderr.write(f"Interrupted after {len(predictions)} of {total} images.\n")
             return EXIT_FATAL
         stderr.write(
@@ -326,10 +336,12 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     progress.close()
     elapsed = time.perf_counter() - started
 
-    saved = _save_results(out, predictions, info, started_at, stderr)
+    saved = _save_results(out, predictions, info, started_at, sample, stderr)
 
     summary = summarize(predictions, info.card.review_threshold)
     rate = summary.total / elapsed if elapsed > 0 else 0.0
+    if sample.sample_id:
+        stdout.write(f"Sample ID: {sample.sample_id}\n")
     stdout.write(
         f"Classified {summary.classified} of {summary.total} images in {elapsed:.1f} s ({rate:.1f} images/s).\n"
     )
@@ -349,7 +361,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(f"Results written to {out}\n")
     if report is not None:
         source = str(Path(args.folder).expanduser().absolute())
-        if not _save_report(report, summary, info, predictions, scan, source, started_at, share, stderr):
+        if not _save_report(report, summary, info, predictions, scan, source, started_at, share, sample, stderr):
             return EXIT_FATAL
         stdout.write(f"Report written to {report}\n")
     return EXIT_OK

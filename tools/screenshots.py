@@ -28,11 +28,13 @@ from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication, QStyleFactory  # noqa: E402
 
 from hemoapp.core.contract import CLASS_NAMES  # noqa: E402
+from hemoapp.core.sample import SampleDetails  # noqa: E402
 from hemoapp.gui.app import create_application, load_classifier  # noqa: E402
 from hemoapp.gui.locations import find_sample_images  # noqa: E402
 from hemoapp.gui.settings import AppSettings  # noqa: E402
 from hemoapp.gui.table_model import Flag, Role  # noqa: E402
 from hemoapp.gui.widgets.results_view import Tab  # noqa: E402
+from hemoapp.gui.widgets.sample_dialog import SampleDetailsDialog  # noqa: E402
 
 
 def settle(app: QApplication, seconds: float = 0.3) -> None:
@@ -132,8 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     shoot("results-table")
     view.tabs.setCurrentIndex(Tab.GALLERY)
     shoot("gallery")
+    # The specimen, as a technician records it (a made-up ID: the sample images come from many donors).
+    window.set_sample_details(SampleDetails("S-2026-0042", "Demonstration: the bundled sample cells."))
     view.tabs.setCurrentIndex(Tab.SUMMARY)
     shoot("summary")
+    dialog = SampleDetailsDialog(window.sample_details(), str(folder), window)
+    dialog.show()
+    shoot("sample-details", dialog)
+    dialog.close()
     window.actions.model_card.trigger()
     shoot("model-card", window._dialog)
     window._dialog.close()

@@ -23,6 +23,7 @@ from typing import IO
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.review import Review, reported_class, review_of
+from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import Summary, flag_for, interval_bounds_text
 from hemoapp.core.unsure_share import UnsureShare
 
@@ -51,6 +52,8 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "reviewed_at",
     "reviewed_by",
     "reported_class",
+    # Added after the review columns, for the same reason.
+    "sample_id",
 )
 
 #: Columns of the summary CSV, in order.
@@ -105,6 +108,7 @@ def write_predictions_csv(
     created: _dt.datetime | None = None,
     review_threshold: float | None = None,
     reviews: Mapping[str, Review] | None = None,
+    sample: SampleDetails | None = None,
 ) -> Path:
     """Write one row per file.
 
@@ -118,7 +122,8 @@ def write_predictions_csv(
     threshold that set the flags. A person's review stands beside the prediction,
     which it never replaces: ``reviewed_class``, ``reviewed_at`` (UTC) and ``reviewed_by``
     (the login name) are empty for a cell nobody reviewed, and ``reported_class`` is the class the summary counts
-    it as (the reviewed one, else the predicted one; empty for an error row).
+    it as (the reviewed one, else the predicted one; empty for an error row). ``sample_id``
+    is the same in every row, so rows of several batches pasted together stay tied to their specimen.
 
     Args:
         path: the CSV to (over)write.
@@ -128,10 +133,12 @@ def write_predictions_csv(
             (default: now, for callers that write as soon as they classify).
         review_threshold: default: the model card's.
         reviews: people's reviews by :func:`~hemoapp.core.review.review_key`.
+        sample: the specimen the batch is (its ``sample_id``; empty when ``None``).
 
     Returns:
         The path written.
     """
+    sample_id = safe_cell((sample or SampleDetails()).sample_id)
     threshold = model_info.card.review_threshold if review_threshold is None else float(review_threshold)
     stamp = utc_timestamp(created)
     model_cells = [
@@ -164,6 +171,7 @@ def write_predictions_csv(
                     *model_cells,
                     stamp,
                     *_review_cells(prediction, review_of(prediction, reviews)),
+                    sample_id,
                 ]
             )
     return Path(path)
@@ -249,6 +257,20 @@ def summary_rows(summary: Summary) -> list[list[str]]:
     return rows
 
 
+def sample_rows(sample: SampleDetails | None) -> list[list[str]]:
+    """The specimen's rows: its sample ID and the comment, always both (empty when not given).
+
+    Always there, so a reader of the summary CSV sees that no sample ID was entered,
+    rather than wondering whether this version of HemoLens records one. Their columns
+    are :func:`summary_rows`'.
+    """
+    sample = sample or SampleDetails()
+    return [
+        _row("sample", "", "Sample ID", "", safe_cell(sample.sample_id)),
+        _row("sample", "", "Comment", "", safe_cell(sample.comment)),
+    ]
+
+
 def batch_rows(
     batch_status: str | None,
     files_found: int | None,
@@ -306,12 +328,14 @@ def write_summary_csv(
     files_found: int | None = None,
     entries_skipped: int | None = None,
     unsure_share: UnsureShare | None = None,
+    sample: SampleDetails | None = None,
 ) -> Path:
     """Write the summary (totals, counts per class, differential) as a CSV.
 
     Columns are :data:`SUMMARY_COLUMNS`; every row repeats the model's identity.
-    The batch rows come first, and always include the model card's calibration
-    temperature: the confidences, and so the review flags, depend on it.
+    The specimen's rows come first (:func:`sample_rows`), then the batch rows, which
+    always include the model card's calibration temperature: the confidences, and so
+    the review flags, depend on it.
 
     Args:
         path: the CSV to (over)write.
@@ -325,6 +349,7 @@ def write_summary_csv(
             in no count).
         unsure_share: the batch's cells below the card's review threshold, against its
             validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
+        sample: the specimen's sample ID and comment (empty when ``None``).
 
     Returns:
         The path written.
@@ -340,7 +365,7 @@ def write_summary_csv(
         batch = batch_rows(
             batch_status, files_found, entries_skipped, model_info.card.calibration_temperature, unsure_share
         )
-        for row in batch + summary_rows(summary):
+        for row in sample_rows(sample) + batch + summary_rows(summary):
             writer.writerow([*row, *tail])
     return Path(path)
 

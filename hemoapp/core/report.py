@@ -2,9 +2,10 @@
 
 The report holds exactly the rows of the summary CSV (:func:`~hemoapp.core.export.batch_rows`
 and :func:`~hemoapp.core.export.summary_rows`), so the two never disagree, laid out
-for a person: warnings first (an incomplete batch, flagged cells nobody reviewed,
-unreadable files), then the totals, the differential, the counts and the batch's provenance
-(folder, when it ran, the model's name, version and sha256, who reviewed). Then the cells a
+for a person: the specimen's sample ID (and comment) on top, then warnings (an incomplete batch,
+flagged cells nobody reviewed, unreadable files, no sample ID), then the totals, the differential,
+the counts and the batch's provenance (folder, when it ran, the model's name, version and sha256,
+who reviewed). Then the cells a
 reader checks one by one (:func:`cell_lists`): every flagged cell with its picture, the model's
 class and confidence and what the reviewer made of it, the other reviewed cells, and the files
 that could not be classified, each named by its path.
@@ -22,6 +23,7 @@ from typing import Any
 from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
 from hemoapp.core.review import Review, is_changed, review_of
+from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
 from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
 from hemoapp.core.unsure_share import UnsureShare
 
@@ -53,6 +55,7 @@ class ReportContext:
         created: when the report is written (default: now).
         unsure_share: the batch's cells below the model card's review threshold, against
             its validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
+        sample: the specimen's sample ID and comment, as a person entered them (``None``: none).
     """
 
     source: str
@@ -63,6 +66,7 @@ class ReportContext:
     reviewers: tuple[str, ...] = ()
     created: _dt.datetime | None = None
     unsure_share: UnsureShare | None = None
+    sample: SampleDetails | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,15 @@ def cell_lists(predictions: Iterable[Any], review_threshold: float,
     return CellLists(tuple(flagged[:limit]), tuple(reviewed[:limit]), tuple(unreadable[:limit]), totals)
 
 
+def report_title(context: ReportContext) -> str:
+    """The report's title, in the PDF's properties and at the foot of every page: the sample ID and the source.
+
+    On every page, so a page that comes apart from the others still says which specimen it is.
+    """
+    sample_id = (context.sample or SampleDetails()).sample_id
+    return f"HemoLens report: sample {sample_id}, {context.source}" if sample_id else f"HemoLens report: {context.source}"
+
+
 def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
     """What a reader must know before trusting the counts, worst first (empty: nothing)."""
     warnings = []
@@ -137,6 +150,8 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
         )
     if summary.errors:
         warnings.append(f"{summary.errors} images could not be classified and are in no count.")
+    if not (context.sample or SampleDetails()).sample_id:
+        warnings.append(NO_SAMPLE_ID)  # last: the counts are right, only what they belong to is unsaid
     return warnings
 
 
@@ -159,11 +174,17 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
         model_info.card.calibration_temperature,
         context.unsure_share,
     )
+    sample = context.sample or SampleDetails()
+    # The specimen first: a printed report is matched to its sample by this line.
+    specimen = [("Sample ID", sample.sample_id or "not given")]
+    if sample.comment:
+        specimen.append(("Comment", sample.comment))
     parts = [
         "<html><head><meta charset='utf-8'><title>HemoLens report</title></head><body>",
         "<h2>HemoLens: blood cell classification report</h2>",
         _table(
             [
+                *specimen,
                 ("Source", context.source),
                 ("Classified at (UTC)", utc_timestamp(context.classified_at) if context.classified_at else "—"),
                 ("Report written (UTC)", utc_timestamp(context.created)),
@@ -284,7 +305,11 @@ def _text(value: Any) -> str:
 
 
 def _table(pairs: Iterable[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><td><b>{_text(label)}</b></td><td>{_text(value)}</td></tr>" for label, value in pairs)
+    """Label–value rows without borders; a value's line breaks (a comment's) are kept."""
+    body = "".join(
+        f"<tr><td valign='top'><b>{_text(label)}</b></td><td>{_text(value).replace(chr(10), '<br>')}</td></tr>"
+        for label, value in pairs
+    )
     return f"<table cellspacing='0' cellpadding='3'>{body}</table>"
 
 

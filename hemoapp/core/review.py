@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.sample import one_line
 
 
 def _now() -> _dt.datetime:
@@ -41,8 +42,7 @@ def clean_reviewer_name(text: str) -> str:
 
     Returns ``""`` when nothing printable is left (the caller then falls back to the login name).
     """
-    printable = "".join(char if char.isprintable() else " " for char in str(text))
-    return " ".join(printable.split())[:MAX_REVIEWER_NAME].strip()
+    return one_line(text, MAX_REVIEWER_NAME)
 
 
 @dataclass(frozen=True)

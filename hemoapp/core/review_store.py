@@ -3,7 +3,9 @@
 One JSON file per opened folder, in a directory of the user's settings. Each entry
 names the file (its path relative to the folder), the sha256 of the bytes that were
 classified and the review. Opening the folder again restores a review only to a file
-with the same path *and* the same bytes: a replaced image starts unreviewed.
+with the same path *and* the same bytes: a replaced image starts unreviewed. The same
+file keeps the folder's sample details (:class:`~hemoapp.core.sample.SampleDetails`),
+which belong to the folder as a whole.
 
 Files are replaced atomically (:func:`~hemoapp.core.export.atomic_text_file`), so a
 crash while saving leaves the previous version.
@@ -16,13 +18,16 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hemoapp.core.export import atomic_text_file, utc_timestamp
 from hemoapp.core.review import Review, clean_reviewer_name, review_key
+from hemoapp.core.sample import SampleDetails
 
-#: Version of the file layout, written into every file.
+#: Version of the file layout, written into every file. The optional ``sample`` entry came
+#: later within version 1: older versions of HemoLens read such a file and ignore it.
 STORE_VERSION = 1
 
 
@@ -32,6 +37,14 @@ class ReviewStoreError(Exception):
 
 #: Saved reviews of one folder: ``(relative path, file sha256)`` → review.
 SavedReviews = dict[tuple[str, str], Review]
+
+
+@dataclass(frozen=True)
+class SavedFolder:
+    """Everything saved for one folder: its reviews and its sample details."""
+
+    reviews: SavedReviews = field(default_factory=dict)
+    sample: SampleDetails = field(default_factory=SampleDetails)
 
 
 class ReviewStore:
@@ -49,10 +62,12 @@ class ReviewStore:
         digest = hashlib.sha256(str(Path(root).resolve()).encode("utf-8", "surrogateescape")).hexdigest()
         return self.directory / f"{digest[:24]}.json"
 
-    def save(self, root: str | os.PathLike[str], saved: Mapping[tuple[str, str], Review]) -> Path:
+    def save(self, root: str | os.PathLike[str], saved: Mapping[tuple[str, str], Review],
+             sample: SampleDetails | None = None) -> Path:
         """Replace the saved reviews of ``root`` with ``saved`` ((relative path, sha256) → review).
 
-        With no reviews the file is removed: nothing of this folder is left to restore.
+        ``sample`` replaces the folder's sample details (``None``: none). With no reviews
+        and no sample details the file is removed: nothing of this folder is left to restore.
 
         Raises:
             ReviewStoreError: the file could not be written.
@@ -68,12 +83,16 @@ class ReviewStore:
             }
             for (relpath, digest), review in sorted(saved.items())
         ]
+        sample = sample or SampleDetails()
         try:
-            if not entries:
+            if not entries and sample.is_empty():
                 path.unlink(missing_ok=True)
                 return path
             self.directory.mkdir(parents=True, exist_ok=True)
-            document = {"version": STORE_VERSION, "folder": str(Path(root).resolve()), "reviews": entries}
+            document: dict[str, Any] = {"version": STORE_VERSION, "folder": str(Path(root).resolve())}
+            if not sample.is_empty():
+                document["sample"] = {"sample_id": sample.sample_id, "comment": sample.comment}
+            document["reviews"] = entries
             with atomic_text_file(path, encoding="utf-8") as handle:
                 json.dump(document, handle, ensure_ascii=False, indent=1)
         except OSError as exc:
@@ -81,7 +100,11 @@ class ReviewStore:
         return path
 
     def load(self, root: str | os.PathLike[str]) -> SavedReviews:
-        """The saved reviews of ``root`` (empty if there are none).
+        """The saved reviews of ``root`` (empty if there are none); see :meth:`load_folder`."""
+        return self.load_folder(root).reviews
+
+    def load_folder(self, root: str | os.PathLike[str]) -> SavedFolder:
+        """The saved reviews and sample details of ``root`` (both empty if there are none).
 
         Raises:
             ReviewStoreError: the file exists but cannot be read or is not a reviews file.
@@ -90,21 +113,25 @@ class ReviewStore:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return {}
+            return SavedFolder()
         except (OSError, ValueError) as exc:
             raise ReviewStoreError(f"could not read the saved reviews in {path}: {exc}") from exc
         try:
             if document["version"] != STORE_VERSION:
                 raise ValueError(f"version {document['version']!r}")
-            return {
+            reviews = {
                 (str(entry["file"]), str(entry["file_sha256"])): Review(
                     # A name edited into the file by hand is cleaned as one typed in the app would be.
                     str(entry["class"]), _parse_time(entry["at"]), clean_reviewer_name(str(entry["by"])) or "unknown"
                 )
                 for entry in document["reviews"]
             }
-        except (KeyError, TypeError, ValueError) as exc:
+            sample = document.get("sample") or {}
+            # SampleDetails cleans what it is given, hand edits included.
+            details = SampleDetails(str(sample.get("sample_id", "")), str(sample.get("comment", "")))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ReviewStoreError(f"{path} is not a HemoLens reviews file ({exc})") from exc
+        return SavedFolder(reviews, details)
 
     def set_aside(self, root: str | os.PathLike[str]) -> Path | None:
         """Rename an unreadable file of ``root`` out of the way (kept for support); return its new path."""

@@ -35,6 +35,7 @@ class Actions:
     review_confirm: QAction
     review_clear: QAction
     set_reviewer: QAction
+    sample_details: QAction
     enlarge_cell: QAction
     #: Review the selected cell as each class, in contract order (keys 1–8).
     review_as: list[QAction] = field(default_factory=list)
@@ -106,6 +107,9 @@ def build_actions(window: QWidget) -> Actions:
                                   "Forget the review of the selected cell: it counts with the model's class again"),
         set_reviewer=_action(window, "Reviewer &Name…", "Ctrl+Shift+R",
                              "The name your reviews are recorded under, in the exports and the saved reviews"),
+        sample_details=_action(window, "Sample &ID and Comment…", "Ctrl+I",
+                               "The ID of the specimen these images come from, and a comment: printed on the "
+                               "report and written into the CSVs"),
         enlarge_cell=_cell_action(window, "&Enlarge Cell", ["Space"],
                                   "Show the selected cell at full size or larger in its own window, which "
                                   "follows the selection (double-click the cell's image does the same)"),
@@ -136,6 +140,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     recent_menu = RecentFoldersMenu(window)
     file_menu.addMenu(recent_menu)
     file_menu.addSeparator()
+    file_menu.addAction(a.sample_details)
     file_menu.addActions([a.export_results, a.export_summary, a.export_report])
     file_menu.addSeparator()
     file_menu.addAction(a.quit)

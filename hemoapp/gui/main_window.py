@@ -21,6 +21,7 @@ from hemoapp.core.imageio import IMAGE_EXTENSIONS
 from hemoapp.core.report import ReportContext
 from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
+from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
@@ -47,6 +48,7 @@ from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.cell_viewer import VIEWER_MAX_SIDE, CellViewer
 from hemoapp.gui.widgets.progress_bar import finished_text
 from hemoapp.gui.widgets.results_view import ResultsView, Tab
+from hemoapp.gui.widgets.sample_dialog import ask_sample_details
 from hemoapp.gui.widgets.start_screen import StartScreen
 
 #: How long status bar messages stay, in milliseconds.
@@ -177,6 +179,8 @@ class MainWindow(QMainWindow):
         a.review_confirm.triggered.connect(self.confirm_selected)
         a.review_clear.triggered.connect(self._on_review_clear_triggered)
         a.set_reviewer.triggered.connect(self._on_set_reviewer_triggered)
+        a.sample_details.triggered.connect(self._on_sample_details_triggered)
+        self.results_view.summary.sample_details_requested.connect(a.sample_details.trigger)
         for name, action in zip(CLASS_NAMES, a.review_as):
             action.setData(name)  # the class it reviews the cell as
             action.triggered.connect(self._on_review_as_triggered)
@@ -345,6 +349,7 @@ class MainWindow(QMainWindow):
         self._source = source
         self._scan = None
         self.review_keeper.clear()
+        self._show_sample()
         self.stack.setCurrentWidget(self.results_view)
         self.results_view.focus_cells()
         self.controller.start(source)
@@ -385,6 +390,39 @@ class MainWindow(QMainWindow):
         name = self.reviewer()
         self.results_view.detail.review_box.set_reviewer(name)
         return name
+
+    def sample_details(self) -> SampleDetails:
+        """The sample ID and comment of the opened folder's specimen (empty until entered)."""
+        return self.review_keeper.sample
+
+    def set_sample_details(self, sample: SampleDetails) -> bool:
+        """Make ``sample`` the opened folder's sample details; False (status bar says why) if they were not saved.
+
+        They are saved with the folder's reviews, so they come back when it is opened again,
+        and go into every export from now on. Without an opened folder nothing changes.
+        """
+        if self._scan is None:
+            self.statusBar().showMessage("Open a folder first: the sample details belong to it.", MESSAGE_MS)
+            return False
+        if sample != self.review_keeper.sample:
+            self._results_exported = False  # the exported CSV has the old sample ID
+        saved = self.review_keeper.set_sample(sample)
+        self._show_sample()
+        if not saved:
+            self._warn_reviews(self.review_keeper.save_problem)
+        elif sample.sample_id:
+            self.statusBar().showMessage(f"Sample ID {sample.sample_id} goes into the report and the CSVs.", MESSAGE_MS)
+        else:
+            self.statusBar().showMessage("No sample ID: the report will say so.", MESSAGE_MS)
+        return saved
+
+    def _show_sample(self) -> None:
+        """Put the sample ID in the window's title and the summary tab."""
+        sample = self.review_keeper.sample
+        label = self._source.label if self._source is not None else ""
+        title = " · ".join(part for part in (sample.sample_id, label) if part)
+        self.setWindowTitle(f"{title} – HemoLens" if title else "HemoLens")
+        self.results_view.summary.set_sample(sample if self._scan is not None else None)
 
     def _review_selected(self, choose_class: Callable[[Any], str | None]) -> bool:
         """Review the selected cell as ``choose_class(its prediction)``; see :meth:`review_selected`."""
@@ -456,6 +494,7 @@ class MainWindow(QMainWindow):
                 "review_threshold": self.results_model.review_threshold,
                 "created": self._job_started_at,
                 "reviews": self.results_model.reviews(),
+                "sample": self.review_keeper.sample,
             }
         else:
             data = self.current_summary()
@@ -464,6 +503,7 @@ class MainWindow(QMainWindow):
                 "files_found": len(self._scan.records) if self._scan is not None else None,
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
                 "unsure_share": self.current_unsure_share(),
+                "sample": self.review_keeper.sample,
             }
             if kind == "report":
                 extra = {
@@ -487,9 +527,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, MESSAGE_MS)
         return written
 
-    def _report_context(self, batch_status: str | None, files_found: int | None,
-                        entries_skipped: int | None, unsure_share: UnsureShare | None) -> ReportContext:
-        """Where the shown rows came from and who reviewed them, for the report."""
+    def _report_context(self, batch_status: str | None, files_found: int | None, entries_skipped: int | None,
+                        unsure_share: UnsureShare | None, sample: SampleDetails) -> ReportContext:
+        """Which specimen the shown rows are, where they came from and who reviewed them, for the report."""
         reviewers = tuple(dict.fromkeys(review.by for review in self.results_model.reviews().values()))
         source = self._source or JobSource()
         return ReportContext(
@@ -501,6 +541,7 @@ class MainWindow(QMainWindow):
             classified_at=self._job_started_at,
             reviewers=reviewers,
             unsure_share=unsure_share,
+            sample=sample,
         )
 
     def _folder_name(self) -> str | None:
@@ -536,6 +577,7 @@ class MainWindow(QMainWindow):
         a.export_summary.setEnabled(can_export)
         a.export_report.setEnabled(can_export)
         a.next_flagged.setEnabled(has_rows)
+        a.sample_details.setEnabled(self._scan is not None)  # they are saved with the scanned folder
         for action in a.cell_actions():
             action.setEnabled(has_rows)
 
@@ -640,6 +682,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Reviews from now on are recorded as {name}.", MESSAGE_MS)
 
     @Slot()
+    def _on_sample_details_triggered(self) -> None:
+        folder = str(self._scan.root) if self._scan is not None else ""
+        sample = ask_sample_details(self, self.review_keeper.sample, folder)
+        if sample is not None:
+            self.set_sample_details(sample)
+
+    @Slot()
     def _on_review_clear_triggered(self) -> None:
         self.review_selected(None)
 
@@ -676,7 +725,7 @@ class MainWindow(QMainWindow):
     def _on_controller_job_started(self, job_id: int, source: JobSource) -> None:
         self._job_started_at = _dt.datetime.now(_dt.timezone.utc)
         self._job_state = None
-        self.setWindowTitle(f"{source.label} – HemoLens")
+        self._show_sample()
         self.results_view.progress.start("Scanning for images…")
         self.statusBar().showMessage(f"Scanning {source.label}…")
         self._update_actions()
@@ -692,6 +741,8 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(f"Classifying {total} images{skipped}…")
         self.review_keeper.open(scan.root)
+        self._show_sample()
+        self._update_actions()
         if self.review_keeper.load_problem:
             self._warn_reviews(self.review_keeper.load_problem)
 

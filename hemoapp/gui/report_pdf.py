@@ -34,7 +34,15 @@ from PySide6.QtGui import (
 import hemoapp
 from hemoapp.core.contract import CENTER_CROP
 from hemoapp.core.export import atomic_file_path
-from hemoapp.core.report import PICTURE_WIDTH, CellLists, ListedCell, ReportContext, cell_lists, report_html
+from hemoapp.core.report import (
+    PICTURE_WIDTH,
+    CellLists,
+    ListedCell,
+    ReportContext,
+    cell_lists,
+    report_html,
+    report_title,
+)
 from hemoapp.core.review import Review
 from hemoapp.core.summary import Summary
 from hemoapp.gui.thumbnails import decode_images
@@ -152,7 +160,7 @@ def write_summary_report(path: str | os.PathLike[str], summary: Summary, model_i
     """
     cells, pictures = with_pictures(cell_lists(predictions, summary.review_threshold, reviews))
     html_text = report_html(summary, model_info, context, cells)
-    return write_report_pdf(path, html_text, f"HemoLens report: {context.source}", pictures)
+    return write_report_pdf(path, html_text, report_title(context), pictures)
 
 
 def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:

@@ -367,3 +367,30 @@ def test_the_printed_differential_gives_each_class_its_counting_interval():
     assert re.search(r"^  Monocyte +5\.0%   1\.6–11\.3%$", text, re.MULTILINE)
     assert re.search(r"^  Basophil +0\.0%   0\.0–3\.7%$", text, re.MULTILINE)
     assert "Erythroblasts per 100 white cells: 0.0 (95% interval 0.0–3.8)" in text
+
+
+def test_the_sample_id_goes_into_every_row_the_printout_and_the_report(tiny_model, tmp_path, monkeypatch):
+    from hemoapp.gui import report_pdf
+
+    folder = tmp_path / "cells"
+    folder.mkdir()
+    for number in range(3):
+        (folder / f"c{number}.jpg").write_bytes(c.encode(c.rgb_image(seed=number), "JPEG"))
+    real_writer, contexts = report_pdf.write_summary_report, []
+
+    def recording_writer(path, summary, info, context, *args, **kwargs):
+        contexts.append(context)
+        return real_writer(path, summary, info, context, *args, **kwargs)
+
+    monkeypatch.setattr(report_pdf, "write_summary_report", recording_writer)
+    out, report = tmp_path / "r.csv", tmp_path / "r.pdf"
+    code, stdout, stderr = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out),
+                                   "--report", str(report), "--sample-id", " S-0042\n", "--comment", "recount\tlater")
+    assert code == 0, stderr
+    assert [row["sample_id"] for row in read_rows(out)] == ["S-0042"] * 3  # cleaned as the app cleans it
+    assert "Sample ID: S-0042\n" in stdout
+    assert [(ctx.sample.sample_id, ctx.sample.comment) for ctx in contexts] == [("S-0042", "recount later")]
+    assert report.read_bytes().startswith(b"%PDF-")
+    # Without the option the column is there and empty, and nothing is printed about it.
+    code, stdout, _ = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out))
+    assert code == 0 and {row["sample_id"] for row in read_rows(out)} == {""} and "Sample ID" not in stdout

@@ -17,10 +17,12 @@ from hemoapp.core.export import (
     PREDICTION_COLUMNS,
     SUMMARY_COLUMNS,
     safe_cell,
+    sample_rows,
     write_predictions_csv,
     write_summary_csv,
 )
 from hemoapp.core.pipeline import Prediction
+from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import ImageRecord
 from hemoapp.core.summary import summarize
 from hemoapp.core.unsure_share import UnsureShare
@@ -162,13 +164,15 @@ def test_summary_csv_says_how_complete_the_batch_is(tmp_path, predictions, model
         tmp_path / "s.csv", summary, model_info, batch_status="cancelled", files_found=40, entries_skipped=2
     )
     rows = rows_of(out)
-    assert [(r["section"], r["label"], r["count"], r["value"]) for r in rows[:4]] == [
+    assert [(r["section"], r["label"], r["count"], r["value"]) for r in rows[:6]] == [
+        ("sample", "Sample ID", "", ""),  # always there: "none entered" is said, not left out
+        ("sample", "Comment", "", ""),
         ("batch", "Batch status", "", "cancelled"),
         ("batch", "Image files found", "40", ""),
         ("batch", "Entries skipped", "2", ""),
         ("batch", "Calibration temperature", "", "1.3721"),
     ]
-    assert rows[4]["label"] == "Images" and rows[4]["count"] == "3"
+    assert rows[6]["label"] == "Images" and rows[6]["count"] == "3"
     # without that knowledge (e.g. a summary of a hand-made list) only the model's temperature is there
     plain = rows_of(write_summary_csv(tmp_path / "p.csv", summary, model_info))
     assert [r["label"] for r in plain if r["section"] == "batch"] == ["Calibration temperature"]
@@ -209,3 +213,27 @@ def test_csv_handles_newlines_and_quotes_in_names(tmp_path, model_info):
     odd = prediction('a "quoted"\nname,with comma.jpg', "basophil", 0.99)
     rows = rows_of(write_predictions_csv(tmp_path / "r.csv", [odd], model_info))
     assert rows[0]["file"] == 'a "quoted"\nname,with comma.jpg'
+
+
+def test_the_sample_id_is_in_every_results_row_and_atop_the_summary(tmp_path, predictions, model_info):
+    sample = SampleDetails("=HYPERLINK(1)\tS-0042", "Smear partly\r\nhaemolysed; recount?")
+    results = rows_of(write_predictions_csv(tmp_path / "r.csv", predictions, model_info, sample=sample))
+    assert PREDICTION_COLUMNS[-1] == "sample_id"  # added last: earlier columns keep their places
+    # every row, error rows too, cleaned to one line and safe in a spreadsheet
+    assert len(results) == len(predictions)
+    assert {row["sample_id"] for row in results} == {"'=HYPERLINK(1) S-0042"}
+    summary = rows_of(write_summary_csv(tmp_path / "s.csv", summarize(predictions, 0.8), model_info, sample=sample))
+    assert [(r["section"], r["label"], r["value"]) for r in summary[:2]] == [
+        ("sample", "Sample ID", "'=HYPERLINK(1) S-0042"),
+        ("sample", "Comment", "Smear partly\nhaemolysed; recount?"),  # its line break kept, inside one cell
+    ]
+    # without sample details the column is there, empty
+    plain = rows_of(write_predictions_csv(tmp_path / "p.csv", predictions, model_info))
+    assert {row["sample_id"] for row in plain} == {""}
+
+
+def test_sample_rows_of_nothing_are_empty_rows():
+    assert sample_rows(None) == sample_rows(SampleDetails()) == [
+        ["sample", "", "Sample ID", "", "", "", "", ""],
+        ["sample", "", "Comment", "", "", "", "", ""],
+    ]

@@ -16,6 +16,7 @@ from hemoapp.core.report import (
     report_warnings,
 )
 from hemoapp.core.review import Review, review_key
+from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
 from hemoapp.core.summary import INTERVAL_NOTE, summarize
 from hemoapp.core.unsure_share import UnsureShare
 
@@ -73,13 +74,29 @@ def test_warnings_come_first_and_say_what_is_missing(model_info):
         "2 files or folders could not be read by the scan and are in no count.",
         "1 of 2 flagged cells have not been reviewed by a person.",
         "1 images could not be classified and are in no count.",
+        NO_SAMPLE_ID,  # last: the counts are right, only the specimen is unnamed
     ]
     text = report_html(summary, model_info, context)
     assert text.index("Read first") < text.index("Totals") < text.index("White-cell differential")
     assert "nobody" in _cells(text)  # no reviewer named
     done = summarize(make({"neutrophil": 3}), 0.9)
-    assert report_warnings(done, ReportContext("/lab", "completed", 3, 0)) == []
-    assert "Read first" not in report_html(done, model_info, ReportContext("/lab", "completed", 3, 0))
+    named = ReportContext("/lab", "completed", 3, 0, sample=SampleDetails("S-1"))
+    assert report_warnings(done, named) == []
+    assert "Read first" not in report_html(done, model_info, named)
+    assert report_warnings(done, dataclasses.replace(named, sample=None)) == [NO_SAMPLE_ID]
+    assert report_warnings(done, dataclasses.replace(named, sample=SampleDetails("", "a comment"))) == [NO_SAMPLE_ID]
+
+
+def test_the_sample_id_heads_the_report_and_the_comment_keeps_its_lines(model_info):
+    sample = SampleDetails("S-2026/0042", "Smear partly haemolysed.\nRecount <b>later</b> & compare")
+    text = report_html(_summary(), model_info, ReportContext("/lab/run 7", "completed", 14, 0, sample=sample))
+    rows = _table_rows(text)
+    assert rows[0] == ["Sample ID", "S-2026/0042"]  # the first line of the first table
+    assert rows[1] == ["Comment", "Smear partly haemolysed.<br>Recount <b>later</b> & compare"]
+    assert "Recount &lt;b&gt;later&lt;/b&gt; &amp; compare" in text  # text, not markup
+    assert rows[2][0] == "Source"
+    unnamed = _table_rows(report_html(_summary(), model_info, ReportContext("/lab/run 7", "completed", 14, 0)))
+    assert unnamed[0] == ["Sample ID", "not given"] and unnamed[1][0] == "Source"  # no comment row
 
 
 def test_a_batch_unlike_the_validation_images_is_the_first_warning(model_info):

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from hemoapp.core.review import Review, review_key
-from hemoapp.core.review_store import ReviewStore, ReviewStoreError, restorable, saved_key, updated
+from hemoapp.core.review_store import ReviewStore, ReviewStoreError, SavedFolder, restorable, saved_key, updated
+from hemoapp.core.sample import MAX_COMMENT, MAX_SAMPLE_ID, SampleDetails
 from hemotest.predictions import failed, predicted
 
 AT = dt.datetime(2026, 11, 24, 9, 30, 5, tzinfo=dt.timezone.utc)
@@ -91,3 +92,49 @@ def test_a_failed_save_is_an_error_and_keeps_the_previous_file(tmp_path, monkeyp
     with pytest.raises(ReviewStoreError, match="No space left"):
         store.save(tmp_path / "folder", {("b.jpg", "bb" * 32): Review("monocyte", AT)})
     assert store.load(tmp_path / "folder") == first
+
+
+def test_the_folders_sample_details_are_kept_beside_its_reviews(tmp_path):
+    store = ReviewStore(tmp_path / "reviews")
+    folder = tmp_path / "folder"
+    sample = SampleDetails("S-0042", "haemolysed\nrecount")
+    path = store.save(folder, {}, sample)  # details alone are worth a file
+    assert store.load_folder(folder) == SavedFolder({}, sample)
+    reviews = {("a.jpg", "aa" * 32): Review("ig", AT, "jdoe")}
+    store.save(folder, reviews, sample)
+    assert store.load_folder(folder) == SavedFolder(reviews, sample) and store.load(folder) == reviews
+    store.save(folder, reviews)  # the details removed, the reviews stay
+    assert store.load_folder(folder) == SavedFolder(reviews, SampleDetails())
+    assert "sample" not in json.loads(path.read_text(encoding="utf-8"))
+    store.save(folder, {}, SampleDetails())
+    assert not path.exists()
+
+
+def test_a_file_without_sample_details_still_loads(tmp_path):
+    # As written before the details existed (same version): no "sample" entry.
+    store = ReviewStore(tmp_path / "reviews")
+    entry = {"file": "a.jpg", "file_sha256": "aa" * 32, "class": "ig", "at": "2026-11-24T09:30:05Z", "by": "jdoe"}
+    store.directory.mkdir()
+    store.path_for(tmp_path / "f").write_text(json.dumps({"version": 1, "folder": "x", "reviews": [entry]}))
+    assert store.load_folder(tmp_path / "f") == SavedFolder({("a.jpg", "aa" * 32): Review("ig", AT, "jdoe")})
+
+
+@pytest.mark.parametrize("sample", ["not a mapping", ["S-1"], 7])
+def test_sample_details_that_are_not_a_mapping_make_the_file_unreadable(tmp_path, sample):
+    store = ReviewStore(tmp_path / "reviews")
+    path = store.save(tmp_path / "f", {}, SampleDetails("S-1"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**document, "sample": sample}), encoding="utf-8")
+    with pytest.raises(ReviewStoreError, match="not a HemoLens reviews file"):
+        store.load_folder(tmp_path / "f")
+
+
+def test_hand_edited_sample_details_come_back_cleaned(tmp_path):
+    store = ReviewStore(tmp_path / "reviews")
+    path = store.save(tmp_path / "f", {}, SampleDetails("S-1"))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["sample"] = {"sample_id": "S-1\r\n=cmd" + "x" * 200, "comment": "\x1b[31m" + "y" * 900}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    loaded = store.load_folder(tmp_path / "f").sample
+    assert loaded.sample_id.startswith("S-1 =cmd") and len(loaded.sample_id) == MAX_SAMPLE_ID
+    assert loaded.comment.startswith("[31m") and len(loaded.comment) == MAX_COMMENT

@@ -1,18 +1,20 @@
-"""Counts per class, the white-cell differential, erythroblasts/100 WBC and platelets."""
+"""The specimen's sample ID, counts per class, the white-cell differential, erythroblasts/100 WBC and platelets."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import INTERVAL_NOTE, interval_text
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
@@ -44,14 +47,42 @@ def headline(summary: Any) -> str:
     return " · ".join(parts)
 
 
+def sample_text(sample: SampleDetails | None) -> str:
+    """The summary tab's first line: the sample ID and comment, or that there is none yet."""
+    if sample is None:
+        return ""
+    if not sample.sample_id:
+        text = "Sample ID: not entered (File > Sample ID and Comment…, Ctrl+I); the report will say so."
+    else:
+        text = f"Sample ID: {sample.sample_id}"
+    return f"{text}\nComment: {sample.comment}" if sample.comment else text
+
+
 class SummaryPanel(QScrollArea):
-    """Shows a core ``Summary``; :meth:`set_summary` with ``None`` clears it."""
+    """Shows a core ``Summary`` (:meth:`set_summary`) and the specimen's sample details (:meth:`set_sample`).
+
+    Signals:
+        sample_details_requested: the user asked to edit the sample ID and comment.
+    """
+
+    sample_details_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._summary: Any = None
+
+        self.sample_label = QLabel()
+        self.sample_label.setWordWrap(True)
+        self.sample_label.setTextFormat(Qt.TextFormat.PlainText)  # typed by a person: never markup
+        self.sample_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sample_button = QPushButton("Sample ID and Comment…")
+        self.sample_button.setToolTip("The specimen these images come from: printed on the report, written into the CSVs")
+        self.sample_button.clicked.connect(self.sample_details_requested)
+        sample_row = QHBoxLayout()
+        sample_row.addWidget(self.sample_label, 1)
+        sample_row.addWidget(self.sample_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self.headline_label = QLabel("No results yet.")
         self.headline_label.setWordWrap(True)
@@ -120,15 +151,23 @@ class SummaryPanel(QScrollArea):
 
         content = QWidget()
         grid = QGridLayout(content)
-        grid.addWidget(self.headline_label, 0, 0, 1, 2)
-        grid.addWidget(counts_box, 1, 0, 2, 1)
-        grid.addWidget(differential_box, 1, 1)
-        grid.addWidget(other_box, 2, 1)
+        grid.addLayout(sample_row, 0, 0, 1, 2)
+        grid.addWidget(self.headline_label, 1, 0, 1, 2)
+        grid.addWidget(counts_box, 2, 0, 2, 1)
+        grid.addWidget(differential_box, 2, 1)
+        grid.addWidget(other_box, 3, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
-        grid.setRowStretch(3, 1)
+        grid.setRowStretch(4, 1)
         self.setWidget(content)
         self.set_summary(None)
+        self.set_sample(None)
+
+    def set_sample(self, sample: SampleDetails | None) -> None:
+        """Show the opened folder's sample details (``None``: no folder is open, the line is hidden)."""
+        self.sample_label.setText(sample_text(sample))
+        self.sample_label.setVisible(sample is not None)
+        self.sample_button.setVisible(sample is not None)
 
     def summary(self) -> Any:
         """The summary shown, or ``None``."""

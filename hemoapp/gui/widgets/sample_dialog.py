@@ -1,0 +1,67 @@
+"""File > Sample ID and Comment: what identifies the opened folder's specimen."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoapp.core.sample import MAX_COMMENT, MAX_SAMPLE_ID, SampleDetails
+
+#: What the dialog says the details are for.
+EXPLANATION = (
+    "The sample ID ties these results to the specimen: it is printed at the top of the report and "
+    "written into the summary CSV and every row of the results CSV. Both are saved with this folder's "
+    "reviews and come back when it is opened again."
+)
+
+
+class SampleDetailsDialog(QDialog):
+    """Edits a :class:`~hemoapp.core.sample.SampleDetails`; :meth:`details` is what was typed, cleaned."""
+
+    def __init__(self, current: SampleDetails, folder: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sample ID and comment")
+        explanation = QLabel(EXPLANATION)
+        explanation.setWordWrap(True)
+        self.sample_id_edit = QLineEdit(current.sample_id)
+        self.sample_id_edit.setMaxLength(MAX_SAMPLE_ID)
+        self.sample_id_edit.setPlaceholderText("e.g. the accession number on the tube")
+        self.sample_id_edit.setClearButtonEnabled(True)
+        self.comment_edit = QPlainTextEdit(current.comment)
+        self.comment_edit.setPlaceholderText(f"Optional, at most {MAX_COMMENT} characters (e.g. smear quality)")
+        self.comment_edit.setTabChangesFocus(True)  # Tab moves on to the buttons, as in the line above
+        self.comment_edit.setMaximumHeight(self.fontMetrics().lineSpacing() * 6)
+        form = QFormLayout()
+        if folder:
+            folder_label = QLabel(folder)
+            folder_label.setWordWrap(True)
+            form.addRow("Folder:", folder_label)
+        form.addRow("&Sample ID:", self.sample_id_edit)
+        form.addRow("&Comment:", self.comment_edit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(explanation)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.resize(480, self.sizeHint().height())
+        self.sample_id_edit.setFocus()
+
+    def details(self) -> SampleDetails:
+        """The sample details as typed, cleaned (one-line ID, bounded comment)."""
+        return SampleDetails(self.sample_id_edit.text(), self.comment_edit.toPlainText())
+
+
+def ask_sample_details(parent: QWidget | None, current: SampleDetails, folder: str = "") -> SampleDetails | None:
+    """Ask for the sample ID and comment of ``folder``'s specimen; ``None`` if cancelled."""
+    dialog = SampleDetailsDialog(current, folder, parent)
+    return dialog.details() if dialog.exec() == QDialog.DialogCode.Accepted else None
