@@ -27,7 +27,8 @@ from hemoapp.core.review import Review, clean_reviewer_name, review_key
 from hemoapp.core.sample import SampleDetails
 
 #: Version of the file layout, written into every file. The optional ``sample`` entry came
-#: later within version 1: older versions of HemoLens read such a file and ignore it.
+#: later within version 1: older versions of HemoLens still read such a file (they skip the
+#: entry, and drop it when they save the folder's reviews).
 STORE_VERSION = 1
 
 

@@ -7,7 +7,7 @@ import json
 from PySide6.QtCore import Qt
 
 from hemoapp.core.review_store import ReviewStoreError
-from hemoapp.core.sample import MAX_SAMPLE_ID, SampleDetails
+from hemoapp.core.sample import MAX_COMMENT, MAX_SAMPLE_ID, SampleDetails
 from hemoapp.gui import main_window as main_window_module
 from hemoapp.gui import report_pdf
 from hemoapp.gui.table_model import Flag
@@ -44,6 +44,17 @@ def test_the_dialog_cleans_what_is_typed(qtbot):
     assert dialog.details().comment == "line one\n\nline two"
     qtbot.keyClicks(dialog.sample_id_edit, "x" * 100)
     assert len(dialog.sample_id_edit.text()) == MAX_SAMPLE_ID  # the field stops there
+    assert dialog.comment_count.text() == f"23 of {MAX_COMMENT} characters" and dialog.ok_button.isEnabled()
+
+
+def test_a_comment_too_long_is_refused_not_cut(qtbot):
+    dialog = SampleDetailsDialog(SampleDetails())
+    qtbot.addWidget(dialog)
+    dialog.comment_edit.setPlainText("y" * (MAX_COMMENT + 1))
+    assert not dialog.ok_button.isEnabled() and "shorten the comment" in dialog.comment_count.text()
+    qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_Backspace)
+    assert dialog.ok_button.isEnabled() and dialog.details().comment == "y" * MAX_COMMENT
 
 
 def test_only_an_opened_folder_has_sample_details(qtbot, make_window, fake_classifier, cell_folder):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -36,9 +38,13 @@ class SampleDetailsDialog(QDialog):
         self.sample_id_edit.setPlaceholderText("e.g. the accession number on the tube")
         self.sample_id_edit.setClearButtonEnabled(True)
         self.comment_edit = QPlainTextEdit(current.comment)
-        self.comment_edit.setPlaceholderText(f"Optional, at most {MAX_COMMENT} characters (e.g. smear quality)")
+        self.comment_edit.setPlaceholderText("Optional, e.g. on the smear's quality")
         self.comment_edit.setTabChangesFocus(True)  # Tab moves on to the buttons, as in the line above
         self.comment_edit.setMaximumHeight(self.fontMetrics().lineSpacing() * 6)
+        # A line edit stops at its maximum length; a text edit cannot, so a longer comment is
+        # refused with a count rather than cut short without a word.
+        self.comment_count = QLabel()
+        self.comment_count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         form = QFormLayout()
         if folder:
             folder_label = QLabel(folder)
@@ -46,15 +52,28 @@ class SampleDetailsDialog(QDialog):
             form.addRow("Folder:", folder_label)
         form.addRow("&Sample ID:", self.sample_id_edit)
         form.addRow("&Comment:", self.comment_edit)
+        form.addRow("", self.comment_count)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.comment_edit.textChanged.connect(self._on_comment_edit_text_changed)
+        self._on_comment_edit_text_changed()
         layout = QVBoxLayout(self)
         layout.addWidget(explanation)
         layout.addLayout(form)
         layout.addWidget(buttons)
         self.resize(480, self.sizeHint().height())
         self.sample_id_edit.setFocus()
+
+    @Slot()
+    def _on_comment_edit_text_changed(self) -> None:
+        length = len(self.comment_edit.toPlainText())
+        too_long = length > MAX_COMMENT
+        self.comment_count.setText(
+            f"{length} of {MAX_COMMENT} characters" + (": shorten the comment to save it" if too_long else "")
+        )
+        self.ok_button.setEnabled(not too_long)
 
     def details(self) -> SampleDetails:
         """The sample details as typed, cleaned (one-line ID, bounded comment)."""
@@ -64,4 +83,7 @@ class SampleDetailsDialog(QDialog):
 def ask_sample_details(parent: QWidget | None, current: SampleDetails, folder: str = "") -> SampleDetails | None:
     """Ask for the sample ID and comment of ``folder``'s specimen; ``None`` if cancelled."""
     dialog = SampleDetailsDialog(current, folder, parent)
-    return dialog.details() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    try:
+        return dialog.details() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    finally:
+        dialog.deleteLater()  # the window owns it otherwise, one more each time it is asked
