@@ -128,7 +128,8 @@ def report_title(context: ReportContext) -> str:
     On every page, so a page that comes apart from the others still says which specimen it is.
     """
     sample_id = (context.sample or SampleDetails()).sample_id
-    return f"HemoLens report: sample {sample_id}, {context.source}" if sample_id else f"HemoLens report: {context.source}"
+    named = f"sample {sample_id}, " if sample_id else ""
+    return f"HemoLens report: {named}{context.source}"
 
 
 def report_warnings(summary: Summary, context: ReportContext) -> list[str]:

@@ -86,7 +86,10 @@ def test_entered_details_show_and_go_into_every_export(qtbot, make_window, fake_
     results = rows_of(window.export_results(tmp_path / "results.csv"))
     assert len(results) == window.results_model.rowCount() and {r["sample_id"] for r in results} == {"S-2026/0042"}
     summary = rows_of(window.export_summary(tmp_path / "summary.csv"))
-    assert [(r["label"], r["value"]) for r in summary[:2]] == [("Sample ID", "S-2026/0042"), ("Comment", SAMPLE.comment)]
+    assert [(r["label"], r["value"]) for r in summary[:2]] == [
+        ("Sample ID", "S-2026/0042"),
+        ("Comment", SAMPLE.comment),
+    ]
     contexts = []
     real_writer = report_pdf.write_summary_report
     monkeypatch.setattr(main_window_module, "write_summary_report",
