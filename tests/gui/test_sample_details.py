@@ -44,7 +44,25 @@ def test_the_dialog_cleans_what_is_typed(qtbot):
     assert dialog.details().comment == "line one\n\nline two"
     qtbot.keyClicks(dialog.sample_id_edit, "x" * 100)
     assert len(dialog.sample_id_edit.text()) == MAX_SAMPLE_ID  # the field stops there
-    assert dialog.comment_count.text() == f"23 of {MAX_COMMENT} characters" and dialog.ok_button.isEnabled()
+    assert dialog.comment_count.text().startswith(f"23 of {MAX_COMMENT} characters") and dialog.ok_button.isEnabled()
+
+
+def test_enter_makes_a_new_line_in_the_comment_and_ctrl_enter_saves(qtbot):
+    dialog = SampleDetailsDialog(SampleDetails("S-1"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()  # shortcuts act in the active window
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    dialog.comment_edit.setFocus()
+    qtbot.keyClicks(dialog.comment_edit, "one")
+    qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_Return)
+    qtbot.keyClicks(dialog.comment_edit, "two")
+    assert dialog.isVisible() and dialog.comment_edit.toPlainText() == "one\ntwo"
+    assert "Ctrl+Enter saves" in dialog.comment_count.text()
+    with qtbot.waitSignal(dialog.accepted, timeout=2000):
+        qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.details() == SampleDetails("S-1", "one\ntwo")
 
 
 def test_a_comment_too_long_is_refused_not_cut(qtbot):
@@ -52,6 +70,11 @@ def test_a_comment_too_long_is_refused_not_cut(qtbot):
     qtbot.addWidget(dialog)
     dialog.comment_edit.setPlainText("y" * (MAX_COMMENT + 1))
     assert not dialog.ok_button.isEnabled() and "shorten the comment" in dialog.comment_count.text()
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.isVisible() and dialog.result() != SampleDetailsDialog.DialogCode.Accepted  # not saved either
     qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(dialog.comment_edit, Qt.Key.Key_Backspace)
     assert dialog.ok_button.isEnabled() and dialog.details().comment == "y" * MAX_COMMENT

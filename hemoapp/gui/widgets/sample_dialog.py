@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -59,6 +59,9 @@ class SampleDetailsDialog(QDialog):
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.comment_edit.textChanged.connect(self._on_comment_edit_text_changed)
         self._on_comment_edit_text_changed()
+        # Enter starts a new line in the comment, as in any text box; Ctrl+Enter saves from anywhere.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self._accept_if_allowed)
         layout = QVBoxLayout(self)
         layout.addWidget(explanation)
         layout.addLayout(form)
@@ -71,9 +74,15 @@ class SampleDetailsDialog(QDialog):
         length = len(self.comment_edit.toPlainText())
         too_long = length > MAX_COMMENT
         self.comment_count.setText(
-            f"{length} of {MAX_COMMENT} characters" + (": shorten the comment to save it" if too_long else "")
+            f"{length} of {MAX_COMMENT} characters"
+            + (": shorten the comment to save it" if too_long else " · Ctrl+Enter saves")
         )
         self.ok_button.setEnabled(not too_long)
+
+    @Slot()
+    def _accept_if_allowed(self) -> None:
+        if self.ok_button.isEnabled():
+            self.accept()
 
     def details(self) -> SampleDetails:
         """The sample details as typed, cleaned (one-line ID, bounded comment)."""
