@@ -55,7 +55,8 @@ class ReportContext:
         created: when the report is written (default: now).
         unsure_share: the batch's cells below the model card's review threshold, against
             its validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
-        sample: the specimen's sample ID and comment, as a person entered them (``None``: none).
+        sample: the specimen's sample ID and comment, as a person entered them (``None`` is
+            taken as empty details, so readers need not check for it).
     """
 
     source: str
@@ -66,7 +67,11 @@ class ReportContext:
     reviewers: tuple[str, ...] = ()
     created: _dt.datetime | None = None
     unsure_share: UnsureShare | None = None
-    sample: SampleDetails | None = None
+    sample: SampleDetails = field(default_factory=SampleDetails)
+
+    def __post_init__(self) -> None:
+        if self.sample is None:  # a frozen dataclass: set through object.__setattr__
+            object.__setattr__(self, "sample", SampleDetails())
 
 
 @dataclass(frozen=True)
@@ -127,8 +132,7 @@ def report_title(context: ReportContext) -> str:
 
     On every page, so a page that comes apart from the others still says which specimen it is.
     """
-    sample_id = (context.sample or SampleDetails()).sample_id
-    named = f"sample {sample_id}, " if sample_id else ""
+    named = f"sample {context.sample.sample_id}, " if context.sample.sample_id else ""
     return f"HemoLens report: {named}{context.source}"
 
 
@@ -151,7 +155,7 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
         )
     if summary.errors:
         warnings.append(f"{summary.errors} images could not be classified and are in no count.")
-    if not (context.sample or SampleDetails()).sample_id:
+    if not context.sample.sample_id:
         warnings.append(NO_SAMPLE_ID)  # last: the counts are right, only what they belong to is unsaid
     return warnings
 
@@ -175,7 +179,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
         model_info.card.calibration_temperature,
         context.unsure_share,
     )
-    sample = context.sample or SampleDetails()
+    sample = context.sample
     # The specimen first: a printed report is matched to its sample by this line.
     specimen = [("Sample ID", sample.sample_id or "not given")]
     if sample.comment:

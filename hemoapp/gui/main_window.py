@@ -349,7 +349,6 @@ class MainWindow(QMainWindow):
         self._source = source
         self._scan = None
         self.review_keeper.clear()
-        self._show_sample()
         self.stack.setCurrentWidget(self.results_view)
         self.results_view.focus_cells()
         self.controller.start(source)
