@@ -17,7 +17,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,30 @@ class SavedFolder:
     sample: SampleDetails = field(default_factory=SampleDetails)
 
 
+@dataclass(frozen=True)
+class SavedElsewhere:
+    """A review saved while its folder was at another path (see :meth:`ReviewStore.saved_elsewhere`).
+
+    Attributes:
+        review: the review.
+        folder: where the folder was when it was saved.
+        sample: that folder's sample details.
+        folder_reviews: how many reviews were saved for that folder in all.
+    """
+
+    review: Review
+    folder: str
+    sample: SampleDetails
+    folder_reviews: int
+
+
+#: Ending of a saved-reviews file that could not be read and was set aside.
+UNREADABLE_SUFFIX = ".unreadable.json"
+
+#: How many of the most recently saved folders :meth:`ReviewStore.saved_elsewhere` reads.
+ELSEWHERE_LIMIT = 1000
+
+
 class ReviewStore:
     """Reads and writes the saved reviews of opened folders.
 
@@ -67,8 +91,10 @@ class ReviewStore:
              sample: SampleDetails | None = None) -> Path:
         """Replace the saved reviews of ``root`` with ``saved`` ((relative path, sha256) → review).
 
-        ``sample`` replaces the folder's sample details (``None``: none). With no reviews
-        and no sample details the file is removed: nothing of this folder is left to restore.
+        ``sample`` replaces the folder's sample details (``None``: none). A file with no
+        reviews and no sample details is still written: it records that everything was
+        undone here, so reviews saved for the same files under another path (see
+        :meth:`saved_elsewhere`) do not come back.
 
         Raises:
             ReviewStoreError: the file could not be written.
@@ -86,9 +112,6 @@ class ReviewStore:
         ]
         sample = sample or SampleDetails()
         try:
-            if not entries and sample.is_empty():
-                path.unlink(missing_ok=True)
-                return path
             self.directory.mkdir(parents=True, exist_ok=True)
             document: dict[str, Any] = {"version": STORE_VERSION, "folder": str(Path(root).resolve())}
             if not sample.is_empty():
@@ -100,6 +123,10 @@ class ReviewStore:
             raise ReviewStoreError(f"could not save the reviews in {path}: {exc.strerror or exc}") from exc
         return path
 
+    def has_saved(self, root: str | os.PathLike[str]) -> bool:
+        """Whether anything was ever saved for folder ``root`` at this path (even if all was undone)."""
+        return self.path_for(root).exists()
+
     def load(self, root: str | os.PathLike[str]) -> SavedReviews:
         """The saved reviews of ``root`` (empty if there are none); see :meth:`load_folder`."""
         return self.load_folder(root).reviews
@@ -110,11 +137,58 @@ class ReviewStore:
         Raises:
             ReviewStoreError: the file exists but cannot be read or is not a reviews file.
         """
-        path = self.path_for(root)
+        try:
+            return self._read(self.path_for(root))[1]
+        except FileNotFoundError:
+            return SavedFolder()
+
+    def saved_elsewhere(
+        self, root: str | os.PathLike[str], relpaths: Collection[str], limit: int = ELSEWHERE_LIMIT
+    ) -> dict[tuple[str, str], SavedElsewhere]:
+        """Reviews of files named ``relpaths`` saved while their folder was at another path than ``root``.
+
+        This is how a folder that was moved, renamed or reached under another drive
+        letter finds its reviews again. The result is keyed by (relative path, sha256),
+        so a review still only comes back to a file with the same relative path and the
+        same bytes. Where several folders reviewed the same file, the latest review wins.
+
+        Only the ``limit`` files saved most recently are read, which bounds the time a
+        long history costs. Files that cannot be read are skipped here: they belong to
+        other folders, and opening those says so.
+        """
+        wanted = set(relpaths)
+        own = self.path_for(root)
+        try:
+            candidates = [p for p in self.directory.glob("*.json") if p != own and not p.name.endswith(UNREADABLE_SUFFIX)]
+            by_age = sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]
+        except OSError:
+            return {}
+        found: dict[tuple[str, str], SavedElsewhere] = {}
+        for path in by_age:
+            try:
+                folder, saved, total = self._read(path, wanted)
+            except (FileNotFoundError, ReviewStoreError):
+                continue
+            for key, review in saved.reviews.items():
+                current = found.get(key)
+                if current is None or review.at > current.review.at:
+                    found[key] = SavedElsewhere(review, folder, saved.sample, total)
+        return found
+
+    def _read(self, path: Path, wanted: Collection[str] | None = None) -> tuple[str, SavedFolder, int]:
+        """The folder named in the file at ``path``, what was saved for it and its number of reviews.
+
+        With ``wanted``, only the reviews of those relative paths are read (the rest are
+        left unparsed: reading a review's time is what costs).
+
+        Raises:
+            FileNotFoundError: there is no such file.
+            ReviewStoreError: the file cannot be read or is not a reviews file.
+        """
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return SavedFolder()
+            raise
         except (OSError, ValueError) as exc:
             raise ReviewStoreError(f"could not read the saved reviews in {path}: {exc}") from exc
         try:
@@ -126,18 +200,21 @@ class ReviewStore:
                     str(entry["class"]), _parse_time(entry["at"]), clean_reviewer_name(str(entry["by"])) or "unknown"
                 )
                 for entry in document["reviews"]
+                if wanted is None or entry["file"] in wanted
             }
             sample = document.get("sample") or {}
             # SampleDetails cleans what it is given, hand edits included.
             details = SampleDetails(str(sample.get("sample_id", "")), str(sample.get("comment", "")))
+            folder = str(document.get("folder", ""))
+            total = len(document["reviews"])
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ReviewStoreError(f"{path} is not a HemoLens reviews file ({exc})") from exc
-        return SavedFolder(reviews, details)
+        return folder, SavedFolder(reviews, details), total
 
     def set_aside(self, root: str | os.PathLike[str]) -> Path | None:
         """Rename an unreadable file of ``root`` out of the way (kept for support); return its new path."""
         path = self.path_for(root)
-        aside = path.with_suffix(".unreadable.json")
+        aside = path.with_suffix(UNREADABLE_SUFFIX)
         try:
             os.replace(path, aside)
         except OSError:
@@ -190,4 +267,9 @@ def updated(
 
 
 def _parse_time(text: str) -> _dt.datetime:
-    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    """A time as :func:`~hemoapp.core.export.utc_timestamp` writes it ("2026-11-24T09:30:05Z")."""
+    # The shape is checked here and the fields by fromisoformat, which is far faster than
+    # strptime: a folder opened after a move reads many files' reviews.
+    if not (isinstance(text, str) and len(text) == 20 and text[10] == "T" and text[19] == "Z"):
+        raise ValueError(f"not a UTC time: {text!r}")
+    return _dt.datetime.fromisoformat(text[:19]).replace(tzinfo=_dt.timezone.utc)

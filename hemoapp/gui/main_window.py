@@ -41,7 +41,7 @@ from hemoapp.gui.dialogs import (
 from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_name
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
 from hemoapp.gui.report_pdf import write_summary_report
-from hemoapp.gui.review_keeper import ReviewKeeper
+from hemoapp.gui.review_keeper import ReviewKeeper, moved_text
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -739,7 +739,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"No images found in {self._source.label}{skipped}.", MESSAGE_MS)
         else:
             self.statusBar().showMessage(f"Classifying {total} images{skipped}…")
-        self.review_keeper.open(scan.root)
+        self.review_keeper.open(scan.root, [record.relpath for record in scan.records])
         self._show_sample()
         self._update_actions()
         if self.review_keeper.load_problem:
@@ -748,7 +748,12 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_controller_batch_ready(self, batch: Any) -> None:
         self.results_model.append_predictions(batch.predictions)
-        self.review_keeper.restore(batch.predictions)
+        sample = self.review_keeper.sample
+        if self.review_keeper.restore(batch.predictions) and self.review_keeper.moved_from:
+            if self.review_keeper.sample != sample:
+                self._show_sample()  # the details came with reviews saved where the folder was before
+            if self.review_keeper.save_problem:
+                self._warn_reviews(self.review_keeper.save_problem)
         self._results_exported = False  # rows that arrived after an export are in no CSV
         self.results_view.progress.set_progress(batch.done, batch.total, batch.elapsed_s)
         self._update_flag_counts()
@@ -771,6 +776,7 @@ class MainWindow(QMainWindow):
         restored, problem = self.review_keeper.restored, self.review_keeper.load_problem
         if restored:
             text += f"; {restored} saved review{'s' if restored != 1 else ''} restored"
+            text += moved_text(self.review_keeper.moved_from)
         if problem:
             text += f". {problem}"  # said again here, where the user looks when the batch ends
         self.results_view.progress.finish(text)

@@ -5,11 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 
 import pytest
 
 from hemoapp.core.review import Review, review_key
-from hemoapp.core.review_store import ReviewStore, ReviewStoreError, SavedFolder, restorable, saved_key, updated
+from hemoapp.core.review_store import (
+    ReviewStore,
+    ReviewStoreError,
+    SavedElsewhere,
+    SavedFolder,
+    restorable,
+    saved_key,
+    updated,
+)
 from hemoapp.core.sample import MAX_COMMENT, MAX_SAMPLE_ID, SampleDetails
 from hemotest.predictions import failed, predicted
 
@@ -28,9 +37,10 @@ def test_round_trip_per_folder(tmp_path):
     assert store.load(tmp_path / "another folder") == {}
     assert store.path_for(tmp_path / "folder") != store.path_for(tmp_path / "another folder")
     assert json.loads(path.read_text(encoding="utf-8"))["folder"] == str((tmp_path / "folder").resolve())
-    # Nothing left to restore: the file goes.
+    # Everything undone: the file stays, saying so (see test_reviews_saved_under_other_paths_are_found_by_file).
+    assert not store.has_saved(tmp_path / "another folder")
     store.save(tmp_path / "folder", {})
-    assert not path.exists() and store.load(tmp_path / "folder") == {}
+    assert store.has_saved(tmp_path / "folder") and store.load(tmp_path / "folder") == {}
 
 
 def test_restored_only_to_the_same_path_with_the_same_bytes():
@@ -107,7 +117,7 @@ def test_the_folders_sample_details_are_kept_beside_its_reviews(tmp_path):
     assert store.load_folder(folder) == SavedFolder(reviews, SampleDetails())
     assert "sample" not in json.loads(path.read_text(encoding="utf-8"))
     store.save(folder, {}, SampleDetails())
-    assert not path.exists()
+    assert store.load_folder(folder) == SavedFolder()
 
 
 def test_a_file_without_sample_details_still_loads(tmp_path):
@@ -138,3 +148,32 @@ def test_hand_edited_sample_details_come_back_cleaned(tmp_path):
     loaded = store.load_folder(tmp_path / "f").sample
     assert loaded.sample_id.startswith("S-1 =cmd") and len(loaded.sample_id) == MAX_SAMPLE_ID
     assert loaded.comment.startswith("[31m") and len(loaded.comment) == MAX_COMMENT
+
+
+def test_reviews_saved_under_other_paths_are_found_by_file(tmp_path):
+    store = ReviewStore(tmp_path / "reviews")
+    names = ["a.jpg", "b.jpg"]
+    assert store.saved_elsewhere(tmp_path / "new", names) == {}  # nothing saved yet, not even the directory
+    old, older, new = tmp_path / "old", tmp_path / "older", tmp_path / "new"
+    later = AT + dt.timedelta(minutes=5)
+    store.save(older, {("a.jpg", "aa" * 32): Review("ig", AT, "jdoe"), ("b.jpg", "bb" * 32): Review("monocyte", AT)})
+    store.save(old, {("a.jpg", "aa" * 32): Review("neutrophil", later, "amy")}, SampleDetails("S-7", "moved"))
+    store.save(tmp_path / "empty", {})
+    store.path_for(tmp_path / "broken").write_text("not json", encoding="utf-8")  # skipped, not an error
+    (store.directory / "x.unreadable.json").write_text("{}", encoding="utf-8")
+
+    found = store.saved_elsewhere(new, names)
+    assert found == {
+        # The same file reviewed under two paths: the latest review wins.
+        ("a.jpg", "aa" * 32): SavedElsewhere(
+            Review("neutrophil", later, "amy"), str(old.resolve()), SampleDetails("S-7", "moved"), folder_reviews=1
+        ),
+        ("b.jpg", "bb" * 32): SavedElsewhere(Review("monocyte", AT), str(older.resolve()), SampleDetails(), folder_reviews=2),
+    }
+    # A folder's own file is not "elsewhere".
+    assert set(store.saved_elsewhere(old, names)) == {("a.jpg", "aa" * 32), ("b.jpg", "bb" * 32)}
+    assert store.saved_elsewhere(old, names)[("a.jpg", "aa" * 32)].folder == str(older.resolve())
+    # Only files of the opened folder are looked for, and only in the most recently saved files.
+    assert set(store.saved_elsewhere(new, ["b.jpg", "c.jpg"])) == {("b.jpg", "bb" * 32)}
+    os.utime(store.path_for(older), (1, 1))  # saved long ago
+    assert set(store.saved_elsewhere(new, names, limit=3)) == {("a.jpg", "aa" * 32)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from PySide6.QtCore import Qt
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.review import current_user
+from hemoapp.core.sample import SampleDetails
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import rows_of
@@ -251,6 +253,88 @@ def test_reviews_are_saved_as_made_and_come_back_with_the_folder(qtbot, make_win
     third = make_window(fake_classifier())
     run_folder(qtbot, third, cell_folder)
     assert third.results_model.reviews() == {}
+
+
+def review_two_cells(qtbot, window, folder, sample: SampleDetails | None = None) -> list:
+    """Open ``folder``, change one flagged cell and confirm the next; return both predictions."""
+    run_folder(qtbot, window, folder)
+    if sample is not None:
+        window.set_sample_details(sample)
+    window.results_view.select_next_flagged(0)
+    changed = selected(window)
+    window.review_selected(other_class(changed))
+    confirmed = selected(window)
+    window.confirm_selected()
+    window.close()
+    return [changed, confirmed]
+
+
+MOVED_SAMPLE = SampleDetails("S-2026-0099", "moved to the archive")
+
+
+def test_a_moved_folder_gets_its_reviews_and_sample_details_back(qtbot, make_window, fake_classifier, cell_folder):
+    # Reviewed at one path, then moved (or reached under another drive letter).
+    changed, confirmed = review_two_cells(qtbot, make_window(fake_classifier()), cell_folder, MOVED_SAMPLE)
+    moved = cell_folder.parent / "archive" / "renamed"
+    moved.parent.mkdir()
+    shutil.move(cell_folder, moved)
+
+    second = make_window(fake_classifier())
+    run_folder(qtbot, second, moved)
+    assert {key: review.class_name for key, review in second.results_model.reviews().items()} == {
+        str(moved / changed.record.relpath): other_class(changed),
+        str(moved / confirmed.record.relpath): confirmed.predicted,
+    }
+    assert second.sample_details() == MOVED_SAMPLE
+    assert second.windowTitle() == f"S-2026-0099 · {moved} – HemoLens"
+    assert second.results_view.progress.label.text().endswith(
+        f"2 saved reviews restored (2 of them saved when these files were in {cell_folder.resolve()})"
+    )
+    # Saved under the new path at once: the old path's file is no longer needed.
+    second.review_keeper.store.path_for(cell_folder).unlink()
+    second.close()
+    third = make_window(fake_classifier())
+    run_folder(qtbot, third, moved)
+    assert len(third.results_model.reviews()) == 2 and third.sample_details() == MOVED_SAMPLE
+    assert third.results_view.progress.label.text().endswith("2 saved reviews restored")
+
+
+def test_after_a_move_a_replaced_file_keeps_its_review_and_the_sample_details_behind(
+    qtbot, make_window, fake_classifier, cell_folder
+):
+    changed, confirmed = review_two_cells(qtbot, make_window(fake_classifier()), cell_folder, MOVED_SAMPLE)
+    moved = cell_folder.parent / "renamed"
+    shutil.move(cell_folder, moved)
+    replaced = moved / confirmed.record.relpath  # other bytes under the same name
+    replaced.write_bytes(replaced.read_bytes() + b"\0")
+    second = make_window(fake_classifier())
+    run_folder(qtbot, second, moved)
+    assert list(second.results_model.reviews()) == [str(moved / changed.record.relpath)]
+    # Not every reviewed file came along: the folder may not be the same specimen's.
+    assert second.sample_details() == SampleDetails()
+
+
+def test_a_copy_gets_the_reviews_but_not_the_sample_and_undone_reviews_stay_undone(
+    qtbot, make_window, fake_classifier, cell_folder, tmp_path
+):
+    review_two_cells(qtbot, make_window(fake_classifier()), cell_folder, MOVED_SAMPLE)
+    copy = tmp_path / "copy"
+    shutil.copytree(cell_folder, copy)  # the original stays where it was
+    second = make_window(fake_classifier())
+    run_folder(qtbot, second, copy)
+    assert len(second.results_model.reviews()) == 2
+    assert second.sample_details() == SampleDetails()  # two folders now: which specimen each holds is the user's word
+    for path in list(second.results_model.reviews()):
+        restored = next(pred for pred in second.results_model.predictions() if str(pred.record.path) == path)
+        second.results_view.select_proxy_row(proxy_row_of(second, restored))
+        assert second.review_selected(None)  # undone in the copy
+    second.close()
+    third = make_window(fake_classifier())
+    run_folder(qtbot, third, copy)
+    assert third.results_model.reviews() == {}  # not brought back from the original
+    fourth = make_window(fake_classifier())
+    run_folder(qtbot, fourth, cell_folder)
+    assert len(fourth.results_model.reviews()) == 2 and fourth.sample_details() == MOVED_SAMPLE  # untouched
 
 
 def test_an_unreadable_reviews_file_is_said_and_set_aside(qtbot, make_window, fake_classifier, cell_folder):
