@@ -1,4 +1,4 @@
-"""Painted cells: the confidence bar of the table and the tiles of the gallery.
+"""Painted cells: the confidence bar and file names of the table, and the tiles of the gallery.
 
 Both follow Qt's ``stardelegate`` example: ``paint`` draws from the model's
 roles, the style draws the selection background, text uses palette colours.
@@ -33,6 +33,18 @@ def _draw_background(painter: QPainter, option: QStyleOptionViewItem, index: _In
     opt.features &= ~QStyleOptionViewItem.ViewItemFeature.HasDecoration
     style = opt.widget.style() if opt.widget is not None else QApplication.style()
     style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+
+
+class FileNameDelegate(QStyledItemDelegate):
+    """Shortens a file path too long for its column in the middle, as the gallery does.
+
+    The end of a path is what tells cells apart ("…/slide2/cell_00412.jpg"); cut at the
+    right, as Qt's views do by default, many rows of a deep folder would read the same.
+    """
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class ConfidenceBarDelegate(QStyledItemDelegate):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from hemoapp.gui.table_model import Column, Flag
 from hemotest.qt import run_folder
@@ -70,3 +71,23 @@ def test_the_differential_shows_every_column_without_scrolling_sideways(
     # Every interval's text fits its column, with room for the cell's margins.
     widest = max(table.fontMetrics().horizontalAdvance(table.item(row, last).text()) for row in range(table.rowCount()))
     assert widest + 6 <= header.sectionSize(last)
+
+
+def test_a_long_file_path_keeps_its_file_name_in_view(qtbot, make_window, fake_classifier, cell_folder, tmp_path):
+    deep = tmp_path / "deep"
+    nested = deep / "run-2026-11-24" / "slide-02" / "field-017"
+    nested.mkdir(parents=True)
+    nested.joinpath("cell_00412.jpg").write_bytes(next(cell_folder.rglob("*.jpg")).read_bytes())
+    window = make_window(fake_classifier())
+    window.resize(1280, 800)
+    run_folder(qtbot, window, deep)
+    table = window.results_view.table
+    index = window.proxy.index(0, Column.FILE)
+    option = QStyleOptionViewItem()
+    option.initFrom(table)
+    option.textElideMode = table.textElideMode()  # as the view hands it to the delegate
+    table.itemDelegateForColumn(Column.FILE).initStyleOption(option, index)
+    width = table.columnWidth(Column.FILE) - 8
+    assert option.fontMetrics.horizontalAdvance(option.text) > width  # too long for the column
+    shown = option.fontMetrics.elidedText(option.text, option.textElideMode, width)
+    assert shown.startswith("run-") and shown.endswith("00412.jpg") and "…" in shown  # the number is in view

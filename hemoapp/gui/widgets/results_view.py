@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
+from hemoapp.gui.delegates import ConfidenceBarDelegate, FileNameDelegate, GalleryDelegate
 from hemoapp.gui.table_model import Column, ResultsFilterProxy, ResultsModel, Role
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.detail_panel import DetailPanel
@@ -48,6 +48,7 @@ def _make_table(proxy: ResultsFilterProxy) -> QTableView:
     table.setIconSize(QSize(44, 44))
     table.verticalHeader().setVisible(False)
     table.verticalHeader().setDefaultSectionSize(50)
+    table.setItemDelegateForColumn(Column.FILE, FileNameDelegate(table))
     table.setItemDelegateForColumn(Column.CONFIDENCE, ConfidenceBarDelegate(table))
     header = table.horizontalHeader()
     header.setHighlightSections(False)
