@@ -32,6 +32,7 @@ class Actions:
     focus_threshold: QAction
     next_flagged: QAction
     model_card: QAction
+    shortcuts: QAction
     review_confirm: QAction
     review_clear: QAction
     set_reviewer: QAction
@@ -101,6 +102,7 @@ def build_actions(window: QWidget) -> Actions:
         model_card=_action(window, "&About / Model Card", QKeySequence.StandardKey.HelpContents,
                            "The app's version and the model's card: training data, metrics, citation, licence",
                            icon(pix.SP_MessageBoxInformation)),
+        shortcuts=_action(window, "&Keyboard Shortcuts", "Ctrl+/", "Every key of the menus, and where the review keys work"),
         review_confirm=_cell_action(window, "&Confirm Predicted Class", ["Return", "Enter"],
                                     "The model's class of the selected cell is right"),
         review_clear=_cell_action(window, "&Undo Review", ["Backspace", "Delete"],
@@ -159,7 +161,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     view_menu.addSeparator()
     view_menu.addAction(a.enlarge_cell)
     help_menu = window.menuBar().addMenu("&Help")
-    help_menu.addAction(a.model_card)
+    help_menu.addActions([a.shortcuts, a.model_card])
     return recent_menu
 
 

@@ -49,6 +49,7 @@ from hemoapp.gui.widgets.cell_viewer import VIEWER_MAX_SIDE, CellViewer
 from hemoapp.gui.widgets.progress_bar import finished_text
 from hemoapp.gui.widgets.results_view import ResultsView, Tab
 from hemoapp.gui.widgets.sample_dialog import ask_sample_details
+from hemoapp.gui.widgets.shortcuts_dialog import ShortcutsDialog
 from hemoapp.gui.widgets.start_screen import StartScreen
 
 #: How long status bar messages stay, in milliseconds.
@@ -176,6 +177,7 @@ class MainWindow(QMainWindow):
         a.focus_threshold.triggered.connect(self.results_view.focus_review_threshold)
         a.next_flagged.triggered.connect(self._on_next_flagged_triggered)
         a.model_card.triggered.connect(self._on_model_card_triggered)
+        a.shortcuts.triggered.connect(self._on_shortcuts_triggered)
         a.review_confirm.triggered.connect(self.confirm_selected)
         a.review_clear.triggered.connect(self._on_review_clear_triggered)
         a.set_reviewer.triggered.connect(self._on_set_reviewer_triggered)
@@ -656,6 +658,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No cell shown is flagged for review.", MESSAGE_MS)
             return
         self.results_view.focus_cells()  # so Enter or a digit reviews it next
+
+    @Slot()
+    def _on_shortcuts_triggered(self) -> None:
+        self._dialog = ShortcutsDialog(self.menuBar(), self)
+        self._dialog.open()
 
     @Slot()
     def _on_model_card_triggered(self) -> None:
