@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+
+from hemoapp.gui.widgets.elided_label import ElidedLabel
 
 
 def format_duration(seconds: float) -> str:
@@ -70,7 +72,7 @@ class JobProgressBar(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setMinimumWidth(120)
-        self.label = QLabel()
+        self.label = ElidedLabel()  # the final line can name a long folder path
         self.label.setMinimumWidth(180)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the current batch and keep what is classified (Esc)")
