@@ -67,8 +67,8 @@ def _shortcuts_in(menu: QMenu) -> list[Shortcut]:
             entries.extend(_shortcuts_in(action.menu()))
             continue
         keys = [key.toString(QKeySequence.SequenceFormat.NativeText) for key in action.shortcuts() if not key.isEmpty()]
-        if action.isSeparator() or not keys:
-            continue
+        if not keys:
+            continue  # separators too: they have no keys
         cells_only = action.shortcutContext() == Qt.ShortcutContext.WidgetWithChildrenShortcut
         entries.append(Shortcut(action_name(action), " or ".join(keys), cells_only))
     return entries
@@ -112,7 +112,6 @@ class ShortcutsDialog(QDialog):
         self.note = QLabel(
             f"{CELL_KEY_MARK} Only where the cells are: in the table, the gallery, the cell's details and the enlarged "
             "cell, so that typing in a filter or the threshold box reviews nothing."
-            if has_cell_keys else ""
         )
         self.note.setWordWrap(True)
         self.note.setVisible(has_cell_keys)
