@@ -81,6 +81,14 @@ class TrainConfig:
     #: blends each image and its target with another's, weight ~ Beta(alpha, alpha).
     label_smoothing: float = 0.0
     mixup_alpha: float = 0.0
+    #: Distillation in the fine-tuning stages (0 = off; Hinton et al. 2015, "born-again"
+    #: when the teacher has the student's architecture, Furlanello et al. 2018). A trained
+    #: ``.keras`` classifier (``distill_teacher``) sees each augmented training batch, and
+    #: the target becomes ``(1 - w) * one_hot + w * softmax(teacher_logits / T)`` with
+    #: ``w = distill_weight`` and ``T = distill_temperature``. Validation keeps the true labels.
+    distill_teacher: str = ""
+    distill_weight: float = 0.0
+    distill_temperature: float = 1.0
     # Augmentation strengths (smear images have no canonical orientation).
     aug_zoom: float = 0.12
     aug_shift: float = 0.08

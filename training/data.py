@@ -226,8 +226,21 @@ def rotate(image, degrees):
 
 
 def uses_soft_targets(config) -> bool:
-    """Whether training needs one-hot (smoothed or mixed) targets instead of class indices."""
-    return config.label_smoothing > 0 or config.mixup_alpha > 0
+    """Whether training needs one-hot (smoothed, mixed or distilled) targets instead of class indices."""
+    return config.label_smoothing > 0 or config.mixup_alpha > 0 or config.distill_weight > 0
+
+
+def distilled_targets(images, targets, teacher, weight: float, temperature: float):
+    """Blend one-hot ``targets`` with a teacher's softened answers on the same ``images``.
+
+    ``(1 - weight) * targets + weight * softmax(teacher(images) / temperature)``: the
+    teacher sees exactly the augmented (and mixed) batch the student trains on, so its
+    answer fits the image it is blended with. ``teacher`` maps a batch to logits.
+    """
+    import tensorflow as tf
+
+    soft = tf.nn.softmax(teacher(images, training=False) / temperature)
+    return (1.0 - weight) * targets + weight * tf.cast(soft, targets.dtype)
 
 
 def mixup(images, targets, alpha: float, seed):
@@ -251,14 +264,16 @@ def mixup(images, targets, alpha: float, seed):
     return images, targets
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool):
+def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool, teacher=None):
     """A ``tf.data`` pipeline over in-memory uint8 images; augmented and shuffled when training.
 
     Reproducible: with the global seed set (as :func:`training.train.train` does), the order
     and the augmentations follow from ``config.seed`` alone.
 
-    Labels are class indices, or one-hot rows when the config smooths or mixes targets
-    (then for validation too, so one loss serves both).
+    Labels are class indices, or one-hot rows when the config smooths, mixes or distils
+    targets (then for validation too, so one loss serves both). With ``teacher`` (a
+    classifier giving logits) and ``config.distill_weight``, the training targets are
+    blended with the teacher's answers (:func:`distilled_targets`); validation is not.
     """
     import tensorflow as tf
 
@@ -282,6 +297,11 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool)
         images, batch_targets = batch
         return mixup(images, batch_targets, config.mixup_alpha, seed)
 
+    @tf.autograph.experimental.do_not_convert
+    def distil_batch(images, batch_targets):
+        return images, distilled_targets(images, batch_targets, teacher, config.distill_weight,
+                                         config.distill_temperature)
+
     dataset = tf.data.Dataset.from_tensor_slices((images, targets))
     if training:
         dataset = dataset.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
@@ -297,4 +317,6 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, config, training: bool)
         dataset = tf.data.Dataset.zip(dataset, example_seeds(config.seed + 1)).map(
             mix_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
+    if training and teacher is not None and config.distill_weight > 0:
+        dataset = dataset.map(distil_batch)  # one batch at a time: the teacher is the costly part
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -127,7 +127,8 @@ def training_record(paths: RunPaths) -> dict[str, Any]:
     name; ``epochs`` how many each stage ran and, for the fine-tuning stages, the
     (1-based) val-accuracy epoch whose weights it kept; ``sessions`` the training calls;
     ``export`` the code and software that converted the weights into the model file (this
-    call's: the converter's version shapes the ``.tflite`` as much as training shapes the weights).
+    call's: the converter's version shapes the ``.tflite`` as much as training shapes the weights);
+    ``distilled_from``, for a distilled run, the teacher model's file name and sha256.
     """
     config = json.loads(paths.config.read_text(encoding="utf-8"))
     epochs: dict[str, int] = {}
@@ -141,13 +142,17 @@ def training_record(paths: RunPaths) -> dict[str, Any]:
         if val_accuracy:
             epochs[f"stage{stage}_best"] = val_accuracy.index(max(val_accuracy)) + 1
         stage += 1
-    return {
+    record = {
         "recipe": {key: value for key, value in config.items() if key not in NOT_RECIPE},
         "data": Path(config.get("data_dir", "")).name,
         "epochs": epochs,
         "sessions": read_sessions(paths.root),
         "export": {"code": code_version(), "software": software_versions()},
     }
+    teacher_sha256 = paths.read_state().get("distill_teacher_sha256")
+    if teacher_sha256:
+        record["distilled_from"] = {"model": Path(config["distill_teacher"]).name, "sha256": teacher_sha256}
+    return record
 
 
 def last_pass_values(history_csv: Path, metric: str) -> list[float]:

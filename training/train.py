@@ -164,6 +164,7 @@ def train(config: TrainConfig) -> Path:
     weights = class_weights(y_train) if config.class_weighting else None
 
     model, base = build_classifier(config.backbone, config.weights, dropout=config.dropout, seed=config.seed)
+    teacher = load_teacher(config, paths, model) if config.distill_weight > 0 else None
 
     if state.get("stage1_done") and paths.stage1_weights.exists():
         log("stage 1 already done: loading its weights")
@@ -179,7 +180,7 @@ def train(config: TrainConfig) -> Path:
             log(f"stage {stage.number} already done: loading its weights")
             model.load_weights(paths.end_weights(stage.number))
             continue
-        fine_tune(config, stage, model, base, paths, (x_train, y_train), (x_val, y_val), weights)
+        fine_tune(config, stage, model, base, paths, (x_train, y_train), (x_val, y_val), weights, teacher)
         model.save_weights(paths.end_weights(stage.number))
         paths.write_state(**{done: True})
     # Atomic, and "complete" only once the file is in place: a kill during the save leaves
@@ -334,8 +335,10 @@ def run_stage1(config: TrainConfig, model, paths: RunPaths, train_data, val_data
 
 
 def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: RunPaths, train_data, val_data,
-              weights) -> None:
+              weights, teacher=None) -> None:
     """Fine-tune from ``stage.unfreeze_from`` on with augmentation; end on the best val epoch.
+
+    With a ``teacher`` (see :func:`load_teacher`) the training targets are distilled.
 
     A later stage starts from the earlier one's best weights and keeps an epoch of its
     own only if it beats their val accuracy, so a stage that does not help leaves the
@@ -347,7 +350,7 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
     log(f"stage {stage.number}: fine-tuning {trainable} layers from {stage.unfreeze_from}* (BatchNorm frozen)"
         + (f", rotations up to ±{stage.rotation:g}°" if stage.rotation else ""))
     stage_config = dataclasses.replace(config, aug_rotation=stage.rotation)
-    train_ds = make_dataset(train_data[0], train_data[1], stage_config, training=True)
+    train_ds = make_dataset(train_data[0], train_data[1], stage_config, training=True, teacher=teacher)
     val_ds = make_dataset(val_data[0], val_data[1], stage_config, training=False)
     steps_per_epoch = int(np.ceil(len(train_data[0]) / config.batch_size))
     if stage.continues_fine_tuning:
@@ -384,6 +387,42 @@ def fine_tune(config: TrainConfig, stage: FineTuneStage, model, base, paths: Run
         # No epoch beat the earlier best: go back to the weights this stage started from.
         model.load_weights(paths.end_weights(stage.number - 1))
         log(f"stage {stage.number}: no epoch beat stage {stage.number - 1}; keeping its weights")
+
+
+def load_teacher(config: TrainConfig, paths: RunPaths, student):
+    """The ``distill_teacher`` classifier, checked against the student; its sha256 kept in the run's state.
+
+    The config names the teacher by path, so the file's sha256 is what ties a run to the
+    teacher it learned from: resuming with another file at that path would mix two
+    trainings, and is refused like a changed config.
+
+    Raises:
+        ConfigMismatchError: no teacher file, one that is not a classifier of the
+            student's input and classes, or another file than the run started with.
+    """
+    import keras
+
+    from hemoapp.core.classifier import sha256_of
+
+    path = Path(config.distill_teacher)
+    if not config.distill_teacher or not path.is_file():
+        raise ConfigMismatchError(f"distill_weight is {config.distill_weight:g} but the teacher model "
+                                  f"{config.distill_teacher!r} is not a file; set distill_teacher to a .keras model")
+    digest = sha256_of(path)
+    started_with = paths.read_state().get("distill_teacher_sha256")
+    if started_with and started_with != digest:
+        raise ConfigMismatchError(f"{path} has changed since {paths.root} started distilling from it (sha256 "
+                                  f"{started_with[:12]}… then, {digest[:12]}… now). {_fresh_start_hint(paths)}")
+    teacher = keras.models.load_model(path, compile=False)
+    if tuple(teacher.input_shape[1:]) != tuple(student.input_shape[1:]) or teacher.output_shape[-1] != len(CLASS_NAMES):
+        raise ConfigMismatchError(f"the teacher {path} takes {teacher.input_shape[1:]} and gives "
+                                  f"{teacher.output_shape[-1]} outputs; the student takes {student.input_shape[1:]} "
+                                  f"and gives {len(CLASS_NAMES)}")
+    teacher.trainable = False
+    paths.write_state(distill_teacher_sha256=digest)
+    log(f"distilling from {path} (sha256 {digest[:12]}…): weight {config.distill_weight:g}, "
+        f"temperature {config.distill_temperature:g}")
+    return teacher
 
 
 def fine_tune_optimizer(config: TrainConfig, schedule):

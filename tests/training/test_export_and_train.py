@@ -12,8 +12,9 @@ from training.cli import main as training_main
 from training.config import TrainConfig
 from training.export import build_card, card_path_for, export_tflite, sha256_of, tflite_bytes, write_card
 from training.export_run import calibration_sample
-from training.provenance import NOT_RECIPE, code_version, read_sessions
-from training.train import RunPaths, train
+from training.model import build_classifier
+from training.provenance import NOT_RECIPE, code_version, read_sessions, training_record
+from training.train import ConfigMismatchError, RunPaths, train
 
 
 @pytest.fixture(scope="module")
@@ -407,6 +408,36 @@ def test_label_smoothing_and_mixup_train_with_the_smoothed_loss(tiny_pbc, tmp_pa
     assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] == pytest.approx(logged, rel=1e-4)
     model.compile(loss=plain)
     assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] != pytest.approx(logged, rel=1e-3)
+
+
+def test_a_distilled_run_records_its_teacher_and_refuses_another_on_resume(tiny_pbc, tmp_path):
+    teacher_path = tmp_path / "teacher.keras"
+    build_classifier("lite0", "none", seed=1)[0].save(teacher_path)
+    config = TrainConfig(
+        data_dir=str(tiny_pbc), run_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"),
+        weights="none", stage1_epochs=1, stage2_epochs=1, stage2_cycle_epochs=0, batch_size=8,
+        unfreeze_from="block7a_", distill_teacher=str(teacher_path), distill_weight=0.5, distill_temperature=2.0,
+    )
+    keras.models.load_model(train(config), compile=False)
+    paths = RunPaths(config.run_dir)
+    digest = sha256_of(teacher_path)
+    assert paths.read_state()["distill_teacher_sha256"] == digest
+    assert training_record(paths)["distilled_from"] == {"model": "teacher.keras", "sha256": digest}
+
+    paths.write_state(stage2_done=False, complete=False)  # as if stopped during stage 2
+    build_classifier("lite0", "none", seed=2)[0].save(teacher_path)  # another model at the same path
+    with pytest.raises(ConfigMismatchError, match="has changed since"):
+        train(config)
+
+
+def test_a_missing_teacher_stops_the_run_before_stage_1(tiny_pbc, tmp_path):
+    config = TrainConfig(
+        data_dir=str(tiny_pbc), run_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"),
+        weights="none", distill_teacher=str(tmp_path / "nowhere.keras"), distill_weight=0.5,
+    )
+    with pytest.raises(ConfigMismatchError, match="is not a file"):
+        train(config)
+    assert not RunPaths(config.run_dir).stage1_weights.exists()
 
 
 @pytest.fixture(scope="module")

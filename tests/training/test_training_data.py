@@ -11,6 +11,7 @@ from training.data import (
     DataLayoutError,
     augment,
     class_weights,
+    distilled_targets,
     list_split,
     load_example,
     load_split,
@@ -202,3 +203,42 @@ def test_soft_target_config_gives_one_hot_targets_in_both_pipelines(tiny_pbc):
     assert train_images.shape == (4, IMAGE_SIZE, IMAGE_SIZE, 3)
     assert train_targets.shape == (4, len(CLASS_NAMES))
     np.testing.assert_allclose(train_targets.numpy().sum(axis=1), 1.0, atol=1e-6)
+
+
+def _brightness_teacher(images, training):
+    """A stand-in teacher whose logits follow each image's mean intensity (class k: k * mean / 50)."""
+    import tensorflow as tf
+
+    assert not training
+    means = tf.reduce_mean(images, axis=[1, 2, 3])
+    return means[:, None] * tf.range(len(CLASS_NAMES), dtype=tf.float32)[None, :] / 50.0
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def test_distilled_targets_blend_the_labels_with_the_teachers_softened_answer():
+    import tensorflow as tf
+
+    images = tf.constant(np.stack([np.full((4, 4, 3), v, np.float32) for v in (10.0, 120.0, 240.0)]))
+    one_hot = tf.one_hot([0, 3, 7], len(CLASS_NAMES))
+    blended = distilled_targets(images, one_hot, _brightness_teacher, weight=0.3, temperature=2.0).numpy()
+    logits = np.array([10.0, 120.0, 240.0])[:, None] * np.arange(len(CLASS_NAMES))[None, :] / 50.0
+    np.testing.assert_allclose(blended, 0.7 * one_hot.numpy() + 0.3 * _softmax(logits / 2.0), atol=1e-6)
+    np.testing.assert_allclose(blended.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_the_teacher_sees_the_augmented_batch_and_validation_keeps_the_labels(tiny_pbc):
+    """Each training target is the teacher's answer on the very image yielded beside it."""
+    images, labels, _ = load_split(tiny_pbc / "train")
+    config = TrainConfig(batch_size=8, distill_weight=0.4, distill_temperature=3.0)
+    for batch_images, targets in make_dataset(images, labels, config, training=True, teacher=_brightness_teacher):
+        means = batch_images.numpy().mean(axis=(1, 2, 3))
+        soft = _softmax(means[:, None] * np.arange(len(CLASS_NAMES))[None, :] / 50.0 / 3.0)
+        hard = (targets.numpy() - 0.4 * soft) / 0.6
+        np.testing.assert_allclose(hard.max(axis=1), 1.0, atol=1e-4)  # what is left is one-hot
+        np.testing.assert_allclose(hard.sum(axis=1), 1.0, atol=1e-4)
+    _, val_targets = next(iter(make_dataset(images, labels, config, training=False, teacher=_brightness_teacher)))
+    np.testing.assert_array_equal(val_targets.numpy(), np.eye(len(CLASS_NAMES))[labels[:8]])
