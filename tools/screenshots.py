@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -163,6 +164,21 @@ def main(argv: list[str] | None = None) -> int:
         settle(app, 1.5)
         view.tabs.setCurrentIndex(Tab.TABLE)
         shoot("batch-warning")
+    # An analyser still exporting: one more cell arrives after the batch (in a copy of the folder).
+    changing = Path(tmp.name) / "run-0043"
+    shutil.copytree(folder, changing)
+    window.folder_watch.interval_ms = 100
+    window.open_folder(changing)
+    while window.controller.is_running():
+        app.processEvents()
+        time.sleep(0.01)
+    shutil.copyfile(sorted(changing.rglob("*.jpg"))[0], changing / "late_cell_0065.jpg")
+    deadline = time.monotonic() + 10
+    while view.folder_warning.isHidden() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    view.tabs.setCurrentIndex(Tab.TABLE)
+    shoot("folder-changed")
     window.close()
     # The start screen as a technician sees it when no model is installed.
     os.environ["HEMOLENS_MODEL"] = str(REPO / "models" / "hemolens-lite0.tflite.missing")

@@ -25,6 +25,7 @@ from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import Summary, flag_for, interval_bounds_text
+from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
@@ -277,6 +278,7 @@ def batch_rows(
     entries_skipped: int | None = None,
     calibration_temperature: float | None = None,
     unsure: UnsureShare | None = None,
+    folder_changes: FolderChanges | None = None,
 ) -> list[list[str]]:
     """Rows saying how complete the batch behind a summary is and how it was classified.
 
@@ -284,7 +286,8 @@ def batch_rows(
     only part of the folder; a folder the scan could not list holds images that
     were never counted. These rows say so in the file itself, and so does a batch
     whose cells are far less sure than the model's validation images
-    (:mod:`hemoapp.core.unsure_share`). Each row is left out when its value is
+    (:mod:`hemoapp.core.unsure_share`), and a folder that changed after its scan
+    (:mod:`hemoapp.core.folder_changes`). Each row is left out when its value is
     unknown (``None``). Their columns are :func:`summary_rows`'.
     """
     rows = []
@@ -316,6 +319,12 @@ def batch_rows(
             ),
             _row("batch", "", "Unlike the validation images (check the cells)", "", "yes" if unsure.unusual else "no"),
         ]
+    if folder_changes is not None:
+        rows += [
+            _row("batch", "", "Image files new in the folder since the batch started", str(len(folder_changes.added))),
+            _row("batch", "", "Image files changed since the batch started", str(len(folder_changes.modified))),
+            _row("batch", "", "Image files gone since the batch started", str(len(folder_changes.removed))),
+        ]
     return rows
 
 
@@ -329,6 +338,7 @@ def write_summary_csv(
     entries_skipped: int | None = None,
     unsure_share: UnsureShare | None = None,
     sample: SampleDetails | None = None,
+    folder_changes: FolderChanges | None = None,
 ) -> Path:
     """Write the summary (totals, counts per class, differential) as a CSV.
 
@@ -350,6 +360,8 @@ def write_summary_csv(
         unsure_share: the batch's cells below the card's review threshold, against its
             validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
         sample: the specimen's sample ID and comment (empty when ``None``).
+        folder_changes: how the folder differs from the batch's scan, by a later scan
+            (``None``: not checked, and no rows about it).
 
     Returns:
         The path written.
@@ -363,7 +375,8 @@ def write_summary_csv(
     with atomic_csv_writer(path) as writer:
         writer.writerow(SUMMARY_COLUMNS)
         batch = batch_rows(
-            batch_status, files_found, entries_skipped, model_info.card.calibration_temperature, unsure_share
+            batch_status, files_found, entries_skipped, model_info.card.calibration_temperature, unsure_share,
+            folder_changes,
         )
         for row in sample_rows(sample) + batch + summary_rows(summary):
             writer.writerow([*row, *tail])

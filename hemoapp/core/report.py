@@ -22,6 +22,7 @@ from typing import Any
 
 from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
+from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.review import Review, is_changed, review_of
 from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
 from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
@@ -57,6 +58,8 @@ class ReportContext:
             its validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
         sample: the specimen's sample ID and comment, as a person entered them (``None`` is
             taken as empty details, so readers need not check for it).
+        folder_changes: how the folder differs from the batch's scan, by a later scan, or
+            ``None`` when not checked.
     """
 
     source: str
@@ -68,6 +71,7 @@ class ReportContext:
     created: _dt.datetime | None = None
     unsure_share: UnsureShare | None = None
     sample: SampleDetails = field(default_factory=SampleDetails)
+    folder_changes: FolderChanges | None = None
 
     def __post_init__(self) -> None:
         if self.sample is None:  # a frozen dataclass: set through object.__setattr__
@@ -147,6 +151,8 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
         warnings.append(
             f"Incomplete batch ({context.batch_status}): these counts cover {summary.total}{found} images."
         )
+    if context.folder_changes:
+        warnings.append(context.folder_changes.warning())
     if context.entries_skipped:
         warnings.append(f"{context.entries_skipped} files or folders could not be read by the scan and are in no count.")
     if summary.flagged_unreviewed:
@@ -178,6 +184,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
         context.entries_skipped,
         model_info.card.calibration_temperature,
         context.unsure_share,
+        context.folder_changes,
     )
     sample = context.sample
     # The specimen first: a printed report is matched to its sample by this line.

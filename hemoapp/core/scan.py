@@ -9,6 +9,7 @@ inside: a sub-folder it cannot list goes into ``ScanResult.skipped``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
@@ -43,11 +44,15 @@ class ImageRecord:
             display and the CSV, not for opening the file.
         size_bytes: the file size when it was listed (0 if it could not be read,
             e.g. a broken link).
+        mtime_ns: the file's modification time when it was listed, in nanoseconds
+            (0 if it could not be read); with the size, it tells a later scan whether
+            the file was replaced (:mod:`hemoapp.core.folder_changes`).
     """
 
     path: Path
     relpath: str
     size_bytes: int
+    mtime_ns: int = 0
 
 
 @dataclass
@@ -139,11 +144,11 @@ def _dir_identity(path: str) -> tuple[int, int] | None:
 
 def _record(entry: os.DirEntry, relpath: str) -> ImageRecord:
     try:
-        size = entry.stat().st_size
+        info = entry.stat()
     except OSError:
         # Broken link or a file that vanished: keep it, so it gets an error row.
-        size = 0
-    return ImageRecord(path=Path(entry.path), relpath=relpath, size_bytes=size)
+        return ImageRecord(path=Path(entry.path), relpath=relpath, size_bytes=0)
+    return ImageRecord(path=Path(entry.path), relpath=relpath, size_bytes=info.st_size, mtime_ns=info.st_mtime_ns)
 
 
 def _walk(root: str, root_entries: list[os.DirEntry], recursive: bool, result: ScanResult) -> Iterator[ImageRecord]:
@@ -258,7 +263,7 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
                 result.skipped.append((label, str(exc)))
                 continue
             for record in scanned.records:
-                add(ImageRecord(record.path, f"{label}/{record.relpath}", record.size_bytes))
+                add(dataclasses.replace(record, relpath=f"{label}/{record.relpath}"))
             result.skipped.extend((f"{label}/{rel}", reason) for rel, reason in scanned.skipped)
         elif not _is_image_name(path.name):
             reason = "not found" if not os.path.lexists(path) else "not an image file type"
@@ -266,13 +271,14 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
         else:
             # Dropped explicitly: kept even if hidden; a broken link gets an error row.
             try:
-                size = path.stat().st_size
+                info = path.stat()
             except OSError:
                 if not os.path.lexists(path):
                     result.skipped.append((label, "not found"))
                     continue
-                size = 0
-            add(ImageRecord(path=path, relpath=label, size_bytes=size))
+                add(ImageRecord(path=path, relpath=label, size_bytes=0))
+                continue
+            add(ImageRecord(path=path, relpath=label, size_bytes=info.st_size, mtime_ns=info.st_mtime_ns))
     records.sort(key=lambda record: tuple(natural_key(part) for part in record.relpath.split("/")))
     result.records = records
     return result

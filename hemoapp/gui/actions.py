@@ -24,6 +24,7 @@ class Actions:
     export_summary: QAction
     export_report: QAction
     cancel: QAction
+    classify_again: QAction
     quit: QAction
     show_table: QAction
     show_gallery: QAction
@@ -90,6 +91,9 @@ def build_actions(window: QWidget) -> Actions:
                               icon(pix.SP_FileDialogContentsView)),
         cancel=_action(window, "&Cancel Classification", "Esc",
                        "Stop after the current batch and keep what is classified", icon(pix.SP_BrowserStop)),
+        classify_again=_action(window, "Classify &Again", QKeySequence.StandardKey.Refresh,
+                               "Scan the folder again and classify what it holds now (reviews of unchanged "
+                               "files come back)", icon(pix.SP_BrowserReload)),
         quit=_action(window, "&Quit", "Ctrl+Q", "Close HemoLens"),
         show_table=_action(window, "&Table", "Ctrl+1", "Show one row per image"),
         show_gallery=_action(window, "&Gallery", "Ctrl+2", "Show thumbnails of the filtered cells"),
@@ -147,7 +151,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     classify_menu = window.menuBar().addMenu("&Classification")
-    classify_menu.addActions([a.cancel, a.focus_filter, a.focus_threshold])
+    classify_menu.addActions([a.cancel, a.classify_again, a.focus_filter, a.focus_threshold])
     review_menu = window.menuBar().addMenu("&Review")
     review_menu.addActions([a.next_flagged, a.review_confirm, a.review_clear])
     review_menu.addSeparator()

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from hemoapp.core.pipeline import iter_predictions
-from hemoapp.core.scan import records_from_paths, scan_folder
+from hemoapp.core.scan import ScanResult, records_from_paths, scan_folder
 from hemoapp.gui.workers import GeneratorWorker, WorkerError
 
 
@@ -47,15 +47,23 @@ class JobState:
     FAILED = "failed"
 
 
+def scan_source(source: JobSource) -> ScanResult:
+    """List the image files of ``source``: its folder, scanned recursively, or its files.
+
+    Raises:
+        FolderError: the folder is missing, not a folder, or cannot be listed.
+    """
+    if source.folder is not None:
+        return scan_folder(source.folder)
+    return records_from_paths(list(source.files))
+
+
 def classification_job(source: JobSource, classifier: Any, batch_size: int, cancel: threading.Event) -> Iterator[Any]:
     """Scan the source, then classify it batch by batch (runs on the pool thread).
 
     Yields the ``ScanResult`` first, then one ``BatchResult`` per batch.
     """
-    if source.folder is not None:
-        scan = scan_folder(source.folder)
-    else:
-        scan = records_from_paths(list(source.files))
+    scan = scan_source(source)
     yield scan
     if cancel.is_set():
         return

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtCore import QEvent, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
+from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
 from hemoapp.core.report import ReportContext
 from hemoapp.core.review import clean_reviewer_name, current_user
@@ -39,6 +40,7 @@ from hemoapp.gui.dialogs import (
     export_file,
 )
 from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_name
+from hemoapp.gui.folder_watch import FolderWatch
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
 from hemoapp.gui.report_pdf import write_summary_report
 from hemoapp.gui.review_keeper import ReviewKeeper, moved_text
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
         self.controller = ClassificationController(classifier, parent=self)
+        self.folder_watch = FolderWatch(parent=self)
         self.thumbnails = ThumbnailCache(max_side=96, parent=self)
         self.large_images = ThumbnailCache(max_side=480, capacity=24, chunk=1, parent=self)
         self.full_images = ThumbnailCache(max_side=VIEWER_MAX_SIDE, capacity=8, chunk=1, parent=self)
@@ -170,6 +173,9 @@ class MainWindow(QMainWindow):
         a.export_summary.triggered.connect(self._on_export_summary_triggered)
         a.export_report.triggered.connect(self._on_export_report_triggered)
         a.cancel.triggered.connect(self._on_cancel_triggered)
+        a.classify_again.triggered.connect(self.classify_again)
+        self.results_view.folder_warning.add_action(a.classify_again)
+        self.folder_watch.changed.connect(self._on_folder_watch_changed)
         a.quit.triggered.connect(self.close)
         for action in (a.show_table, a.show_gallery, a.show_summary):
             action.triggered.connect(self._on_view_action_triggered)
@@ -289,6 +295,18 @@ class MainWindow(QMainWindow):
     def cancel_job(self) -> bool:
         """Stop the running job, keeping what is classified."""
         return self.controller.cancel()
+
+    @Slot()
+    def classify_again(self) -> bool:
+        """Scan the shown batch's folder (or files) again and classify what it holds now.
+
+        Nothing is asked: the reviews are saved, and come back to every file whose bytes
+        are unchanged, and an unchanged file gets the same prediction again. False when
+        there is nothing to classify again or a batch is running.
+        """
+        if self._source is None or self.controller.is_running():
+            return False
+        return self._start(self._source)
 
     def export_results(self, path: str | Path | None = None) -> Path | None:
         """Write the per-image CSV (asks where when ``path`` is ``None``); return the path written."""
@@ -505,6 +523,8 @@ class MainWindow(QMainWindow):
                 "entries_skipped": len(self._scan.skipped) if self._scan is not None else None,
                 "unsure_share": self.current_unsure_share(),
                 "sample": self.review_keeper.sample,
+                # What the last look at the folder found (None before the first, seconds after the batch).
+                "folder_changes": self.folder_watch.changes,
             }
             if kind == "report":
                 extra = {
@@ -529,7 +549,8 @@ class MainWindow(QMainWindow):
         return written
 
     def _report_context(self, batch_status: str | None, files_found: int | None, entries_skipped: int | None,
-                        unsure_share: UnsureShare | None, sample: SampleDetails) -> ReportContext:
+                        unsure_share: UnsureShare | None, sample: SampleDetails,
+                        folder_changes: FolderChanges | None) -> ReportContext:
         """Which specimen the shown rows are, where they came from and who reviewed them, for the report."""
         reviewers = tuple(dict.fromkeys(review.by for review in self.results_model.reviews().values()))
         source = self._source or JobSource()
@@ -543,6 +564,7 @@ class MainWindow(QMainWindow):
             reviewers=reviewers,
             unsure_share=unsure_share,
             sample=sample,
+            folder_changes=folder_changes,
         )
 
     def _folder_name(self) -> str | None:
@@ -574,6 +596,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_model)
         self.recent_menu.setEnabled(has_model and not self.recent_menu.isEmpty())
         a.cancel.setEnabled(running)
+        a.classify_again.setEnabled(has_model and self._source is not None and not running)
         a.export_results.setEnabled(can_export)
         a.export_summary.setEnabled(can_export)
         a.export_report.setEnabled(can_export)
@@ -729,6 +752,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int, object)
     def _on_controller_job_started(self, job_id: int, source: JobSource) -> None:
+        self.folder_watch.stop()
         self._job_started_at = _dt.datetime.now(_dt.timezone.utc)
         self._job_state = None
         self._show_sample()
@@ -788,12 +812,25 @@ class MainWindow(QMainWindow):
             text += f". {problem}"  # said again here, where the user looks when the batch ends
         self.results_view.progress.finish(text)
         self.statusBar().showMessage(text, MESSAGE_MS)
+        if self._scan is not None and self._source is not None:
+            # From here on the folder may change under the results (an analyser still exporting).
+            self.folder_watch.watch(self._source, self._scan)
         self._update_actions()
         self._on_summary_timer_timeout()
         if state == JobState.FAILED and error is not None and error.type_name != "FolderError":
             self._dialog = error_box(self, "Classification stopped", f"Classification stopped: {error.message}", error.details)
             self._dialog.open()
         self._last_elapsed = 0.0
+
+    @Slot(object)
+    def _on_folder_watch_changed(self, changes: FolderChanges) -> None:
+        warning = changes.warning()
+        if warning:
+            keys = self.actions.classify_again.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            warning += f" Classify Again ({keys}) scans it again; reviews of unchanged files come back."
+            self.statusBar().showMessage(f"The folder has changed since it was classified: {changes.counts_text()}.",
+                                         MESSAGE_MS)
+        self.results_view.folder_warning.set_text(warning)
 
     @Slot()
     def _on_summary_timer_timeout(self) -> None:
@@ -806,6 +843,12 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # ----- Qt overrides ---------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        """Look at the folder again as soon as the window is back in front (the user may have changed it)."""
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.folder_watch.check_now()
+        super().changeEvent(event)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept folders and image files from the file manager."""
         if self.controller.classifier is not None and droppable_paths(event.mimeData()):
@@ -831,6 +874,7 @@ class MainWindow(QMainWindow):
             return
         self._summary_timer.stop()
         self._drop_timer.stop()
+        self.folder_watch.shutdown()
         self.controller.shutdown()
         self.thumbnails.shutdown()
         self.large_images.shutdown()

@@ -61,10 +61,14 @@ def test_filters_hidden_junk_and_other_extensions(tmp_path):
     assert relpaths(scan_folder(tmp_path)) == ["keep.bmp", "keep.JPEG"]
 
 
-def test_records_have_size_path_and_posix_relpath(tmp_path):
+def test_records_have_size_time_path_and_posix_relpath(tmp_path):
     file = touch(tmp_path / "one" / "two" / "cell.png", b"12345")
+    os.utime(file, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
     result = scan_folder(tmp_path)
-    assert result.records == [ImageRecord(path=file, relpath="one/two/cell.png", size_bytes=5)]
+    assert result.records == [
+        ImageRecord(path=file, relpath="one/two/cell.png", size_bytes=5, mtime_ns=os.stat(file).st_mtime_ns)
+    ]
+    assert result.records[0].mtime_ns // 1_000_000_000 == 1_700_000_000
     assert result.root == tmp_path
     assert result.skipped == []
 

@@ -107,6 +107,8 @@ class ResultsView(QWidget):
         self._syncing = False
         self.progress = JobProgressBar()
         self.batch_warning = WarningBanner()
+        #: Shown when the folder has changed since its batch was scanned (see ``FolderWatch``).
+        self.folder_warning = WarningBanner()
         self.filter_bar = FilterBar()
         self.table = _make_table(proxy)
         self.gallery = _make_gallery(proxy)
@@ -133,6 +135,7 @@ class ResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addWidget(self.progress)
+        layout.addWidget(self.folder_warning)
         layout.addWidget(self.batch_warning)
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.splitter, 1)
@@ -204,10 +207,11 @@ class ResultsView(QWidget):
         return False
 
     def clear(self) -> None:
-        """Forget the selection, the summary and the batch warning (a new folder is opening)."""
+        """Forget the selection, the summary and the warnings (a new folder is opening)."""
         self.detail.set_prediction(None)
         self.summary.set_summary(None)
         self.batch_warning.set_text(None)
+        self.folder_warning.set_text(None)
 
     @Slot()
     def _on_filter_bar_filters_changed(self) -> None:

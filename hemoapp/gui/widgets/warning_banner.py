@@ -8,8 +8,8 @@ work: e.g. a batch whose cells are far less sure than the model's validation ima
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QWidget
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 from hemoapp.gui.style import FLAG_COLOR
 
@@ -34,11 +34,19 @@ class WarningBanner(QFrame):
         self.text_label = QLabel()
         self.text_label.setWordWrap(True)
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.icon_label)
-        layout.addWidget(self.text_label, 1)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(8, 4, 8, 4)
+        self._layout.addWidget(self.icon_label)
+        self._layout.addWidget(self.text_label, 1)
         self.set_text(None)
+
+    def add_action(self, action: QAction) -> QToolButton:
+        """Put a button for ``action`` at the banner's right: what to do about the warning."""
+        button = QToolButton()
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+        return button
 
     def text(self) -> str:
         """The warning shown ("" when hidden)."""
