@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import shutil
 
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QToolButton
 
 from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.scan import scan_folder
@@ -111,3 +112,14 @@ def test_the_watch_says_each_change_once_and_when_the_folder_is_back(qtbot, tmp_
     (folder / "c.jpg").write_bytes(b"c")
     qtbot.wait(200)
     assert len(said) == 3 and watch.changes is None
+
+
+def test_the_window_coming_back_to_the_front_looks_at_once(qtbot, make_window, fake_classifier, cell_folder):
+    window = _watched_window(qtbot, make_window, fake_classifier, cell_folder)
+    window.folder_watch.interval_ms = 3_600_000  # no timed look during this test
+    qtbot.wait(200)  # the look under way, if any, ends and the next one waits an hour
+    shutil.copyfile(sorted(cell_folder.glob("*/*.jpg"))[0], cell_folder / "late_cell.jpg")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
+    qtbot.waitUntil(lambda: not window.results_view.folder_warning.isHidden(), timeout=WAIT_MS)
