@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import IO
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
+from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import Summary, flag_for, interval_bounds_text
-from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).

@@ -59,7 +59,8 @@ class FolderWatch(QObject):
         self._source: JobSource | None = None
         self._scan: ScanResult | None = None
         self._changes: FolderChanges | None = None
-        # Each watch() or stop() starts a new generation; a scan of an older one is dropped.
+        # Each watch() or stop() starts a new generation; a scan of an older one is dropped,
+        # so a scan of the current one always has the watched source and scan to compare.
         self._generation = 0
         self._running: GeneratorWorker | None = None
         self._next_pause_ms = interval_ms
@@ -101,7 +102,7 @@ class FolderWatch(QObject):
 
     @Slot(int, object)
     def _on_worker_yielded(self, generation: int, value: Any) -> None:
-        if generation != self._generation or self._scan is None:
+        if generation != self._generation:
             return
         scan, seconds = value
         self._next_pause_ms = max(self.interval_ms, int(seconds * 1000 * PAUSE_PER_SCAN_TIME))
@@ -109,7 +110,7 @@ class FolderWatch(QObject):
 
     @Slot(int, object)
     def _on_worker_errored(self, generation: int, error: WorkerError) -> None:
-        if generation != self._generation or self._scan is None:
+        if generation != self._generation:
             return
         self._found(FolderChanges(removed=tuple(record.relpath for record in self._scan.records)))
 
