@@ -1,7 +1,8 @@
 """``python -m hemoapp`` / the ``hemoapp`` command / PyInstaller's entry point.
 
 ``hemoapp`` (optionally with folders or images) opens the desktop app;
-``hemoapp classify FOLDER ...`` classifies without a window; ``hemoapp --version``
+``hemoapp classify FOLDER ...`` classifies without a window; ``hemoapp validate FOLDER``
+compares HemoLens with a lab's own classes (a folder per class); ``hemoapp --version``
 prints the version. The GUI is imported only when it is needed, so the headless
 path works where Qt cannot start.
 """
@@ -15,6 +16,8 @@ from hemoapp import __version__
 USAGE = """\
 usage: hemoapp [FOLDER_OR_IMAGE ...]      open the HemoLens app (optionally with these)
        hemoapp classify FOLDER [--out results.csv] [--report report.pdf] [--model PATH] [--batch-size N] [--threads N]
+       hemoapp validate FOLDER [--out results.csv] [--agreement agreement.csv] [--model PATH]
+                                           compare with your lab's classes: FOLDER holds a folder per class
        hemoapp --self-test                 check an installation: classify the bundled samples, exit 0/1
        hemoapp --version
 """
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from hemoapp import cli
 
         return cli.main(args[1:])
+    if args and args[0] == "validate":
+        from hemoapp import validate
+
+        return validate.main(args[1:])
     if args and args[0] in ("--version", "-V"):
         print(f"HemoLens {__version__}")
         return 0

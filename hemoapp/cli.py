@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -46,7 +47,8 @@ class FatalError(Exception):
     """A problem that stops the command (exit status 2)."""
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -78,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--comment", default="", metavar="TEXT", help="a comment on the sample, printed in the report (500 characters)"
     )
     parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
-    parser.add_argument("--batch-size", type=_positive_int, default=32, help="images per batch (default 32)")
-    parser.add_argument("--threads", type=_positive_int, default=None, help="inference threads (default: all cores)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="inference threads (default: all cores)")
     return parser
 
 
@@ -124,13 +126,27 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _load_classifier(model: Path | None, threads: int | None) -> Classifier:
+def load_classifier(model: Path | None, threads: int | None, stderr: TextIO) -> Classifier:
+    """The classifier of ``--model`` (else the default model), named on ``stderr``; :class:`FatalError` if none."""
     try:
-        if model is not None:
-            return Classifier(model, num_threads=threads)
-        return load_default_classifier(num_threads=threads)
+        classifier = Classifier(model, num_threads=threads) if model is not None else load_default_classifier(
+            num_threads=threads
+        )
     except ModelLoadError as exc:
         raise FatalError(str(exc)) from exc
+    info = classifier.info
+    stderr.write(f"Model: {info.name} {info.version} (sha256 {info.sha256[:12]}), {classifier.num_threads} threads\n")
+    return classifier
+
+
+def scan_target(target: str, stderr: TextIO) -> ScanResult:
+    """Scan a folder (or take one image file), warning on ``stderr`` of what was skipped or empty."""
+    scan = _scan(target)
+    for relpath, reason in scan.skipped:
+        stderr.write(f"warning: skipped {relpath or '.'}: {reason}\n")
+    if not scan.records:
+        stderr.write(f"warning: no images found in {display_text(target)}\n")
+    return scan
 
 
 def _scan(target: str) -> ScanResult:
@@ -146,7 +162,8 @@ def _scan(target: str) -> ScanResult:
         raise FatalError(str(exc)) from exc
 
 
-def _resolve_out(out: Path | None, option: str = "--out") -> Path:
+def resolve_out(out: Path | None, option: str = "--out") -> Path:
+    """The absolute path ``option`` names (default ``./hemolens_results.csv``), checked writable before the run."""
     path = (out if out is not None else Path.cwd() / DEFAULT_OUT_NAME).expanduser().absolute()
     # Checked before the run, so an hour of classification is not lost to a typo.
     if path.is_dir():
@@ -229,7 +246,7 @@ def rescue_path(out: Path, started_at: _dt.datetime) -> Path:
     return Path(tempfile.gettempdir()) / f"{out.stem}-unsaved-{stamp}{out.suffix or '.csv'}"
 
 
-def _save_results(
+def save_results(
     path: Path, predictions: list[Prediction], info, started_at: _dt.datetime, sample: SampleDetails, stderr: TextIO
 ) -> bool:
     """Write the results CSV to ``path``, or to :func:`rescue_path` if that fails.
@@ -285,29 +302,31 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
     return True
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """Run ``classify`` with parsed arguments; fatal problems raise :class:`FatalError`."""
-    out = _resolve_out(args.out)
-    report = _resolve_out(args.report, "--report") if args.report is not None else None
-    if report is not None and report == out:
-        raise FatalError(f"--report and --out are the same file ({out}).")
-    sample = SampleDetails(args.sample_id, args.comment)  # cleaned as the app's dialog cleans them
-    classifier = _load_classifier(args.model, args.threads)
-    info = classifier.info
-    stderr.write(f"Model: {info.name} {info.version} (sha256 {info.sha256[:12]}), {classifier.num_threads} threads\n")
-    scan = _scan(args.folder)
-    for relpath, reason in scan.skipped:
-        stderr.write(f"warning: skipped {relpath or '.'}: {reason}\n")
-    total = len(scan.records)
-    if total == 0:
-        stderr.write(f"warning: no images found in {display_text(args.folder)}\n")
+@dataclass
+class BatchRun:
+    """What one run of the batch loop produced.
 
+    Attributes:
+        predictions: the files classified, in scan order (all of them unless interrupted).
+        started_at: when the batch started (UTC), written as ``classified_at``.
+        elapsed_s: seconds the batch took.
+        interrupted: True when Ctrl+C or SIGTERM stopped it early.
+    """
+
+    predictions: list[Prediction]
+    started_at: _dt.datetime
+    elapsed_s: float
+    interrupted: bool
+
+
+def classify_scan(scan: ScanResult, classifier: Classifier, batch_size: int, stderr: TextIO) -> BatchRun:
+    """Classify every record of ``scan`` with progress on ``stderr``; Ctrl+C or SIGTERM stop it cleanly."""
     predictions: list[Prediction] = []
     cancel = threading.Event()
     progress = Progress(stderr)
     started_at = _dt.datetime.now(_dt.timezone.utc)
     started = time.perf_counter()
-    batches = iter_predictions(scan.records, classifier, batch_size=args.batch_size, cancel=cancel)
+    batches = iter_predictions(scan.records, classifier, batch_size=batch_size, cancel=cancel)
     interrupted = False
     try:
         with StopOnSignals(cancel) as stop:
@@ -319,24 +338,49 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         cancel.set()
         batches.close()
         interrupted = True
-    if interrupted:
-        progress.close()
-        # Keep what was classified, but beside the requested file: a partial batch
-        # must neither replace an earlier complete CSV nor pass for a complete one.
-        partial = partial_results_path(out)
-        if not _save_results(partial, predictions, info, started_at, sample, stderr):
-            stderr.write(f"Interrupted after {len(predictions)} of {total} images.\n")
-            return EXIT_FATAL
-        stderr.write(
-            f"Interrupted after {len(predictions)} of {total} images; "
-            f"the results so far are in {partial} (incomplete batch)"
-            + ("; no report was written.\n" if report is not None else ".\n")
-        )
-        return EXIT_INTERRUPTED
     progress.close()
-    elapsed = time.perf_counter() - started
+    return BatchRun(predictions, started_at, time.perf_counter() - started, interrupted)
 
-    saved = _save_results(out, predictions, info, started_at, sample, stderr)
+
+def keep_interrupted(out: Path, batch: BatchRun, info, sample: SampleDetails, total: int, unwritten: str,
+                     stderr: TextIO) -> int:
+    """Save an interrupted batch's results beside ``out`` and say so; return the exit status.
+
+    Args:
+        unwritten: what the command will not write now, e.g. "no report", or "".
+    """
+    # Keep what was classified, but beside the requested file: a partial batch
+    # must neither replace an earlier complete CSV nor pass for a complete one.
+    partial = partial_results_path(out)
+    done = len(batch.predictions)
+    if not save_results(partial, batch.predictions, info, batch.started_at, sample, stderr):
+        stderr.write(f"Interrupted after {done} of {total} images.\n")
+        return EXIT_FATAL
+    stderr.write(
+        f"Interrupted after {done} of {total} images; the results so far are in {partial} (incomplete batch)"
+        + (f"; {unwritten} was written.\n" if unwritten else ".\n")
+    )
+    return EXIT_INTERRUPTED
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``classify`` with parsed arguments; fatal problems raise :class:`FatalError`."""
+    out = resolve_out(args.out)
+    report = resolve_out(args.report, "--report") if args.report is not None else None
+    if report is not None and report == out:
+        raise FatalError(f"--report and --out are the same file ({out}).")
+    sample = SampleDetails(args.sample_id, args.comment)  # cleaned as the app's dialog cleans them
+    classifier = load_classifier(args.model, args.threads, stderr)
+    info = classifier.info
+    scan = scan_target(args.folder, stderr)
+    total = len(scan.records)
+
+    batch = classify_scan(scan, classifier, args.batch_size, stderr)
+    if batch.interrupted:
+        return keep_interrupted(out, batch, info, sample, total, "no report" if report is not None else "", stderr)
+    predictions, started_at, elapsed = batch.predictions, batch.started_at, batch.elapsed_s
+
+    saved = save_results(out, predictions, info, started_at, sample, stderr)
 
     summary = summarize(predictions, info.card.review_threshold)
     rate = summary.total / elapsed if elapsed > 0 else 0.0

@@ -1,0 +1,109 @@
+"""``hemoapp validate``: HemoLens against a lab's own classes, end to end."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+
+from hemoapp import __main__ as entry
+from hemoapp import cli, validate
+from hemoapp.core.contract import CLASS_NAMES
+from hemotest.predictions import rows_of
+
+
+def run_validate(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = validate.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def outputs(tmp_path) -> list[str]:
+    return ["--out", str(tmp_path / "results.csv"), "--agreement", str(tmp_path / "agreement.csv")]
+
+
+def test_the_shipped_model_on_the_analysers_own_cells(repo_root, pbc8_originals, tmp_path):
+    shipped = repo_root / "models" / "hemolens-lite0.tflite"
+    if not shipped.exists():
+        pytest.skip("needs the shipped model")
+    code, stdout, stderr = run_validate(str(pbc8_originals), "--model", str(shipped), *outputs(tmp_path))
+    assert code == 0, stderr
+    results = rows_of(tmp_path / "results.csv")
+    assert len(results) == 64
+    # The comparison is what the results CSV says, file by file, against each file's folder.
+    expected = {(a, b): 0 for a in CLASS_NAMES for b in CLASS_NAMES}
+    for row in results:
+        expected[(row["file"].split("/")[0], row["predicted_class"])] += 1
+    rows = rows_of(tmp_path / "agreement.csv")
+    matrix = {(r["reference_class"], r["hemolens_class"]): int(r["count"]) for r in rows if r["section"] == "matrix"}
+    assert matrix == expected
+    agreed = sum(expected[(name, name)] for name in CLASS_NAMES)
+    assert f"({agreed} of 64 cells;" in stdout
+    wrong = [r["file"] for r in results if r["file"].split("/")[0] != r["predicted_class"]]
+    assert [r["file"] for r in rows if r["section"] == "disagreement"] == wrong
+    assert all(r["model_sha256"] == results[0]["model_sha256"] for r in rows)
+    assert f"sha256 {results[0]['model_sha256']}" in stdout
+
+
+def test_lab_folder_names_loose_files_and_unreadable_ones(pbc8_originals, tiny_model, tmp_path):
+    lab = tmp_path / "lab set"
+    for folder, source in (("Neutrophils", "neutrophil"), ("NRBC", "erythroblast"), ("Metamyelocytes", "ig")):
+        (lab / folder).mkdir(parents=True)
+        for image in sorted((pbc8_originals / source).glob("*.jpg"))[:3]:
+            shutil.copy(image, lab / folder / image.name)
+    shutil.copy(next((pbc8_originals / "monocyte").glob("*.jpg")), lab / "unsorted.jpg")
+    (lab / "NRBC" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "out"
+    out.mkdir()
+    code, stdout, stderr = run_validate(str(lab), "--model", str(tiny_model.model_path), *outputs(out))
+    assert code == 0, stderr
+    assert "1 classified image(s) are in no folder named by class" in stdout
+    assert "1 image(s) in class folders could not be read" in stdout
+    assert len(rows_of(out / "results.csv")) == 11  # every file has its row, compared or not
+    overall = {r["label"]: r for r in rows_of(out / "agreement.csv") if r["section"] == "overall"}
+    assert overall["Cells compared (reference class and a prediction)"]["count"] == "9"
+    assert overall["Classified, but no folder names a class"]["count"] == "1"
+    assert overall["Reference class, but the file could not be classified"]["count"] == "1"
+    references = {r["reference_class"]: int(r["of"]) for r in rows_of(out / "agreement.csv") if r["label"] == "Sensitivity"}
+    assert references == {name: (3 if name in ("neutrophil", "erythroblast", "ig") else 0) for name in CLASS_NAMES}
+
+
+def test_a_folder_without_class_folders_is_refused_before_classifying(pbc8_originals, tiny_model, tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for image in sorted((pbc8_originals / "basophil").glob("*.jpg"))[:2]:
+        shutil.copy(image, loose / image.name)
+    code, stdout, stderr = run_validate(str(loose), "--model", str(tiny_model.model_path), *outputs(tmp_path))
+    assert code == 2 and "no image in" in stderr and "folder named by class" in stderr
+    assert not (tmp_path / "results.csv").exists() and not (tmp_path / "agreement.csv").exists()
+    code, _, stderr = run_validate(str(loose), "--out", str(tmp_path / "a.csv"), "--agreement", str(tmp_path / "a.csv"))
+    assert code == 2 and "same file" in stderr
+
+
+def test_an_interrupted_validation_keeps_its_results_and_writes_no_agreement(
+    pbc8_originals, tiny_model, tmp_path, monkeypatch
+):
+    real_iter = cli.iter_predictions
+
+    def interrupted_after_one_batch(*args, **kwargs):
+        for batch in real_iter(*args, **kwargs):
+            yield batch
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "iter_predictions", interrupted_after_one_batch)
+    code, _, stderr = run_validate(str(pbc8_originals), "--model", str(tiny_model.model_path), "--batch-size", "8",
+                                   *outputs(tmp_path))
+    assert code == cli.EXIT_INTERRUPTED
+    assert "Interrupted after 8 of 64 images" in stderr and "no agreement was written" in stderr
+    assert len(rows_of(tmp_path / "results.partial.csv")) == 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.partial.csv"]
+
+
+def test_the_hemoapp_command_dispatches_validate(pbc8_originals, tiny_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the default outputs go to the current folder
+    assert entry.main(["validate", str(pbc8_originals), "--model", str(tiny_model.model_path)]) == 0
+    assert "Agreement with the folders' classes" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [validate.DEFAULT_AGREEMENT_NAME, validate.DEFAULT_RESULTS_NAME]
+    entry.main(["--help"])
+    assert "hemoapp validate FOLDER" in capsys.readouterr().out
