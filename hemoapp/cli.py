@@ -411,17 +411,26 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_OK
 
 
+def run_command(parser: argparse.ArgumentParser, command, argv: list[str] | None,
+                stdout: TextIO | None, stderr: TextIO | None) -> int:
+    """Parse ``argv`` with ``parser`` and run ``command(args, stdout, stderr)``; a :class:`FatalError` exits 2.
+
+    Shared by the headless commands (``classify``, ``validate``), so they fail alike.
+    """
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = parser.parse_args(argv)
+    try:
+        return command(args, stdout, stderr)
+    except FatalError as exc:
+        stderr.write(f"hemoapp: error: {exc}\n")
+        return EXIT_FATAL
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Entry point of ``hemoapp classify`` (``argv`` excludes the word ``classify``).
 
     Returns:
         The exit status.
     """
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args, stdout, stderr)
-    except FatalError as exc:
-        stderr.write(f"hemoapp: error: {exc}\n")
-        return EXIT_FATAL
+    return run_command(build_parser(), run, argv, stdout, stderr)

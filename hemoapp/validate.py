@@ -18,7 +18,6 @@ results so far go to ``NAME.partial.csv``; no agreement is written for a partial
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -31,6 +30,7 @@ from hemoapp.cli import (
     load_classifier,
     positive_int,
     resolve_out,
+    run_command,
     save_results,
     scan_target,
 )
@@ -92,7 +92,8 @@ def format_agreement(agreement: Agreement) -> str:
         f"95% interval {_interval(agreement.overall_interval)}%), Cohen's kappa "
         + ("–" if kappa is None else f"{kappa:.4f}"),
         f"Flagged for review (confidence below {agreement.review_threshold:.2f}): {agreement.flagged} of {n}; "
-        f"{disagreements - agreement.unflagged_disagreements} of the {disagreements} disagreements are among them.",
+        + (f"{disagreements - agreement.unflagged_disagreements} of the {disagreements} disagreements are among them."
+           if disagreements else "no cell disagrees."),
         (
             f"Not flagged: {agreement.unflagged} cells, {agreement.unflagged_disagreements} of them disagree "
             f"(agreement {_share(agreement.unflagged_agreement)}, 95% interval {_interval(agreement.unflagged_interval)}%)."
@@ -175,11 +176,4 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Entry point of ``hemoapp validate`` (``argv`` excludes the word ``validate``); returns the exit status."""
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
-    try:
-        return run(args, stdout, stderr)
-    except FatalError as exc:
-        stderr.write(f"hemoapp: error: {exc}\n")
-        return EXIT_FATAL
+    return run_command(build_parser(), run, argv, stdout, stderr)

@@ -164,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         settle(app, 1.5)
         view.tabs.setCurrentIndex(Tab.TABLE)
         shoot("batch-warning")
+        # Its folders name the cells' classes: the summary compares HemoLens with them.
+        view.tabs.setCurrentIndex(Tab.SUMMARY)
+        view.summary.ensureWidgetVisible(view.summary.agreement_box)
+        settle(app)
+        shoot("agreement")
     # An analyser still exporting: one more cell arrives after the batch (in a copy of the folder).
     changing = Path(tmp.name) / "run-0043"
     shutil.copytree(folder, changing)

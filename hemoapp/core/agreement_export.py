@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CLASS_NAMES
-from hemoapp.core.export import atomic_csv_writer, exact_number, safe_cell, utc_timestamp
+from hemoapp.core.export import atomic_csv_writer, exact_number, model_identity_cells, safe_cell, utc_timestamp
 from hemoapp.core.summary import interval_bounds_text
 
 #: Columns of the agreement CSV, in order.
@@ -100,13 +100,7 @@ def write_agreement_csv(
     Returns:
         The path written.
     """
-    tail = [
-        safe_cell(str(model_info.name)),
-        safe_cell(str(model_info.version)),
-        safe_cell(model_info.sha256),
-        exact_number(agreement.review_threshold),
-        utc_timestamp(created),
-    ]
+    tail = [*model_identity_cells(model_info), exact_number(agreement.review_threshold), utc_timestamp(created)]
     with atomic_csv_writer(path) as writer:
         writer.writerow(AGREEMENT_COLUMNS)
         for row in agreement_rows(agreement):

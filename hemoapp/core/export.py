@@ -102,6 +102,11 @@ def exact_number(value: float) -> str:
     return repr(float(value))
 
 
+def model_identity_cells(model_info) -> list[str]:
+    """The model's name, version and sha256 as CSV cells: what every row of every CSV carries."""
+    return [safe_cell(str(model_info.name)), safe_cell(str(model_info.version)), safe_cell(model_info.sha256)]
+
+
 def write_predictions_csv(
     path: str | os.PathLike[str],
     predictions: Iterable,
@@ -143,9 +148,7 @@ def write_predictions_csv(
     threshold = model_info.card.review_threshold if review_threshold is None else float(review_threshold)
     stamp = utc_timestamp(created)
     model_cells = [
-        safe_cell(str(model_info.name)),
-        safe_cell(str(model_info.version)),
-        safe_cell(model_info.sha256),
+        *model_identity_cells(model_info),
         exact_number(model_info.card.calibration_temperature),
         exact_number(threshold),
     ]
@@ -366,12 +369,7 @@ def write_summary_csv(
     Returns:
         The path written.
     """
-    tail = [
-        safe_cell(str(model_info.name)),
-        safe_cell(str(model_info.version)),
-        safe_cell(model_info.sha256),
-        utc_timestamp(created),
-    ]
+    tail = [*model_identity_cells(model_info), utc_timestamp(created)]
     with atomic_csv_writer(path) as writer:
         writer.writerow(SUMMARY_COLUMNS)
         batch = batch_rows(

@@ -23,6 +23,7 @@ class Actions:
     export_results: QAction
     export_summary: QAction
     export_report: QAction
+    export_agreement: QAction
     cancel: QAction
     classify_again: QAction
     quit: QAction
@@ -89,6 +90,9 @@ def build_actions(window: QWidget) -> Actions:
         export_report=_action(window, "Export &Report PDF…", "Ctrl+P",
                               "Save a printable report: differential, counts, warnings, the model and who reviewed",
                               icon(pix.SP_FileDialogContentsView)),
+        export_agreement=_action(window, "Export A&greement CSV…", None,
+                                 "Save the comparison with the classes the folders give (confusion matrix, "
+                                 "sensitivity, PPV, every disagreement)"),
         cancel=_action(window, "&Cancel Classification", "Esc",
                        "Stop after the current batch and keep what is classified", icon(pix.SP_BrowserStop)),
         classify_again=_action(window, "Classify &Again", QKeySequence.StandardKey.Refresh,
@@ -147,7 +151,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     file_menu.addMenu(recent_menu)
     file_menu.addSeparator()
     file_menu.addAction(a.sample_details)
-    file_menu.addActions([a.export_results, a.export_summary, a.export_report])
+    file_menu.addActions([a.export_results, a.export_summary, a.export_report, a.export_agreement])
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     classify_menu = window.menuBar().addMenu("&Classification")

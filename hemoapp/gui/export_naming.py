@@ -22,12 +22,13 @@ def suggested_export_name(folder_name: str | None, kind: str, status: str | None
 
     Args:
         folder_name: name of the opened folder; ``hemolens`` stands in when there is none.
-        kind: ``results`` or ``summary`` (CSV files), or ``report`` (the PDF).
+        kind: ``results``, ``summary`` or ``agreement`` (CSV files), or ``report`` (the PDF).
         status: how the batch ended (a ``JobState`` value, ``running``, or ``None``).
-            A results file or report of an incomplete batch is named for it: ``cells-results-cancelled.csv``.
+            A results file, report or agreement of an incomplete batch is named for it:
+            ``cells-results-cancelled.csv``.
     """
     stem = folder_name or "hemolens"
-    suffix = f"-{status}" if kind in ("results", "report") and status in INCOMPLETE_STATES else ""
+    suffix = f"-{status}" if kind in ("results", "report", "agreement") and status in INCOMPLETE_STATES else ""
     extension = ".pdf" if kind == "report" else ".csv"
     return f"{stem}-{kind}{suffix}{extension}"
 

@@ -15,10 +15,13 @@ from PySide6.QtCore import QEvent, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QStackedWidget, QWidget
 
+from hemoapp.core.agreement import Agreement, compare
+from hemoapp.core.agreement_export import write_agreement_csv
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.export import write_predictions_csv, write_summary_csv
 from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
+from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.report import ReportContext
 from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
@@ -172,6 +175,8 @@ class MainWindow(QMainWindow):
         a.export_results.triggered.connect(self._on_export_results_triggered)
         a.export_summary.triggered.connect(self._on_export_summary_triggered)
         a.export_report.triggered.connect(self._on_export_report_triggered)
+        a.export_agreement.triggered.connect(self._on_export_agreement_triggered)
+        self.results_view.summary.agreement_box.add_action(a.export_agreement)
         a.cancel.triggered.connect(self._on_cancel_triggered)
         a.classify_again.triggered.connect(self.classify_again)
         self.results_view.folder_warning.add_action(a.classify_again)
@@ -320,10 +325,23 @@ class MainWindow(QMainWindow):
         """Write the batch report PDF (asks where when ``path`` is ``None``); return the path written."""
         return self._export(path, "report", "Export report", write_summary_report)
 
+    def export_agreement(self, path: str | Path | None = None) -> Path | None:
+        """Write the agreement CSV (asks where when ``path`` is ``None``); return the path written."""
+        if self.results_model.rowCount() and not self.current_agreement().compared:
+            self.statusBar().showMessage("Nothing to compare: no classified cell is in a folder named by class.",
+                                         MESSAGE_MS)
+            return None
+        return self._export(path, "agreement", "Export agreement", write_agreement_csv)
+
     def current_summary(self) -> Any:
         """A core ``Summary`` of all rows under the current review threshold, reviewed classes counted."""
         model = self.results_model
         return summarize(model.predictions(), model.review_threshold, model.reviews())
+
+    def current_agreement(self) -> Agreement:
+        """The model's classes against the classes the rows' folders give them, under the window's threshold."""
+        model = self.results_model
+        return compare(model.predictions(), model.review_threshold, reference_class)
 
     def current_unsure_share(self) -> UnsureShare | None:
         """The rows' cells below the model card's review threshold, against its validation images.
@@ -515,6 +533,9 @@ class MainWindow(QMainWindow):
                 "reviews": self.results_model.reviews(),
                 "sample": self.review_keeper.sample,
             }
+        elif kind == "agreement":
+            data = self.current_agreement()
+            extra = {"created": self._job_started_at}
         else:
             data = self.current_summary()
             extra = {
@@ -600,6 +621,7 @@ class MainWindow(QMainWindow):
         a.export_results.setEnabled(can_export)
         a.export_summary.setEnabled(can_export)
         a.export_report.setEnabled(can_export)
+        a.export_agreement.setEnabled(can_export and self.results_view.summary.agreement_box.agreement() is not None)
         a.next_flagged.setEnabled(has_rows)
         a.sample_details.setEnabled(self._scan is not None)  # they are saved with the scanned folder
         for action in a.cell_actions():
@@ -667,6 +689,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_export_report_triggered(self) -> None:
         self.export_report()
+
+    @Slot()
+    def _on_export_agreement_triggered(self) -> None:
+        self.export_agreement()
 
     @Slot()
     def _on_view_action_triggered(self) -> None:
@@ -837,6 +863,8 @@ class MainWindow(QMainWindow):
         self._summary_timer.stop()
         has_rows = self.results_model.rowCount() > 0
         self.results_view.summary.set_summary(self.current_summary() if has_rows else None)
+        if has_rows:
+            self.results_view.summary.set_agreement(self.current_agreement())
         share = self.current_unsure_share() if has_rows else None
         self.results_view.batch_warning.set_text(share.warning() if share is not None else None)
         self._update_flag_counts()

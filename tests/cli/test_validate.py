@@ -9,8 +9,10 @@ import pytest
 
 from hemoapp import __main__ as entry
 from hemoapp import cli, validate
+from hemoapp.core.agreement import compare
 from hemoapp.core.contract import CLASS_NAMES
-from hemotest.predictions import rows_of
+from hemoapp.core.reference_labels import reference_class
+from hemotest.predictions import in_folder, predicted, rows_of
 
 
 def run_validate(*argv: str) -> tuple[int, str, str]:
@@ -107,3 +109,13 @@ def test_the_hemoapp_command_dispatches_validate(pbc8_originals, tiny_model, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == [validate.DEFAULT_AGREEMENT_NAME, validate.DEFAULT_RESULTS_NAME]
     entry.main(["--help"])
     assert "hemoapp validate FOLDER" in capsys.readouterr().out
+
+
+def test_the_printout_names_what_the_flag_caught_and_lists_disagreements():
+    right = [in_folder("Lymphocytes", predicted("lymphocyte", 0.99, i)) for i in range(3)]
+    text = validate.format_agreement(compare(right, 0.9, reference_class))
+    assert "100.00% (3 of 3 cells;" in text and "no cell disagrees." in text and "Disagreements" not in text
+    wrong = right + [in_folder("Lymphocytes", predicted("monocyte", 0.95, 7))]
+    text = validate.format_agreement(compare(wrong, 0.9, reference_class))
+    assert "0 of the 1 disagreements are among them." in text
+    assert "Lymphocytes/monocyte7.jpg: Lymphocyte in the folder, HemoLens Monocyte (95.0%, NOT flagged)" in text

@@ -23,6 +23,9 @@ from hemoapp.gui.export_naming import RUNNING, saved_message, suggested_export_n
         # The report is a PDF; it says an incomplete batch inside, and in its name too.
         ("cells", "report", JobState.COMPLETED, "cells-report.pdf"),
         ("cells", "report", JobState.CANCELLED, "cells-report-cancelled.pdf"),
+        # The agreement CSV has no batch status row: a partial comparison says so in its name.
+        ("cells", "agreement", JobState.COMPLETED, "cells-agreement.csv"),
+        ("cells", "agreement", JobState.CANCELLED, "cells-agreement-cancelled.csv"),
     ],
 )
 def test_suggested_export_name(folder, kind, status, expected):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 from hemoapp.core.contract import CLASS_NAMES
@@ -16,6 +17,12 @@ def predicted(name: str, confidence: float = 0.99, index: int = 0) -> Prediction
     rest = (1 - confidence) / (len(CLASS_NAMES) - 1)
     probabilities = [confidence if c == name else rest for c in CLASS_NAMES]
     return Prediction.from_probabilities(record, probabilities)
+
+
+def in_folder(folder: str, prediction: Prediction) -> Prediction:
+    """``prediction`` with its file moved into ``folder`` (its ``relpath`` then starts ``folder/``)."""
+    record = dataclasses.replace(prediction.record, relpath=f"{folder}/{prediction.record.relpath}")
+    return dataclasses.replace(prediction, record=record)
 
 
 def failed(index: int = 0) -> Prediction:

@@ -1,4 +1,5 @@
-"""The specimen's sample ID, counts per class, the white-cell differential, erythroblasts/100 WBC and platelets."""
+"""The specimen's sample ID, counts per class, the white-cell differential, erythroblasts/100 WBC and platelets,
+and the agreement with the folders' classes where the folders name them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import INTERVAL_NOTE, interval_text
 from hemoapp.gui.style import class_swatch
+from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 
 
@@ -149,6 +151,8 @@ class SummaryPanel(QScrollArea):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         other_layout.setColumnStretch(1, 1)
 
+        self.agreement_box = AgreementBox()
+
         content = QWidget()
         grid = QGridLayout(content)
         grid.addLayout(sample_row, 0, 0, 1, 2)
@@ -156,9 +160,10 @@ class SummaryPanel(QScrollArea):
         grid.addWidget(counts_box, 2, 0, 2, 1)
         grid.addWidget(differential_box, 2, 1)
         grid.addWidget(other_box, 3, 1)
+        grid.addWidget(self.agreement_box, 4, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
-        grid.setRowStretch(4, 1)
+        grid.setRowStretch(5, 1)
         self.setWidget(content)
         self.set_summary(None)
         self.set_sample(None)
@@ -169,14 +174,19 @@ class SummaryPanel(QScrollArea):
         self.sample_label.setVisible(sample is not None)
         self.sample_button.setVisible(sample is not None)
 
+    def set_agreement(self, agreement: Any) -> None:
+        """Show the comparison with the folders' classes (a core ``Agreement``; ``None`` or none compared: hidden)."""
+        self.agreement_box.set_agreement(agreement)
+
     def summary(self) -> Any:
         """The summary shown, or ``None``."""
         return self._summary
 
     def set_summary(self, summary: Any) -> None:
-        """Show a core ``Summary`` (``None`` clears the panel)."""
+        """Show a core ``Summary`` (``None`` clears the panel, the agreement too)."""
         self._summary = summary
         if summary is None:
+            self.set_agreement(None)
             self.headline_label.setText("No results yet: open a folder to classify.")
             self.chart.set_bars(
                 [Bar(name, display_name(name), 0.0, "0") for name in CLASS_NAMES]

@@ -1,0 +1,150 @@
+"""The summary tab's comparison with the classes the folders give (a lab's own classification).
+
+Shown only when the opened folder sorts its cells into class folders (``neutrophil/``,
+``NRBC/``…: :mod:`hemoapp.core.reference_labels`), as a lab's validation set or an
+analyser's pre-classified export does. The figures come from
+:func:`hemoapp.core.agreement.compare`, as ``hemoapp validate`` prints them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hemoapp.core.agreement import Agreement
+from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
+from hemoapp.core.summary import interval_bounds_text
+from hemoapp.gui.style import class_swatch
+
+CAPTION = (
+    "Rows: the class the cell's folder gives it; columns: HemoLens's class (the model's, not a review). "
+    "Sensitivity: of a folder's cells, the share HemoLens puts in its class; PPV: of HemoLens's cells of a "
+    "class, the share in its folder; each with its exact 95% interval (in the cell's tooltip). The agreement "
+    "CSV has all of it, with every disagreement and its file."
+)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{100.0 * value:.2f} %"
+
+
+def _interval(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return ""
+    low, high = interval_bounds_text((100.0 * interval[0], 100.0 * interval[1]), 2)
+    return f"{low}–{high} %"
+
+
+def agreement_text(agreement: Agreement) -> str:
+    """The comparison in two sentences: agreement, kappa, and what the review flag caught."""
+    kappa = "—" if agreement.kappa is None else f"{agreement.kappa:.3f}"
+    text = (
+        f"HemoLens agrees with the folders' classes on {_share(agreement.overall)} of {agreement.compared} cells "
+        f"({agreement.agreed}; 95% interval {_interval(agreement.overall_interval)}), Cohen's kappa {kappa}. "
+    )
+    disagreements = len(agreement.disagreements)
+    if not disagreements:
+        text += "No cell disagrees."
+    elif not agreement.unflagged:
+        subject = "The disagreement is" if disagreements == 1 else f"All {disagreements} disagreements are"
+        text += f"{subject} flagged for review, as is every cell."
+    else:
+        caught = disagreements - agreement.unflagged_disagreements
+        text += (f"{caught} of the {disagreements} disagreements are flagged for review; "
+                 f"{agreement.unflagged_disagreements} of the {agreement.unflagged} unflagged cells disagree "
+                 f"(95% interval of agreement {_interval(agreement.unflagged_interval)}).")
+    if agreement.without_reference:
+        loose = agreement.without_reference
+        text += f" {loose} classified {'cell is' if loose == 1 else 'cells are'} in no class folder and not compared."
+    return text
+
+
+class AgreementBox(QGroupBox):
+    """The confusion matrix against the folders' classes, with sensitivity and PPV (:meth:`set_agreement`)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Agreement with the folders' classes", parent)
+        self.headline_label = QLabel()
+        self.headline_label.setWordWrap(True)
+        self.headline_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        n = len(CLASS_NAMES)
+        self.table = QTableWidget(n + 1, n + 1)
+        self.table.setHorizontalHeaderLabels([SHORT_NAMES[name] for name in CLASS_NAMES] + ["Sensitivity"])
+        self.table.setVerticalHeaderLabels([display_name(name) for name in CLASS_NAMES] + ["PPV"])
+        for column, name in enumerate(CLASS_NAMES):
+            self.table.horizontalHeaderItem(column).setToolTip(f"HemoLens: {display_name(name)}")
+            self.table.verticalHeaderItem(column).setIcon(class_swatch(name, self.palette()))
+            self.table.verticalHeaderItem(column).setToolTip(f"Folder: {display_name(name)}")
+        self.table.horizontalHeaderItem(n).setToolTip("Of the folder's cells, the share HemoLens puts in its class")
+        self.table.verticalHeaderItem(n).setToolTip(
+            "Positive predictive value: of HemoLens's cells of the class, the share in its folder"
+        )
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.caption = QLabel(CAPTION)
+        self.caption.setWordWrap(True)
+        self.caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self._caption_row = QHBoxLayout()
+        self._caption_row.addWidget(self.caption, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline_label)
+        layout.addWidget(self.table)
+        layout.addLayout(self._caption_row)
+        self._agreement: Agreement | None = None
+        self.set_agreement(None)
+
+    def add_action(self, action: QAction) -> QToolButton:
+        """Put a button for ``action`` beside the caption (the export of the comparison)."""
+        button = QToolButton()
+        button.setDefaultAction(action)
+        self._caption_row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        return button
+
+    def agreement(self) -> Agreement | None:
+        """The comparison shown, or ``None``."""
+        return self._agreement
+
+    def set_agreement(self, agreement: Agreement | None) -> None:
+        """Show a comparison; hide the box when there is none or no cell was compared."""
+        self._agreement = agreement if agreement is not None and agreement.compared else None
+        self.setVisible(self._agreement is not None)
+        if self._agreement is None:
+            return
+        agreement = self._agreement
+        self.headline_label.setText(agreement_text(agreement))
+        n = len(CLASS_NAMES)
+        for row, counts in enumerate(agreement.matrix):
+            for column, count in enumerate(counts):
+                self._set(row, column, str(count) if count else "·", bold=row == column and count > 0,
+                          tooltip=f"{count} in the {display_name(CLASS_NAMES[row])} folder, "
+                                  f"HemoLens {display_name(CLASS_NAMES[column])}")
+        for index, row in enumerate(agreement.classes):
+            self._set(index, n, _share(row.sensitivity), tooltip=_interval(row.sensitivity_interval))
+            self._set(n, index, _share(row.ppv), tooltip=_interval(row.ppv_interval))
+        self._set(n, n, _share(agreement.overall), bold=True, tooltip=_interval(agreement.overall_interval))
+
+    def _set(self, row: int, column: int, text: str, bold: bool = False, tooltip: str = "") -> None:
+        item = QTableWidgetItem(text)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if bold:
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+        if tooltip:
+            item.setToolTip(tooltip)
+        self.table.setItem(row, column, item)

@@ -1,0 +1,84 @@
+"""The summary tab compares HemoLens with the classes its folders give, when they give any."""
+
+from __future__ import annotations
+
+from hemoapp.core.agreement import compare
+from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.reference_labels import reference_class
+from hemoapp.gui.widgets.agreement_box import AgreementBox, agreement_text
+from hemoapp.gui.widgets.results_view import Tab
+from hemotest.predictions import in_folder, predicted, rows_of
+from hemotest.qt import run_folder
+
+
+def test_a_folder_sorted_by_class_shows_its_confusion_matrix(qtbot, make_window, fake_classifier, cell_folder,
+                                                              other_folder, tmp_path):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)  # 2 cells in each class folder, and a corrupt file beside them
+    window.results_view.tabs.setCurrentIndex(Tab.SUMMARY)
+    box = window.results_view.summary.agreement_box
+    assert box.isVisible()
+    # What the box shows is what the table's rows say, file by file, against their folders.
+    rows = window.results_model.predictions()
+    expected = compare(rows, window.results_model.review_threshold, reference_class)
+    assert box.agreement() == expected and expected.compared == 16
+    assert expected.unreadable == expected.without_reference == 0  # the corrupt file is in no class folder
+    for i, reference in enumerate(CLASS_NAMES):
+        for j, hemolens in enumerate(CLASS_NAMES):
+            count = sum(1 for p in rows if p.ok and p.record.relpath.split("/")[0] == reference
+                        and p.predicted == hemolens)
+            assert box.table.item(i, j).text() == (str(count) if count else "·")
+    agreed = sum(1 for p in rows if p.ok and p.record.relpath.split("/")[0] == p.predicted)
+    assert f"of 16 cells ({agreed};" in box.headline_label.text()
+    assert box.table.item(len(CLASS_NAMES), len(CLASS_NAMES)).text() == f"{100 * agreed / 16:.2f} %"
+
+    # The flags follow the window's threshold, as the table's do.
+    window.results_view.filter_bar.set_review_threshold(0.5)
+    window._on_summary_timer_timeout()
+    assert box.agreement().flagged == 0
+
+    # File > Export Agreement CSV (also the box's button) writes what the box shows.
+    assert window.actions.export_agreement.isEnabled()
+    written = window.export_agreement(tmp_path / "agreement.csv")
+    rows = rows_of(written)
+    matrix = {(r["reference_class"], r["hemolens_class"]): int(r["count"]) for r in rows if r["section"] == "matrix"}
+    assert [matrix[(a, b)] for a in CLASS_NAMES for b in CLASS_NAMES] == [n for row in box.agreement().matrix for n in row]
+    assert {r["review_threshold"] for r in rows} == {"0.5"}
+
+    # A folder whose files sit in no class folder has nothing to compare: no box, nothing to export.
+    run_folder(qtbot, window, other_folder)
+    assert not box.isVisible() and box.agreement() is None
+    assert not window.actions.export_agreement.isEnabled()
+    assert window.export_agreement(tmp_path / "none.csv") is None and not (tmp_path / "none.csv").exists()
+    assert "no classified cell is in a folder named by class" in window.statusBar().currentMessage()
+
+
+def test_the_headline_and_the_sensitivity_column(qtbot):
+    cells = [in_folder("Neutrophils", predicted("neutrophil", 0.95, i)) for i in range(3)]
+    cells.append(in_folder("Neutrophils", predicted("ig", 0.5, 9)))
+    box = AgreementBox()
+    qtbot.addWidget(box)
+    box.set_agreement(compare(cells, 0.9, reference_class))
+    assert not box.isHidden()
+    neutrophil = CLASS_NAMES.index("neutrophil")
+    assert box.table.item(neutrophil, len(CLASS_NAMES)).text() == "75.00 %"
+    assert box.table.item(len(CLASS_NAMES), CLASS_NAMES.index("ig")).text() == "0.00 %"
+    assert box.table.item(len(CLASS_NAMES), CLASS_NAMES.index("basophil")).text() == "—"
+    text = box.headline_label.text()
+    assert "on 75.00 % of 4 cells (3;" in text and "1 of the 1 disagreements are flagged" in text
+    assert "0 of the 3 unflagged cells disagree" in text
+    box.set_agreement(None)
+    assert box.isHidden()
+
+
+def test_the_headline_when_nothing_disagrees_and_when_everything_is_flagged():
+    sure = [in_folder("platelets", predicted("platelet", 0.99, i)) for i in range(2)]
+    assert "No cell disagrees." in agreement_text_of(sure, 0.9)
+    unsure = [in_folder("platelets", predicted("ig", 0.5, 1)), in_folder("platelets", predicted("platelet", 0.5, 2))]
+    assert "The disagreement is flagged for review, as is every cell." in agreement_text_of(unsure, 0.9)
+    loose = sure + [predicted("monocyte", 0.99, 5)]
+    assert "1 classified cell is in no class folder" in agreement_text_of(loose, 0.9)
+
+
+def agreement_text_of(cells, threshold):
+    return agreement_text(compare(cells, threshold, reference_class))
