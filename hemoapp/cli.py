@@ -129,9 +129,10 @@ def _duration(seconds: float) -> str:
 def load_classifier(model: Path | None, threads: int | None, stderr: TextIO) -> Classifier:
     """The classifier of ``--model`` (else the default model), named on ``stderr``; :class:`FatalError` if none."""
     try:
-        classifier = Classifier(model, num_threads=threads) if model is not None else load_default_classifier(
-            num_threads=threads
-        )
+        if model is not None:
+            classifier = Classifier(model, num_threads=threads)
+        else:
+            classifier = load_default_classifier(num_threads=threads)
     except ModelLoadError as exc:
         raise FatalError(str(exc)) from exc
     info = classifier.info

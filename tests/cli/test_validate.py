@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 
 import pytest
@@ -119,3 +120,19 @@ def test_the_printout_names_what_the_flag_caught_and_lists_disagreements():
     text = validate.format_agreement(compare(wrong, 0.9, reference_class))
     assert "0 of the 1 disagreements are among them." in text
     assert "Lymphocytes/monocyte7.jpg: Lymphocyte in the folder, HemoLens Monocyte (95.0%, NOT flagged)" in text
+
+
+def test_validate_on_pbc_test_reproduces_the_model_cards_test_figures(repo_root, tmp_path):
+    """The card's test accuracy was measured by training's evaluation; the app's own path must give it too."""
+    shipped = repo_root / "models" / "hemolens-lite0.tflite"
+    test_split = repo_root.parent / "shared" / "datasets" / "pbc8" / "test"
+    if not shipped.exists() or not test_split.is_dir():
+        pytest.skip("needs the shipped model and ../shared/datasets/pbc8/test")
+    card = json.loads(shipped.with_suffix(".card.json").read_text())["metrics"]["test"]
+    code, stdout, stderr = run_validate(str(test_split), "--model", str(shipped), *outputs(tmp_path))
+    assert code == 0, stderr
+    overall = {r["label"]: r for r in rows_of(tmp_path / "agreement.csv") if r["section"] == "overall"}
+    assert int(overall["Agreement"]["of"]) == card["n"]
+    assert int(overall["Agreement"]["count"]) == round(card["accuracy"] * card["n"])
+    assert int(overall["Disagreements not flagged"]["count"]) == card["review"]["unflagged_wrong"]
+    assert int(overall["Flagged for review"]["count"]) == card["review"]["flagged"]
