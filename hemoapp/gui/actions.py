@@ -90,7 +90,7 @@ def build_actions(window: QWidget) -> Actions:
         export_report=_action(window, "Export &Report PDF…", "Ctrl+P",
                               "Save a printable report: differential, counts, warnings, the model and who reviewed",
                               icon(pix.SP_FileDialogContentsView)),
-        export_agreement=_action(window, "Export A&greement CSV…", None,
+        export_agreement=_action(window, "Export A&greement CSV…", "Ctrl+Shift+G",
                                  "Save the comparison with the classes the folders give (confusion matrix, "
                                  "sensitivity, PPV, every disagreement)"),
         cancel=_action(window, "&Cancel Classification", "Esc",
