@@ -39,7 +39,7 @@ from hemoapp.core.agreement_export import write_agreement_csv
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import confidence_percent, interval_bounds_text
+from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text
 
 DEFAULT_RESULTS_NAME = "hemolens_validation_results.csv"
 DEFAULT_AGREEMENT_NAME = "hemolens_agreement.csv"
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--agreement", type=Path, default=None,
-        help=f"agreement CSV: the figures, the confusion matrix and every disagreement (default: ./{DEFAULT_AGREEMENT_NAME})",
+        help=(f"agreement CSV: the figures, the confusion matrix and every disagreement "
+              f"(default: ./{DEFAULT_AGREEMENT_NAME})"),
     )
     parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _interval(interval: tuple[float, float] | None) -> str:
     """A 95% interval of a fraction, in percent to the shares' 2 places, rounded outwards."""
-    low, high = interval_bounds_text(None if interval is None else (100.0 * interval[0], 100.0 * interval[1]), 2)
+    low, high = fraction_interval_bounds_text(interval)
     return f"{low}–{high}"
 
 
@@ -92,11 +93,12 @@ def format_agreement(agreement: Agreement) -> str:
         f"95% interval {_interval(agreement.overall_interval)}%), Cohen's kappa "
         + ("–" if kappa is None else f"{kappa:.4f}"),
         f"Flagged for review (confidence below {agreement.review_threshold:.2f}): {agreement.flagged} of {n}; "
-        + (f"{disagreements - agreement.unflagged_disagreements} of the {disagreements} disagreements are among them."
+        + (f"{agreement.flagged_disagreements} of the {disagreements} disagreements are among them."
            if disagreements else "no cell disagrees."),
         (
             f"Not flagged: {agreement.unflagged} cells, {agreement.unflagged_disagreements} of them disagree "
-            f"(agreement {_share(agreement.unflagged_agreement)}, 95% interval {_interval(agreement.unflagged_interval)}%)."
+            f"(agreement {_share(agreement.unflagged_agreement)}, "
+            f"95% interval {_interval(agreement.unflagged_interval)}%)."
             if agreement.unflagged else "Not flagged: none; every cell is flagged for review."
         ),
         "",
@@ -113,7 +115,9 @@ def format_agreement(agreement: Agreement) -> str:
         lines.append(f"{display_name(name):<22}" + "".join(f"{count:>6}" for count in counts))
     if agreement.disagreements:
         shown = agreement.disagreements[:PRINTED_DISAGREEMENTS]
-        more = f" (the first {len(shown)}; the agreement CSV lists all {disagreements})" if len(shown) < disagreements else ""
+        more = ""
+        if len(shown) < disagreements:
+            more = f" (the first {len(shown)}; the agreement CSV lists all {disagreements})"
         lines += ["", f"Disagreements{more}:"]
         for cell in shown:
             lines.append(

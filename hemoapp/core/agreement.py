@@ -140,14 +140,24 @@ class Agreement:
         return sum(1 for cell in self.disagreements if not cell.flagged)
 
     @property
+    def flagged_disagreements(self) -> int:
+        """Disagreements on flagged cells: the ones the review flag sends to a person."""
+        return len(self.disagreements) - self.unflagged_disagreements
+
+    @property
+    def unflagged_agreed(self) -> int:
+        """Unflagged cells both put in the same class."""
+        return self.unflagged - self.unflagged_disagreements
+
+    @property
     def unflagged_agreement(self) -> float | None:
         """The agreement on unflagged cells: how far a result nobody is asked to check can be trusted."""
-        return 1.0 - self.unflagged_disagreements / self.unflagged if self.unflagged else None
+        return self.unflagged_agreed / self.unflagged if self.unflagged else None
 
     @property
     def unflagged_interval(self) -> tuple[float, float] | None:
         """The exact 95% interval of the agreement on unflagged cells, as fractions (``None`` without any)."""
-        return proportion_interval(self.unflagged - self.unflagged_disagreements, self.unflagged)
+        return proportion_interval(self.unflagged_agreed, self.unflagged)
 
 
 def compare(

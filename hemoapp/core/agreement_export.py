@@ -17,7 +17,7 @@ from pathlib import Path
 from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.export import atomic_csv_writer, exact_number, model_identity_cells, safe_cell, utc_timestamp
-from hemoapp.core.summary import interval_bounds_text
+from hemoapp.core.summary import fraction_interval_bounds_text
 
 #: Columns of the agreement CSV, in order.
 AGREEMENT_COLUMNS: tuple[str, ...] = (
@@ -46,7 +46,7 @@ def _percent(value: float | None) -> str:
 
 def _row(section: str, label: str, count="", of="", value="", unit="", interval=None,
          reference: str = "", hemolens: str = "", file: str = "") -> list[str]:
-    low, high = interval_bounds_text(None if interval is None else (100.0 * interval[0], 100.0 * interval[1]), 2)
+    low, high = fraction_interval_bounds_text(interval)
     return [section, reference, hemolens, label, str(count), str(of), value, unit, low, high, safe_cell(file)]
 
 
@@ -59,11 +59,11 @@ def agreement_rows(agreement: Agreement) -> list[list[str]]:
              agreement.overall_interval),
         _row("overall", "Cohen's kappa", value="" if kappa is None else f"{kappa:.4f}"),
         _row("overall", "Flagged for review", agreement.flagged, agreement.compared),
-        _row("overall", "Disagreements flagged for review", len(agreement.disagreements)
-             - agreement.unflagged_disagreements, len(agreement.disagreements)),
+        _row("overall", "Disagreements flagged for review", agreement.flagged_disagreements,
+             len(agreement.disagreements)),
         _row("overall", "Disagreements not flagged", agreement.unflagged_disagreements, agreement.unflagged),
-        _row("overall", "Agreement on cells not flagged", agreement.unflagged - agreement.unflagged_disagreements,
-             agreement.unflagged, _percent(agreement.unflagged_agreement), "%", agreement.unflagged_interval),
+        _row("overall", "Agreement on cells not flagged", agreement.unflagged_agreed, agreement.unflagged,
+             _percent(agreement.unflagged_agreement), "%", agreement.unflagged_interval),
         _row("overall", "Classified, but no folder names a class", agreement.without_reference),
         _row("overall", "Reference class, but the file could not be classified", agreement.unreadable),
     ]

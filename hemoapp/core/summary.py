@@ -55,6 +55,11 @@ def interval_bounds_text(interval: tuple[float, float] | None, decimals: int = 1
     return _directed_text(low, decimals, math.floor), _directed_text(high, decimals, math.ceil)
 
 
+def fraction_interval_bounds_text(interval: tuple[float, float] | None, decimals: int = 2) -> tuple[str, str]:
+    """An interval of a fraction (0.9879, 0.9953) as percent bounds ("98.79", "99.53"), rounded outwards."""
+    return interval_bounds_text(None if interval is None else (100.0 * interval[0], 100.0 * interval[1]), decimals)
+
+
 def interval_text(interval: tuple[float, float] | None) -> str:
     """An interval (in percent) as one piece of text, "7.5–30.3" (rounded outwards), or "" for ``None``."""
     low, high = interval_bounds_text(interval)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
-from hemoapp.core.summary import interval_bounds_text
+from hemoapp.core.summary import fraction_interval_bounds_text
 from hemoapp.gui.style import class_swatch
 
 CAPTION = (
@@ -43,7 +43,7 @@ def _share(value: float | None) -> str:
 def _interval(interval: tuple[float, float] | None) -> str:
     if interval is None:
         return ""
-    low, high = interval_bounds_text((100.0 * interval[0], 100.0 * interval[1]), 2)
+    low, high = fraction_interval_bounds_text(interval)
     return f"{low}–{high} %"
 
 
@@ -61,8 +61,7 @@ def agreement_text(agreement: Agreement) -> str:
         subject = "The disagreement is" if disagreements == 1 else f"All {disagreements} disagreements are"
         text += f"{subject} flagged for review, as is every cell."
     else:
-        caught = disagreements - agreement.unflagged_disagreements
-        text += (f"{caught} of the {disagreements} disagreements are flagged for review; "
+        text += (f"{agreement.flagged_disagreements} of the {disagreements} disagreements are flagged for review; "
                  f"{agreement.unflagged_disagreements} of the {agreement.unflagged} unflagged cells disagree "
                  f"(95% interval of agreement {_interval(agreement.unflagged_interval)}).")
     if agreement.without_reference:
