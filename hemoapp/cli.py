@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from hemoapp.core.agreement import compare
 from hemoapp.core.classifier import Classifier, ModelLoadError, load_default_classifier
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.export import write_predictions_csv
 from hemoapp.core.pipeline import Prediction, iter_predictions
+from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
 from hemoapp.core.summary import Summary, interval_text, summarize
@@ -68,10 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, default=None, help=f"results CSV (default: ./{DEFAULT_OUT_NAME} in the current folder)"
     )
-    parser.add_argument(
-        "--report", type=Path, default=None,
-        help="also write the batch report PDF: counts, differential, and every flagged cell with its picture",
+    add_report_arguments(
+        parser, "also write the batch report PDF: counts, differential, and every flagged cell with its picture"
     )
+    parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="inference threads (default: all cores)")
+    return parser
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, report_help: str) -> None:
+    """Add ``--report``, ``--sample-id`` and ``--comment``, as ``classify`` and ``validate`` share them."""
+    parser.add_argument("--report", type=Path, default=None, help=report_help)
     parser.add_argument(
         "--sample-id", default="", metavar="ID",
         help="the specimen's ID, written into every CSV row and at the top of the report (one line, 64 characters)",
@@ -79,10 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--comment", default="", metavar="TEXT", help="a comment on the sample, printed in the report (500 characters)"
     )
-    parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
-    parser.add_argument("--threads", type=positive_int, default=None, help="inference threads (default: all cores)")
-    return parser
 
 
 class Progress:
@@ -276,10 +282,13 @@ def save_results(
     return False
 
 
-def _save_report(path: Path, summary: Summary, info, predictions: list[Prediction], scan: ScanResult,
-                 source: str, started_at: _dt.datetime, share: UnsureShare | None, sample: SampleDetails,
-                 stderr: TextIO) -> bool:
-    """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not."""
+def save_report(path: Path, summary: Summary, info, predictions: list[Prediction], scan: ScanResult,
+                source: str, started_at: _dt.datetime, share: UnsureShare | None, sample: SampleDetails,
+                stderr: TextIO) -> bool:
+    """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not.
+
+    As in the window, cells in class folders add the agreement with those classes.
+    """
     # Qt only when a report is asked for: the CSV path stays free of it. Offscreen, as a
     # command never shows a window and may run where there is no display.
     # A QApplication (not just a QGuiApplication): it is the one application of the process,
@@ -295,8 +304,9 @@ def _save_report(path: Path, summary: Summary, info, predictions: list[Predictio
         source=source, batch_status="completed", files_found=len(scan.records),
         entries_skipped=len(scan.skipped), classified_at=started_at, unsure_share=share, sample=sample,
     )
+    agreement = compare(predictions, summary.review_threshold, reference_class)
     try:
-        write_summary_report(path, summary, info, context, predictions)
+        write_summary_report(path, summary, info, context, predictions, agreement=agreement)
     except OSError as exc:
         stderr.write(f"hemoapp: error: cannot write the report {path}: {exc.strerror or exc}\n")
         return False
@@ -406,7 +416,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(f"Results written to {out}\n")
     if report is not None:
         source = str(Path(args.folder).expanduser().absolute())
-        if not _save_report(report, summary, info, predictions, scan, source, started_at, share, sample, stderr):
+        if not save_report(report, summary, info, predictions, scan, source, started_at, share, sample, stderr):
             return EXIT_FATAL
         stdout.write(f"Report written to {report}\n")
     return EXIT_OK

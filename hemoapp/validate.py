@@ -8,11 +8,13 @@ results CSV, and compares: overall agreement and Cohen's kappa, each class's
 sensitivity and positive predictive value with exact 95% intervals, the confusion
 matrix, every disagreement with its file, and how many disagreements the review
 flag would have caught (:mod:`hemoapp.core.agreement`). All of it goes to the
-agreement CSV as well (:mod:`hemoapp.core.agreement_export`).
+agreement CSV as well (:mod:`hemoapp.core.agreement_export`). With ``--report`` it
+also writes the batch report PDF with the comparison and a picture of every
+disagreeing cell (:mod:`hemoapp.core.report_agreement`): the record a lab files.
 
 Exit status as for ``classify``: 0 when the comparison ran, 2 for a fatal problem
 (including a folder where no sub-folder names a class), 130 when interrupted (the
-results so far go to ``NAME.partial.csv``; no agreement is written for a partial set).
+results so far go to ``NAME.partial.csv``; no agreement or report is written for a partial set).
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from hemoapp.cli import (
     EXIT_FATAL,
     EXIT_OK,
     FatalError,
+    add_report_arguments,
     classify_scan,
     keep_interrupted,
     load_classifier,
     positive_int,
     resolve_out,
     run_command,
+    save_report,
     save_results,
     scan_target,
 )
@@ -39,7 +43,8 @@ from hemoapp.core.agreement_export import write_agreement_csv
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text
+from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text, summarize
+from hemoapp.core.unsure_share import unsure_share
 
 DEFAULT_RESULTS_NAME = "hemolens_validation_results.csv"
 DEFAULT_AGREEMENT_NAME = "hemolens_agreement.csv"
@@ -66,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--agreement", type=Path, default=None,
         help=(f"agreement CSV: the figures, the confusion matrix and every disagreement "
               f"(default: ./{DEFAULT_AGREEMENT_NAME})"),
+    )
+    add_report_arguments(
+        parser,
+        "also write the report PDF a lab files: the batch report with the agreement, the confusion matrix and "
+        "every disagreeing cell with its picture",
     )
     parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
@@ -134,8 +144,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     agreement_path = resolve_out(
         args.agreement if args.agreement is not None else Path(DEFAULT_AGREEMENT_NAME), "--agreement"
     )
-    if agreement_path == out:
-        raise FatalError(f"--agreement and --out are the same file ({out}).")
+    report = resolve_out(args.report, "--report") if args.report is not None else None
+    paths = [out, agreement_path] + ([report] if report is not None else [])
+    if len(set(paths)) < len(paths):
+        raise FatalError(f"two of --out, --agreement and --report are the same file ({', '.join(map(str, paths))}).")
     classifier = load_classifier(args.model, args.threads, stderr)
     info = classifier.info
     scan = scan_target(args.folder, stderr)
@@ -145,10 +157,11 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             f"no image in {args.folder} is in a folder named by class (e.g. neutrophil/, lymphocyte/, NRBC/): "
             "there is nothing to compare with. Give the folder that holds the class folders."
         )
-    sample = SampleDetails()
+    sample = SampleDetails(args.sample_id, args.comment)  # cleaned as the app's dialog cleans them
     batch = classify_scan(scan, classifier, args.batch_size, stderr)
     if batch.interrupted:
-        return keep_interrupted(out, batch, info, sample, len(scan.records), "no agreement", stderr)
+        unwritten = "no agreement or report" if report is not None else "no agreement"
+        return keep_interrupted(out, batch, info, sample, len(scan.records), unwritten, stderr)
     saved = save_results(out, batch.predictions, info, batch.started_at, sample, stderr)
 
     threshold = info.card.review_threshold
@@ -175,6 +188,14 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"hemoapp: error: cannot write {agreement_path}: {exc.strerror or exc}\n")
         return EXIT_FATAL
     stdout.write(f"Agreement written to {agreement_path}\n")
+    if report is not None:
+        summary = summarize(batch.predictions, threshold)
+        source = str(Path(args.folder).expanduser().absolute())
+        share = unsure_share(batch.predictions, info.card)
+        if not save_report(report, summary, info, batch.predictions, scan, source, batch.started_at, share, sample,
+                           stderr):
+            return EXIT_FATAL
+        stdout.write(f"Report written to {report}\n")
     return status
 
 

@@ -7,7 +7,7 @@
 # Steps: (1) a build virtualenv with `pip install .[package]` (made once, refreshed
 # when pyproject.toml changes); (2) `pyinstaller build.spec`; (3) the built
 # executable's `--self-test` in a clean environment (env -i: no venv and no PYTHONPATH,
-# so nothing outside the bundle is imported), `classify --report` and `validate` on the bundled samples
+# so nothing outside the bundle is imported), `classify --report` and `validate --report` on the bundled samples
 # with no display; (4) a start of the real window (offscreen) to a shown main window;
 # (5) the bundle size, checked against HEMOLENS_MAX_BUNDLE_MB; (6) the system
 # libraries the bundle still takes from the host (see packaging/README.md).
@@ -80,11 +80,13 @@ if [[ -d "$BUNDLE/_internal/samples" ]]; then
     [[ "$(head -c 5 "$cli_dir/report.pdf")" == "%PDF-" ]] || die "classify --report wrote no PDF"
     echo "report: $(wc -c <"$cli_dir/report.pdf") bytes, $(grep -c . "$cli_dir/results.csv") CSV lines"
     # -- 3c. validate: the samples sit in a folder per class, so they check it as a lab would
-    say "$EXE validate (clean environment)"
+    say "$EXE validate --report (clean environment)"
     env -i PATH=/usr/bin:/bin HOME="$HOME" "$EXE" validate "$BUNDLE/_internal/samples" \
-        --out "$cli_dir/validation.csv" --agreement "$cli_dir/agreement.csv" >"$cli_dir/stdout" \
+        --out "$cli_dir/validation.csv" --agreement "$cli_dir/agreement.csv" \
+        --report "$cli_dir/validation.pdf" >"$cli_dir/stdout" \
         || { cat "$cli_dir/stdout"; die "the built executable's validate failed"; }
     grep -q '^matrix,' "$cli_dir/agreement.csv" || die "validate wrote no confusion matrix"
+    [[ "$(head -c 5 "$cli_dir/validation.pdf")" == "%PDF-" ]] || die "validate --report wrote no PDF"
     grep -m1 '^Agreement with' "$cli_dir/stdout"
     rm -rf "$cli_dir"
 fi

@@ -5,24 +5,35 @@ and :func:`~hemoapp.core.export.summary_rows`), so the two never disagree, laid 
 for a person: the specimen's sample ID (and comment) on top, then warnings (an incomplete batch,
 flagged cells nobody reviewed, unreadable files, no sample ID), then the totals, the differential,
 the counts and the batch's provenance (folder, when it ran, the model's name, version and sha256,
-who reviewed). Then the cells a
-reader checks one by one (:func:`cell_lists`): every flagged cell with its picture, the model's
-class and confidence and what the reviewer made of it, the other reviewed cells, and the files
-that could not be classified, each named by its path.
+who reviewed). When the cells sit in class folders (a lab's validation set), the comparison
+with those classes follows (:mod:`hemoapp.core.report_agreement`), with every disagreeing cell
+and its picture. Then the cells a reader checks one by one (:func:`cell_lists`): every flagged
+cell with its picture, the model's class and confidence and what the reviewer made of it, the
+other reviewed cells, and the files that could not be classified, each named by its path.
 The GUI turns it into a PDF (``hemoapp.gui.report_pdf``); this module has no Qt.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import display_name
 from hemoapp.core.export import batch_rows, exact_number, summary_rows, utc_timestamp
 from hemoapp.core.folder_changes import FolderChanges
+from hemoapp.core.report_agreement import agreement_sections
+from hemoapp.core.report_markup import (
+    ALERT_COLOUR,
+    cut_note,
+    header_row,
+    label_table,
+    picture_cell,
+    row_tables,
+    text,
+)
 from hemoapp.core.review import Review, is_changed, review_of
 from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
 from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
@@ -31,9 +42,6 @@ from hemoapp.core.unsure_share import UnsureShare
 #: Cells listed one by one per list at most (the results CSV has every cell): a report of
 #: a large batch stays a document a person reads, and its pictures a few MB.
 MAX_LISTED_CELLS = 1000
-
-#: Width of a listed cell's picture in the document (pixels at screen resolution, about 2 cm printed).
-PICTURE_WIDTH = 80
 
 #: Said on every report: what the numbers are, and what they are not.
 DISCLAIMER = (
@@ -103,21 +111,30 @@ class CellLists:
         flagged: cells below the review threshold, reviewed or not.
         reviewed: other cells a person reviewed (confirmed or changed).
         unreadable: files that could not be classified (``Prediction`` objects).
+        disagreeing: cells HemoLens put in another class than their folder names
+            (:class:`~hemoapp.core.agreement.Agreement`), flagged or not.
         totals: how many of each there were before the cut, by list name.
     """
 
     flagged: tuple[ListedCell, ...] = ()
     reviewed: tuple[ListedCell, ...] = ()
     unreadable: tuple[Any, ...] = ()
+    disagreeing: tuple[ListedCell, ...] = ()
     totals: Mapping[str, int] = field(default_factory=dict)
 
 
 def cell_lists(predictions: Iterable[Any], review_threshold: float,
-               reviews: Mapping[str, Review] | None = None, limit: int = MAX_LISTED_CELLS) -> CellLists:
-    """Sort a batch's predictions into the report's lists (see :class:`CellLists`)."""
+               reviews: Mapping[str, Review] | None = None, limit: int = MAX_LISTED_CELLS,
+               agreement: Agreement | None = None) -> CellLists:
+    """Sort a batch's predictions into the report's lists (see :class:`CellLists`).
+
+    The disagreeing cells are the ``agreement``'s disagreements (none without one).
+    """
     flagged: list[ListedCell] = []
     reviewed: list[ListedCell] = []
     unreadable: list[Any] = []
+    disagreeing: list[ListedCell] = []
+    disagreeing_files = {cell.relpath for cell in agreement.disagreements} if agreement is not None else set()
     for prediction in predictions:
         if not prediction.ok:
             unreadable.append(prediction)
@@ -127,8 +144,12 @@ def cell_lists(predictions: Iterable[Any], review_threshold: float,
             flagged.append(ListedCell(prediction, review))
         elif review is not None:
             reviewed.append(ListedCell(prediction, review))
-    totals = {"flagged": len(flagged), "reviewed": len(reviewed), "unreadable": len(unreadable)}
-    return CellLists(tuple(flagged[:limit]), tuple(reviewed[:limit]), tuple(unreadable[:limit]), totals)
+        if prediction.record.relpath in disagreeing_files:
+            disagreeing.append(ListedCell(prediction, review))
+    totals = {"flagged": len(flagged), "reviewed": len(reviewed), "unreadable": len(unreadable),
+              "disagreeing": len(disagreeing)}
+    return CellLists(tuple(flagged[:limit]), tuple(reviewed[:limit]), tuple(unreadable[:limit]),
+                     tuple(disagreeing[:limit]), totals)
 
 
 def report_title(context: ReportContext) -> str:
@@ -166,7 +187,8 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
     return warnings
 
 
-def report_html(summary: Summary, model_info: Any, context: ReportContext, cells: CellLists | None = None) -> str:
+def report_html(summary: Summary, model_info: Any, context: ReportContext, cells: CellLists | None = None,
+                agreement: Agreement | None = None) -> str:
     """The report as an HTML document (Qt's rich-text subset: tables, no CSS layout).
 
     Args:
@@ -176,6 +198,8 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
         cells: the cells to list one by one (none when ``None``). Their pictures are
             ``<img>`` elements naming :attr:`ListedCell.picture`, which the caller provides
             as the document's resources.
+        agreement: the comparison with the folders' classes, when the cells are in class
+            folders: a section of its own after the batch's figures, listing ``cells.disagreeing``.
     """
     rows = summary_rows(summary)
     batch = batch_rows(
@@ -194,7 +218,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     parts = [
         "<html><head><meta charset='utf-8'><title>HemoLens report</title></head><body>",
         "<h2>HemoLens: blood cell classification report</h2>",
-        _table(
+        label_table(
             [
                 *specimen,
                 ("Source", context.source),
@@ -206,18 +230,19 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     ]
     warnings = report_warnings(summary, context)
     if warnings:
-        items = "".join(f"<li>{_text(line)}</li>" for line in warnings)
-        parts.append(f"<p style='color:#b00020'><b>Read first:</b></p><ul style='color:#b00020'>{items}</ul>")
+        items = "".join(f"<li>{text(line)}</li>" for line in warnings)
+        parts.append(f"<p style='color:{ALERT_COLOUR}'><b>Read first:</b></p>"
+                     f"<ul style='color:{ALERT_COLOUR}'>{items}</ul>")
     parts.append("<h3>Totals</h3>")
     parts.append(_section_table(rows, ("totals",), ("", "Count")))
     parts.append("<h3>White-cell differential</h3>")
     parts.append(_section_table(rows, ("differential",), ("", "Cells", "Value", "Unit", "95% interval")))
-    parts.append(f"<p><small>{_text(INTERVAL_NOTE)}</small></p>")
+    parts.append(f"<p><small>{text(INTERVAL_NOTE)}</small></p>")
     parts.append("<h3>Cells per class</h3>")
     parts.append(_section_table(rows, ("counts", "other"), ("Class", "Cells", "%", "Unit")))
     parts.append("<h3>Batch and model</h3>")
     parts.append(
-        _table(
+        label_table(
             [(label, _count_and_value(count, value, unit)) for _section, _cls, label, count, value, unit, *_ in batch]
             + [
                 ("Review threshold", exact_number(summary.review_threshold)),
@@ -226,9 +251,13 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
             ]
         )
     )
+    if agreement is not None:
+        disagreeing = cells.disagreeing if cells is not None else ()
+        total = cells.totals.get("disagreeing", 0) if cells is not None else 0
+        parts += agreement_sections(agreement, disagreeing, total)
     if cells is not None:
         parts += _cell_sections(cells, summary.review_threshold)
-    parts.append(f"<p><small>{_text(DISCLAIMER)}</small></p></body></html>")
+    parts.append(f"<p><small>{text(DISCLAIMER)}</small></p></body></html>")
     return "\n".join(parts)
 
 
@@ -238,29 +267,22 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
     cell_headers = ("Cell", "File", "Model", "Reviewed as", "Reviewed by, at (UTC)")
     if cells.flagged:
         parts.append(f"<h3>Flagged cells (confidence below {confidence_percent(review_threshold)})</h3>")
-        parts.append(_cut_note(cells.flagged, cells.totals.get("flagged", 0)))
+        parts.append(cut_note(cells.flagged, cells.totals.get("flagged", 0)))
         parts.append(_listed_table(cells.flagged, cell_headers))
     if cells.reviewed:
         parts.append("<h3>Other reviewed cells</h3>")
-        parts.append(_cut_note(cells.reviewed, cells.totals.get("reviewed", 0)))
+        parts.append(cut_note(cells.reviewed, cells.totals.get("reviewed", 0)))
         parts.append(_listed_table(cells.reviewed, cell_headers))
     if cells.unreadable:
         parts.append("<h3>Files that could not be classified</h3>")
-        parts.append(_cut_note(cells.unreadable, cells.totals.get("unreadable", 0)))
+        parts.append(cut_note(cells.unreadable, cells.totals.get("unreadable", 0)))
         rows = "".join(
-            f"<tr><td>{_text(p.record.relpath)}</td><td>{_text(p.error_kind)}: {_text(p.error)}</td></tr>"
+            f"<tr><td>{text(p.record.relpath)}</td><td>{text(p.error_kind)}: {text(p.error)}</td></tr>"
             for p in cells.unreadable
         )
-        head = _header_row(("File", "Reason"))
+        head = header_row(("File", "Reason"))
         parts.append(f"<table border='1' cellspacing='0' cellpadding='4'>{head}{rows}</table>")
     return parts
-
-
-def _cut_note(shown: Sequence[Any], total: int) -> str:
-    """A line saying that a list was cut, or nothing."""
-    if total <= len(shown):
-        return ""
-    return f"<p><i>The first {len(shown):,} of {total:,} are listed; the results CSV has every one.</i></p>"
 
 
 #: Column widths of a listed-cells table, in percent: picture, file, model, review, reviewer.
@@ -268,34 +290,22 @@ _LISTED_WIDTHS = (17, 27, 18, 18, 20)
 
 
 def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
-    """One row per cell: picture, file, the model's class and confidence, and the review (or its absence).
-
-    Each row is a table of its own, with fixed column widths so that the rows line up as one
-    table: a printer can then keep a row whole (its picture beside its text) and move it
-    to the next page, which it cannot do with a row inside a table.
-    """
-    tables = []
-    for index, cell in enumerate(cells):
+    """One row per cell: picture, file, the model's class and confidence, and the review (or its absence)."""
+    rows = []
+    for cell in cells:
         prediction, review = cell.prediction, cell.review
-        if cell.picture is not None:
-            picture = f"<img src='{_text(cell.picture)}' width='{PICTURE_WIDTH}'>"
-        else:
-            picture = f"<small>{_text(cell.picture_note or 'no picture')}</small>"
-        model = f"{_text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
+        model = f"{text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
         if review is None:
-            verdict, who = "<span style='color:#b00020'><b>not reviewed</b></span>", ""
+            verdict, who = f"<span style='color:{ALERT_COLOUR}'><b>not reviewed</b></span>", ""
         else:
-            name = _text(display_name(review.class_name))
+            name = text(display_name(review.class_name))
             verdict = f"<b>{name}</b> (changed)" if is_changed(prediction, review) else f"{name} (confirmed)"
             # Date and time on lines of their own: a narrow column would break the stamp anywhere.
             day, _, time = utc_timestamp(review.at).partition("T")
-            who = f"{_text(review.by)}<br>{day}<br>{time}"
-        values = (picture, _text(prediction.record.relpath), model, verdict, who)
-        row = "".join(f"<td width='{width}%'>{value}</td>" for width, value in zip(_LISTED_WIDTHS, values))
-        # The column headings go with the first row, so they never stand alone at a page's foot.
-        head = _header_row(headers, _LISTED_WIDTHS) if index == 0 else ""
-        tables.append(f"<table width='100%' border='1' cellspacing='0' cellpadding='4'>{head}<tr>{row}</tr></table>")
-    return "\n".join(tables)
+            who = f"{text(review.by)}<br>{day}<br>{time}"
+        rows.append((picture_cell(cell.picture, cell.picture_note), text(prediction.record.relpath), model, verdict,
+                     who))
+    return row_tables(rows, headers, _LISTED_WIDTHS)
 
 
 def _count_and_value(count: str, value: str, unit: str) -> str:
@@ -307,24 +317,6 @@ def _count_and_value(count: str, value: str, unit: str) -> str:
     return count or value
 
 
-def _header_row(headers: Sequence[str], widths: Sequence[int] = ()) -> str:
-    sized = [f" width='{width}%'" for width in widths] if widths else [""] * len(headers)
-    return "<tr>" + "".join(f"<th align='left'{size}>{_text(h)}</th>" for h, size in zip(headers, sized)) + "</tr>"
-
-
-def _text(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _table(pairs: Iterable[tuple[str, str]]) -> str:
-    """Label–value rows without borders; a value's line breaks (a comment's) are kept."""
-    body = "".join(
-        f"<tr><td valign='top'><b>{_text(label)}</b></td><td>{_text(value).replace(chr(10), '<br>')}</td></tr>"
-        for label, value in pairs
-    )
-    return f"<table cellspacing='0' cellpadding='3'>{body}</table>"
-
-
 def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tuple[str, ...]) -> str:
     """The summary rows of ``sections`` as a bordered table: label, count, then value, unit and interval if headed."""
     lines = []
@@ -332,11 +324,11 @@ def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tu
         if section not in sections:
             continue
         interval = f"{low}–{high}" if low and high else ""
-        cells = [f"<td>{_text(label)}</td>", f"<td align='right'>{_text(count)}</td>"]
+        cells = [f"<td>{text(label)}</td>", f"<td align='right'>{text(count)}</td>"]
         cells += [
-            f"<td align='right'>{_text(value)}</td>",
-            f"<td>{_text(unit)}</td>",
-            f"<td align='right'>{_text(interval)}</td>",
+            f"<td align='right'>{text(value)}</td>",
+            f"<td>{text(unit)}</td>",
+            f"<td align='right'>{text(interval)}</td>",
         ][: len(headers) - 2]
         lines.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table border='1' cellspacing='0' cellpadding='4'>{_header_row(headers)}{''.join(lines)}</table>"
+    return f"<table border='1' cellspacing='0' cellpadding='4'>{header_row(headers)}{''.join(lines)}</table>"

@@ -322,7 +322,10 @@ class MainWindow(QMainWindow):
         return self._export(path, "summary", "Export summary", write_summary_csv)
 
     def export_report(self, path: str | Path | None = None) -> Path | None:
-        """Write the batch report PDF (asks where when ``path`` is ``None``); return the path written."""
+        """Write the batch report PDF (asks where when ``path`` is ``None``); return the path written.
+
+        When cells sit in class folders, the report has the summary tab's agreement with them.
+        """
         return self._export(path, "report", "Export report", write_summary_report)
 
     def export_agreement(self, path: str | Path | None = None) -> Path | None:
@@ -552,6 +555,8 @@ class MainWindow(QMainWindow):
                     "context": self._report_context(**extra),
                     "predictions": self.results_model.predictions(),
                     "reviews": self.results_model.reviews(),
+                    # As the summary tab shows it: the report files what the window showed.
+                    "agreement": self.current_agreement(),
                 }
         suggested = suggested_export_name(self._folder_name(), kind, status)
         written = export_file(

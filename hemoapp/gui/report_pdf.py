@@ -34,8 +34,8 @@ from PySide6.QtGui import (
 import hemoapp
 from hemoapp.core.contract import CENTER_CROP
 from hemoapp.core.export import atomic_file_path
+from hemoapp.core.agreement import Agreement
 from hemoapp.core.report import (
-    PICTURE_WIDTH,
     CellLists,
     ListedCell,
     ReportContext,
@@ -43,6 +43,7 @@ from hemoapp.core.report import (
     report_html,
     report_title,
 )
+from hemoapp.core.report_markup import PICTURE_WIDTH
 from hemoapp.core.review import Review
 from hemoapp.core.summary import Summary
 from hemoapp.gui.thumbnails import decode_images
@@ -152,14 +153,19 @@ def _paint_pages(writer: QPdfWriter, document: QTextDocument, title: str, footer
 
 def write_summary_report(path: str | os.PathLike[str], summary: Summary, model_info: Any,
                          context: ReportContext, predictions: Iterable[Any] = (),
-                         reviews: Mapping[str, Review] | None = None) -> Path:
+                         reviews: Mapping[str, Review] | None = None, agreement: Agreement | None = None) -> Path:
     """Write the batch report of ``summary`` as a PDF (the signature of the CSV writers).
 
     ``predictions`` and ``reviews`` give the cells listed one by one (flagged, reviewed,
-    unreadable); without them the report has the numbers only.
+    unreadable); without them the report has the numbers only. ``agreement`` adds the
+    comparison with the folders' classes and lists its disagreeing cells (none when
+    ``None`` or when no cell was compared).
     """
-    cells, pictures = with_pictures(cell_lists(predictions, summary.review_threshold, reviews))
-    html_text = report_html(summary, model_info, context, cells)
+    if agreement is not None and not agreement.compared:
+        agreement = None
+    lists = cell_lists(predictions, summary.review_threshold, reviews, agreement=agreement)
+    cells, pictures = with_pictures(lists)
+    html_text = report_html(summary, model_info, context, cells, agreement)
     return write_report_pdf(path, html_text, report_title(context), pictures)
 
 
@@ -170,24 +176,31 @@ def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
     each file checked against the sha256 that was classified), with the analysed region
     outlined (:func:`outlined`). A cell whose file cannot be
     shown keeps a note saying why instead (changed since it was classified, gone,
-    unreadable); that never stops the report.
+    unreadable); that never stops the report. A cell in two lists (flagged and
+    disagreeing) has one picture under one name, so the PDF holds it once.
     """
-    listed = [cell.prediction for cell in (*cells.flagged, *cells.reviewed)]
-    paths = [str(prediction.record.path) for prediction in listed]
+    listed = [cell.prediction for cell in (*cells.flagged, *cells.reviewed, *cells.disagreeing)]
+    paths = list(dict.fromkeys(str(prediction.record.path) for prediction in listed))  # each file once
     digests = {str(p.record.path): p.file_sha256 for p in listed if p.file_sha256}
     loaded = {item.key: item for batch in decode_images(paths, PICTURE_PIXELS, 64, digests) for item in batch}
     pictures: dict[str, QImage] = {}
+    names: dict[str, str] = {}  # file path -> its picture's name
 
     def pictured(cell: ListedCell) -> ListedCell:
-        entry = loaded[str(cell.prediction.record.path)]
+        key = str(cell.prediction.record.path)
+        entry = loaded[key]
         if entry.image is None:
             return dataclasses.replace(cell, picture_note=f"no picture: {entry.error}")
-        name = f"hemolens-cell:{len(pictures)}"
-        pictures[name] = outlined(entry.image)
-        return dataclasses.replace(cell, picture=name)
+        if key not in names:
+            names[key] = f"hemolens-cell:{len(pictures)}"
+            pictures[names[key]] = outlined(entry.image)
+        return dataclasses.replace(cell, picture=names[key])
 
     return dataclasses.replace(
-        cells, flagged=tuple(map(pictured, cells.flagged)), reviewed=tuple(map(pictured, cells.reviewed))
+        cells,
+        flagged=tuple(map(pictured, cells.flagged)),
+        reviewed=tuple(map(pictured, cells.reviewed)),
+        disagreeing=tuple(map(pictured, cells.disagreeing)),
     ), pictures
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import shutil
 
 import pytest
@@ -72,6 +74,44 @@ def test_lab_folder_names_loose_files_and_unreadable_ones(pbc8_originals, tiny_m
     assert references == {name: (3 if name in ("neutrophil", "erythroblast", "ig") else 0) for name in CLASS_NAMES}
 
 
+def test_the_report_files_the_comparison_with_every_disagreeing_cell(pbc8_originals, tiny_model, tmp_path,
+                                                                      monkeypatch):
+    from hemoapp.gui import report_pdf
+
+    documents = []
+
+    def recorded(*args, **kwargs):
+        documents.append(real_report_html(*args, **kwargs))
+        return documents[-1]
+
+    real_report_html = report_pdf.report_html
+    monkeypatch.setattr(report_pdf, "report_html", recorded)
+    report = tmp_path / "validation report.pdf"
+    code, stdout, stderr = run_validate(str(pbc8_originals), "--model", str(tiny_model.model_path),
+                                        *outputs(tmp_path), "--report", str(report), "--sample-id", "VAL-7")
+    assert code == 0, stderr
+    assert f"Report written to {report}" in stdout
+    rows = rows_of(tmp_path / "results.csv")
+    assert {row["sample_id"] for row in rows} == {"VAL-7"}
+    disagreeing = [row["file"] for row in rows if row["predicted_class"] != reference_class(row["file"])]
+    flagged = {row["file"] for row in rows if row["flag"] == "review"}
+    assert disagreeing, "the tiny model disagrees with some folders; the test needs that"
+    (document,) = documents
+    assert "Agreement with the folders' classes" in document and "VAL-7" in document
+    listed = document[document.index("<h3>Disagreements"):document.index("<h3>Flagged cells")]
+    assert [name for name in rows_of_files(listed)] == disagreeing  # every one, in the results' order
+    data = report.read_bytes()
+    assert data.startswith(b"%PDF-") and data.count(b"/Subtype /Image") == len(flagged | set(disagreeing))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agreement.csv", "results.csv", "validation report.pdf"]
+
+
+def rows_of_files(html_text: str) -> list[str]:
+    """The file column of the report's listed-cell rows (the second cell of each row)."""
+    return [html.unescape(cells[1]) for cells in
+            (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", html_text))
+            if len(cells) > 1]
+
+
 def test_a_folder_without_class_folders_is_refused_before_classifying(pbc8_originals, tiny_model, tmp_path):
     loose = tmp_path / "loose"
     loose.mkdir()
@@ -81,6 +121,8 @@ def test_a_folder_without_class_folders_is_refused_before_classifying(pbc8_origi
     assert code == 2 and "no image in" in stderr and "folder named by class" in stderr
     assert not (tmp_path / "results.csv").exists() and not (tmp_path / "agreement.csv").exists()
     code, _, stderr = run_validate(str(loose), "--out", str(tmp_path / "a.csv"), "--agreement", str(tmp_path / "a.csv"))
+    assert code == 2 and "same file" in stderr
+    code, _, stderr = run_validate(str(loose), *outputs(tmp_path), "--report", str(tmp_path / "agreement.csv"))
     assert code == 2 and "same file" in stderr
 
 
@@ -96,9 +138,9 @@ def test_an_interrupted_validation_keeps_its_results_and_writes_no_agreement(
 
     monkeypatch.setattr(cli, "iter_predictions", interrupted_after_one_batch)
     code, _, stderr = run_validate(str(pbc8_originals), "--model", str(tiny_model.model_path), "--batch-size", "8",
-                                   *outputs(tmp_path))
+                                   *outputs(tmp_path), "--report", str(tmp_path / "report.pdf"))
     assert code == cli.EXIT_INTERRUPTED
-    assert "Interrupted after 8 of 64 images" in stderr and "no agreement was written" in stderr
+    assert "Interrupted after 8 of 64 images" in stderr and "no agreement or report was written" in stderr
     assert len(rows_of(tmp_path / "results.partial.csv")) == 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.partial.csv"]
 

@@ -152,7 +152,7 @@ def test_cells_are_listed_flagged_reviewed_and_unreadable_in_file_order():
     assert [cell.review.class_name if cell.review else None for cell in lists.flagged] == ["monocyte", None, "ig"]
     assert names(lists.reviewed) == ["lymphocyte1.jpg"]  # the confident cell nobody reviewed is not listed
     assert [p.record.relpath for p in lists.unreadable] == ["bad0.jpg"]
-    assert dict(lists.totals) == {"flagged": 3, "reviewed": 1, "unreadable": 1}
+    assert dict(lists.totals) == {"flagged": 3, "reviewed": 1, "unreadable": 1, "disagreeing": 0}
     # Cut at the limit, with the totals kept, so the report can say that the list is cut.
     cut = cell_lists(predictions, 0.9, reviews, limit=2)
     assert names(cut.flagged) == ["monocyte100.jpg", "monocyte101.jpg"] and cut.totals["flagged"] == 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hemoapp.core.agreement import compare
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.reference_labels import reference_class
-from hemoapp.gui.widgets.agreement_box import AgreementBox, agreement_text
+from hemoapp.core.report_agreement import agreement_text
+from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import in_folder, predicted, rows_of
 from hemotest.qt import run_folder

@@ -76,7 +76,9 @@ def test_listed_cells_show_their_picture_only_while_the_file_is_the_one_classifi
     window = make_window(fake_classifier())
     run_folder(qtbot, window, cell_folder)
     model = window.results_model
-    lists = cell_lists(model.predictions(), model.review_threshold, model.reviews())
+    # The cells sit in class folders, so the report also lists the disagreeing cells.
+    agreement = window.current_agreement()
+    lists = cell_lists(model.predictions(), model.review_threshold, model.reviews(), agreement=agreement)
     assert len(lists.flagged) >= 3 and [p.record.relpath for p in lists.unreadable] == ["zz_broken.jpg"]
     replaced, deleted = lists.flagged[0].prediction.record.path, lists.flagged[1].prediction.record.path
     shutil.copyfile(lists.flagged[2].prediction.record.path, replaced)  # same name, another cell
@@ -84,12 +86,20 @@ def test_listed_cells_show_their_picture_only_while_the_file_is_the_one_classifi
     listed, pictures = with_pictures(lists)
     assert listed.flagged[0].picture is None and "changed since it was classified" in listed.flagged[0].picture_note
     assert listed.flagged[1].picture is None and "does not exist" in listed.flagged[1].picture_note
-    rest = listed.flagged[2:] + listed.reviewed
-    assert all(cell.picture in pictures for cell in rest) and len(pictures) == len(rest)
+    gone = {replaced, deleted}
+    rest = [cell for cell in listed.flagged + listed.reviewed + listed.disagreeing
+            if cell.prediction.record.path not in gone]
+    assert all(cell.picture is None for cell in listed.disagreeing if cell.prediction.record.path in gone)
+    # A cell both flagged and disagreeing is one picture under one name.
+    both = {cell.prediction.record.path for cell in rest if cell in listed.flagged} & {
+        cell.prediction.record.path for cell in listed.disagreeing}
+    assert both, "the fake classifier should flag some disagreeing cells"
+    assert all(cell.picture in pictures for cell in rest)
+    assert len(pictures) == len({cell.prediction.record.path for cell in rest}) < len(rest)
     assert all(0 < max(image.width(), image.height()) <= PICTURE_PIXELS for image in pictures.values())
-    # The PDF embeds exactly those pictures.
+    # The PDF embeds exactly those pictures, each once.
     written = window.export_report(tmp_path / "report.pdf")
-    assert written.read_bytes().count(b"/Subtype /Image") == len(rest)
+    assert written.read_bytes().count(b"/Subtype /Image") == len(pictures)
 
 
 def test_a_listed_cells_picture_outlines_the_region_the_model_analysed():

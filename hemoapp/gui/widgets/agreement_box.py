@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
-from hemoapp.core.summary import fraction_interval_bounds_text
+from hemoapp.core.report_agreement import agreement_text, interval_text, share_text
 from hemoapp.gui.style import class_swatch
 
 CAPTION = (
@@ -34,40 +34,6 @@ CAPTION = (
     "class, the share in its folder; each with its exact 95% interval (in the cell's tooltip). The agreement "
     "CSV has all of it, with every disagreement and its file."
 )
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{100.0 * value:.2f} %"
-
-
-def _interval(interval: tuple[float, float] | None) -> str:
-    if interval is None:
-        return ""
-    low, high = fraction_interval_bounds_text(interval)
-    return f"{low}–{high} %"
-
-
-def agreement_text(agreement: Agreement) -> str:
-    """The comparison in two sentences: agreement, kappa, and what the review flag caught."""
-    kappa = "—" if agreement.kappa is None else f"{agreement.kappa:.3f}"
-    text = (
-        f"HemoLens agrees with the folders' classes on {_share(agreement.overall)} of {agreement.compared} cells "
-        f"({agreement.agreed}; 95% interval {_interval(agreement.overall_interval)}), Cohen's kappa {kappa}. "
-    )
-    disagreements = len(agreement.disagreements)
-    if not disagreements:
-        text += "No cell disagrees."
-    elif not agreement.unflagged:
-        subject = "The disagreement is" if disagreements == 1 else f"All {disagreements} disagreements are"
-        text += f"{subject} flagged for review, as is every cell."
-    else:
-        text += (f"{agreement.flagged_disagreements} of the {disagreements} disagreements are flagged for review; "
-                 f"{agreement.unflagged_disagreements} of the {agreement.unflagged} unflagged cells disagree "
-                 f"(95% interval of agreement {_interval(agreement.unflagged_interval)}).")
-    if agreement.without_reference:
-        loose = agreement.without_reference
-        text += f" {loose} classified {'cell is' if loose == 1 else 'cells are'} in no class folder and not compared."
-    return text
 
 
 class AgreementBox(QGroupBox):
@@ -133,9 +99,9 @@ class AgreementBox(QGroupBox):
                           tooltip=f"{count} in the {display_name(CLASS_NAMES[row])} folder, "
                                   f"HemoLens {display_name(CLASS_NAMES[column])}")
         for index, row in enumerate(agreement.classes):
-            self._set(index, n, _share(row.sensitivity), tooltip=_interval(row.sensitivity_interval))
-            self._set(n, index, _share(row.ppv), tooltip=_interval(row.ppv_interval))
-        self._set(n, n, _share(agreement.overall), bold=True, tooltip=_interval(agreement.overall_interval))
+            self._set(index, n, share_text(row.sensitivity), tooltip=interval_text(row.sensitivity_interval))
+            self._set(n, index, share_text(row.ppv), tooltip=interval_text(row.ppv_interval))
+        self._set(n, n, share_text(agreement.overall), bold=True, tooltip=interval_text(agreement.overall_interval))
 
     def _set(self, row: int, column: int, text: str, bold: bool = False, tooltip: str = "") -> None:
         item = QTableWidgetItem(text)

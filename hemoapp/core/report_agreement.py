@@ -1,0 +1,145 @@
+"""The comparison with the folders' classes in words: the window's headline and the report's section.
+
+:func:`agreement_text` is the summary tab's headline; :func:`agreement_sections` puts the
+same headline, each class's sensitivity and PPV with their exact intervals, the confusion
+matrix and every disagreement (with its picture) into the batch report, so a lab can
+file the comparison (:mod:`hemoapp.core.agreement`) with the model's identity beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hemoapp.core.agreement import Agreement
+from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
+from hemoapp.core.report_markup import ALERT_COLOUR, cut_note, header_row, picture_cell, row_tables, text
+from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text
+
+#: How the reference and the compared class are defined, said wherever the figures are shown.
+REFERENCE_NOTE = (
+    "The reference is the class each cell's folder names (the innermost folder that names one, e.g. "
+    "neutrophil/ or NRBC/); HemoLens's class is the model's, not a person's review."
+)
+
+
+def share_text(value: float | None) -> str:
+    """A fraction in percent to 2 places ("99.22 %"), or "—" when undefined."""
+    return "—" if value is None else f"{100.0 * value:.2f} %"
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    """An exact 95% interval of a fraction in percent, rounded outwards ("98.79–99.53 %"), or ""."""
+    if interval is None:
+        return ""
+    low, high = fraction_interval_bounds_text(interval)
+    return f"{low}–{high} %"
+
+
+def agreement_text(agreement: Agreement) -> str:
+    """The comparison in two sentences: agreement, kappa, and what the review flag caught."""
+    kappa = "—" if agreement.kappa is None else f"{agreement.kappa:.3f}"
+    words = (
+        f"HemoLens agrees with the folders' classes on {share_text(agreement.overall)} of {agreement.compared} "
+        f"cells ({agreement.agreed}; 95% interval {interval_text(agreement.overall_interval)}), Cohen's kappa "
+        f"{kappa}. "
+    )
+    disagreements = len(agreement.disagreements)
+    if not disagreements:
+        words += "No cell disagrees."
+    elif not agreement.unflagged:
+        subject = "The disagreement is" if disagreements == 1 else f"All {disagreements} disagreements are"
+        words += f"{subject} flagged for review, as is every cell."
+    else:
+        words += (f"{agreement.flagged_disagreements} of the {disagreements} disagreements are flagged for review; "
+                  f"{agreement.unflagged_disagreements} of the {agreement.unflagged} unflagged cells disagree "
+                  f"(95% interval of agreement {interval_text(agreement.unflagged_interval)}).")
+    if agreement.without_reference:
+        loose = agreement.without_reference
+        words += f" {loose} classified {'cell is' if loose == 1 else 'cells are'} in no class folder and not compared."
+    return words
+
+
+#: Column widths of the disagreements' table, in percent: picture, file, folder, HemoLens, flag.
+_DISAGREEMENT_WIDTHS = (17, 33, 17, 17, 16)
+
+
+def agreement_sections(agreement: Agreement, disagreeing: Sequence[Any] = (), total_disagreeing: int = 0) -> list[str]:
+    """The report's section on the comparison, as HTML parts; empty when no cell was compared.
+
+    Args:
+        agreement: the comparison.
+        disagreeing: the disagreeing cells to list one by one, with their pictures
+            (:class:`~hemoapp.core.report.ListedCell`, in batch order; may be cut short).
+        total_disagreeing: how many there were before the cut.
+    """
+    if not agreement.compared:
+        return []
+    parts = [
+        "<h3>Agreement with the folders' classes</h3>",
+        f"<p>{text(agreement_text(agreement))}</p>",
+    ]
+    if agreement.unflagged_disagreements:
+        parts.append(
+            f"<p style='color:{ALERT_COLOUR}'><b>{agreement.unflagged_disagreements} disagreements were not flagged "
+            "for review:</b> a technician would not have been asked to look at them.</p>"
+        )
+    if agreement.unreadable:
+        parts.append(f"<p>{agreement.unreadable} files in class folders could not be read and are not compared.</p>")
+    parts.append(f"<p><small>{text(REFERENCE_NOTE)}</small></p>")
+    parts.append(_class_table(agreement))
+    parts.append("<h3>Confusion matrix (rows: the folders' class; columns: HemoLens)</h3>")
+    parts.append(_matrix_table(agreement))
+    if disagreeing:
+        parts.append("<h3>Disagreements with the folders' classes</h3>")
+        parts.append(cut_note(disagreeing, total_disagreeing))
+        parts.append(_disagreement_tables(agreement, disagreeing))
+    return parts
+
+
+def _class_table(agreement: Agreement) -> str:
+    """Per class: cells in its folder, HemoLens's cells, sensitivity and PPV with their intervals."""
+    headers = ("Class", "Folder's cells", "HemoLens's cells", "Sensitivity", "95% interval", "PPV", "95% interval")
+    lines = []
+    for row in agreement.classes:
+        values = (
+            display_name(row.name), row.reference, row.predicted,
+            share_text(row.sensitivity), interval_text(row.sensitivity_interval),
+            share_text(row.ppv), interval_text(row.ppv_interval),
+        )
+        lines.append("<tr><td>" + text(values[0]) + "</td>"
+                     + "".join(f"<td align='right'>{text(value)}</td>" for value in values[1:]) + "</tr>")
+    return f"<table border='1' cellspacing='0' cellpadding='4'>{header_row(headers)}{''.join(lines)}</table>"
+
+
+def _matrix_table(agreement: Agreement) -> str:
+    """The confusion matrix: a row per folder class, a column per HemoLens class; the agreements in bold."""
+    head = "<tr><th></th>" + "".join(f"<th align='right'>{text(SHORT_NAMES[name])}</th>" for name in CLASS_NAMES)
+    lines = [head + "</tr>"]
+    for i, (name, counts) in enumerate(zip(CLASS_NAMES, agreement.matrix)):
+        cells = "".join(
+            f"<td align='right'>{f'<b>{count}</b>' if i == j and count else (count or '·')}</td>"
+            for j, count in enumerate(counts)
+        )
+        lines.append(f"<tr><td>{text(display_name(name))}</td>{cells}</tr>")
+    return f"<table border='1' cellspacing='0' cellpadding='4'>{''.join(lines)}</table>"
+
+
+def _disagreement_tables(agreement: Agreement, cells: Sequence[Any]) -> str:
+    """A row per disagreeing cell: picture, file, the folder's class, HemoLens's class, and whether it was flagged."""
+    by_file = {cell.relpath: cell for cell in agreement.disagreements}
+    rows = []
+    for cell in cells:
+        prediction = cell.prediction
+        disagreement = by_file[prediction.record.relpath]
+        flag = ("flagged" if disagreement.flagged
+                else f"<span style='color:{ALERT_COLOUR}'><b>NOT flagged</b></span>")
+        rows.append((
+            picture_cell(cell.picture, cell.picture_note),
+            text(prediction.record.relpath),
+            text(display_name(disagreement.reference)),
+            f"{text(display_name(disagreement.predicted))}<br>{confidence_percent(disagreement.confidence)}",
+            flag,
+        ))
+    headers = ("Cell", "File", "Folder's class", "HemoLens", "Review flag")
+    return row_tables(rows, headers, _DISAGREEMENT_WIDTHS)
