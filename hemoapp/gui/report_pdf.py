@@ -97,11 +97,13 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str,
 
 
 def keep_tables_whole(document: QTextDocument) -> int:
-    """Start on a new page every table that would otherwise cross a page's end; return how many.
+    """Keep every table that fits on a page on one page, under its heading; return how many moved.
 
     Qt paginates a table cell by cell, line by line, so a listed cell's picture could land
-    on one page and its file name and review on the next. A table taller than a page is
-    left to split; a heading just above a moved table moves with it.
+    on one page and its file name and review on the next: such a table starts on a new
+    page instead. A heading just above a table moves with it, also when Qt itself put the
+    table on the next page and left the heading alone at a page's foot. A table taller
+    than a page is left to split.
     """
     page_height = document.pageSize().height()
     layout = document.documentLayout()
@@ -111,19 +113,27 @@ def keep_tables_whole(document: QTextDocument) -> int:
             continue
         rect = layout.frameBoundingRect(frame)  # lays the document out up to here, moves included
         first_page, last_page = int(rect.top() // page_height), int((rect.bottom() - 1) // page_height)
-        if first_page == last_page or rect.height() > page_height:
+        if rect.height() > page_height:
             continue
         heading = frame.firstCursorPosition()
         heading.movePosition(QTextCursor.MoveOperation.PreviousBlock)  # the block before the table
-        if heading.block().blockFormat().headingLevel() and heading.block().text():
+        block = heading.block()
+        if not (block.blockFormat().headingLevel() and block.text()):
+            if first_page != last_page:
+                frame_format = frame.frameFormat()
+                frame_format.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+                frame.setFrameFormat(frame_format)
+                moved += 1
+            continue
+        heading_top = layout.blockBoundingRect(block).top()
+        stranded = int(heading_top // page_height) != first_page
+        # Already at a page's top: moving it would only leave a blank page.
+        at_page_top = heading_top % page_height <= block.blockFormat().topMargin() + 1
+        if (first_page != last_page or stranded) and not at_page_top:
             block_format = heading.blockFormat()
             block_format.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
             heading.setBlockFormat(block_format)
-        else:
-            frame_format = frame.frameFormat()
-            frame_format.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
-            frame.setFrameFormat(frame_format)
-        moved += 1
+            moved += 1
     return moved
 
 

@@ -146,3 +146,31 @@ def test_a_listed_cell_is_never_split_across_pages(fake_classifier):
     assert straddling(loose), "the test needs a layout where Qt would split a cell's row"
     assert straddling(kept) == [] and moved >= len(straddling(loose))
     assert kept.pageCount() >= loose.pageCount()
+
+
+def test_a_heading_never_stays_at_a_pages_foot_when_its_table_goes_to_the_next():
+    """Qt puts a table that does not fit on the next page by itself; its heading must follow it."""
+
+    def pages(document: QTextDocument) -> tuple[int, int]:
+        height = document.pageSize().height()
+        table = next(frame for frame in document.rootFrame().childFrames() if isinstance(frame, QTextTable))
+        cursor = table.firstCursorPosition()
+        cursor.movePosition(cursor.MoveOperation.PreviousBlock)
+        heading = document.documentLayout().blockBoundingRect(cursor.block())
+        return int(heading.top() // height), int(document.documentLayout().frameBoundingRect(table).top() // height)
+
+    def document_with(lines: int) -> QTextDocument:
+        document = QTextDocument()
+        rows = "".join(f"<tr><td>row {i}</td><td>{i}</td></tr>" for i in range(8))
+        document.setHtml("<p>filler</p>" * lines + f"<h3>Confusion matrix</h3><table border='1'>{rows}</table>")
+        document.setPageSize(QSizeF(700, 1000))
+        return document
+
+    stranded = next((n for n in range(20, 80) if len(set(pages(document_with(n)))) > 1), None)
+    assert stranded is not None, "the test needs a layout where Qt leaves the heading behind"
+    document = document_with(stranded)
+    assert keep_tables_whole(document) == 1
+    heading_page, table_page = pages(document)
+    assert heading_page == table_page == 1
+    # A heading already with its table is left alone.
+    assert keep_tables_whole(document_with(stranded - 10)) == 0
