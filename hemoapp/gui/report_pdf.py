@@ -32,9 +32,9 @@ from PySide6.QtGui import (
 )
 
 import hemoapp
+from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CENTER_CROP
 from hemoapp.core.export import atomic_file_path
-from hemoapp.core.agreement import Agreement
 from hemoapp.core.report import (
     CellLists,
     ListedCell,
