@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from hemoapp.core.agreement import compare
+from hemoapp.core.agreement import Agreement, compare
 from hemoapp.core.classifier import Classifier, ModelLoadError, load_default_classifier
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.export import write_predictions_csv
@@ -284,10 +284,10 @@ def save_results(
 
 def save_report(path: Path, summary: Summary, info, predictions: list[Prediction], scan: ScanResult,
                 source: str, started_at: _dt.datetime, share: UnsureShare | None, sample: SampleDetails,
-                stderr: TextIO) -> bool:
+                agreement: Agreement, stderr: TextIO) -> bool:
     """Write the batch report PDF (as the app's File > Export Report PDF does); False after saying why not.
 
-    As in the window, cells in class folders add the agreement with those classes.
+    As in the window, cells in class folders add ``agreement``, the comparison with those classes.
     """
     # Qt only when a report is asked for: the CSV path stays free of it. Offscreen, as a
     # command never shows a window and may run where there is no display.
@@ -304,7 +304,6 @@ def save_report(path: Path, summary: Summary, info, predictions: list[Prediction
         source=source, batch_status="completed", files_found=len(scan.records),
         entries_skipped=len(scan.skipped), classified_at=started_at, unsure_share=share, sample=sample,
     )
-    agreement = compare(predictions, summary.review_threshold, reference_class)
     try:
         write_summary_report(path, summary, info, context, predictions, agreement=agreement)
     except OSError as exc:
@@ -416,7 +415,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(f"Results written to {out}\n")
     if report is not None:
         source = str(Path(args.folder).expanduser().absolute())
-        if not save_report(report, summary, info, predictions, scan, source, started_at, share, sample, stderr):
+        agreement = compare(predictions, summary.review_threshold, reference_class)
+        if not save_report(report, summary, info, predictions, scan, source, started_at, share, sample, agreement,
+                           stderr):
             return EXIT_FATAL
         stdout.write(f"Report written to {report}\n")
     return EXIT_OK

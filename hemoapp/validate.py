@@ -193,7 +193,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         source = str(Path(args.folder).expanduser().absolute())
         share = unsure_share(batch.predictions, info.card)
         if not save_report(report, summary, info, batch.predictions, scan, source, batch.started_at, share, sample,
-                           stderr):
+                           agreement, stderr):
             return EXIT_FATAL
         stdout.write(f"Report written to {report}\n")
     return status
