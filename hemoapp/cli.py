@@ -73,10 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_arguments(
         parser, "also write the batch report PDF: counts, differential, and every flagged cell with its picture"
     )
+    add_model_arguments(parser)
+    return parser
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model``, ``--batch-size`` and ``--threads``, as ``classify`` and ``validate`` share them."""
     parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
     parser.add_argument("--threads", type=positive_int, default=None, help="inference threads (default: all cores)")
-    return parser
 
 
 def add_report_arguments(parser: argparse.ArgumentParser, report_help: str) -> None:

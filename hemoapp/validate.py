@@ -27,11 +27,11 @@ from hemoapp.cli import (
     EXIT_FATAL,
     EXIT_OK,
     FatalError,
+    add_model_arguments,
     add_report_arguments,
     classify_scan,
     keep_interrupted,
     load_classifier,
-    positive_int,
     resolve_out,
     run_command,
     save_report,
@@ -77,9 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "also write the report PDF a lab files: the batch report with the agreement, the confusion matrix and "
         "every disagreeing cell with its picture",
     )
-    parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
-    parser.add_argument("--threads", type=positive_int, default=None, help="inference threads (default: all cores)")
+    add_model_arguments(parser)
     return parser
 
 

@@ -171,8 +171,6 @@ def write_summary_report(path: str | os.PathLike[str], summary: Summary, model_i
     comparison with the folders' classes and lists its disagreeing cells (none when
     ``None`` or when no cell was compared).
     """
-    if agreement is not None and not agreement.compared:
-        agreement = None
     lists = cell_lists(predictions, summary.review_threshold, reviews, agreement=agreement)
     cells, pictures = with_pictures(lists)
     html_text = report_html(summary, model_info, context, cells, agreement)

@@ -103,14 +103,13 @@ def smoke(weights: str) -> None:
     import keras
 
     from hemoapp.core.contract import IMAGE_SIZE
+    from training.model import unfreeze_from
 
     print("backend", keras.backend.backend(), flush=True)
     model, base = build(weights, 1)
     aug = augmenter(1)
     inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
     train_model = keras.Model(inputs, model(aug(inputs)))
-    from training.model import unfreeze_from
-
     unfreeze_from(base, "stem_conv")
     train_model.compile(keras.optimizers.Adam(1e-4), keras.losses.CategoricalCrossentropy(from_logits=True),
                         jit_compile=True)
