@@ -27,14 +27,16 @@ from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.report_agreement import agreement_sections
 from hemoapp.core.report_markup import (
     ALERT_COLOUR,
+    cell_text,
     cut_note,
     header_row,
     label_table,
     picture_cell,
+    review_markup,
     row_tables,
     text,
 )
-from hemoapp.core.review import Review, is_changed, review_of
+from hemoapp.core.review import Review, review_of
 from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
 from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
 from hemoapp.core.unsure_share import UnsureShare
@@ -107,12 +109,15 @@ class ListedCell:
 class CellLists:
     """The cells the report lists, in file order, each list cut at ``MAX_LISTED_CELLS``.
 
+    Each cell is listed once: a disagreeing cell is listed, with its review, among the
+    disagreements only, not again among the flagged or reviewed cells.
+
     Attributes:
-        flagged: cells below the review threshold, reviewed or not.
-        reviewed: other cells a person reviewed (confirmed or changed).
+        flagged: cells below the review threshold, reviewed or not, except listed disagreeing ones.
+        reviewed: other cells a person reviewed (confirmed or changed), except listed disagreeing ones.
         unreadable: files that could not be classified (``Prediction`` objects).
         disagreeing: cells HemoLens put in another class than their folder names
-            (:class:`~hemoapp.core.agreement.Agreement`), flagged or not.
+            (:class:`~hemoapp.core.agreement.Agreement`), flagged or not, reviewed or not.
         totals: how many of each there were before the cut, by list name.
     """
 
@@ -128,24 +133,29 @@ def cell_lists(predictions: Iterable[Any], review_threshold: float,
                agreement: Agreement | None = None) -> CellLists:
     """Sort a batch's predictions into the report's lists (see :class:`CellLists`).
 
-    The disagreeing cells are the ``agreement``'s disagreements (none without one).
+    The disagreeing cells are the ``agreement``'s disagreements (none without one). One
+    left out of the disagreements by the cut stays in the flagged or reviewed list, so a
+    cell is only ever unlisted because a list was cut.
     """
+    predictions = list(predictions)
+    disagreeing_files = {cell.relpath for cell in agreement.disagreements} if agreement is not None else set()
+    disagreeing = [ListedCell(prediction, review_of(prediction, reviews)) for prediction in predictions
+                   if prediction.ok and prediction.record.relpath in disagreeing_files]
+    listed_elsewhere = {cell.prediction.record.relpath for cell in disagreeing[:limit]}
     flagged: list[ListedCell] = []
     reviewed: list[ListedCell] = []
     unreadable: list[Any] = []
-    disagreeing: list[ListedCell] = []
-    disagreeing_files = {cell.relpath for cell in agreement.disagreements} if agreement is not None else set()
     for prediction in predictions:
         if not prediction.ok:
             unreadable.append(prediction)
+            continue
+        if prediction.record.relpath in listed_elsewhere:
             continue
         review = review_of(prediction, reviews)
         if flag_for(prediction, review_threshold) == FLAG_REVIEW:
             flagged.append(ListedCell(prediction, review))
         elif review is not None:
             reviewed.append(ListedCell(prediction, review))
-        if prediction.record.relpath in disagreeing_files:
-            disagreeing.append(ListedCell(prediction, review))
     totals = {"flagged": len(flagged), "reviewed": len(reviewed), "unreadable": len(unreadable),
               "disagreeing": len(disagreeing)}
     return CellLists(tuple(flagged[:limit]), tuple(reviewed[:limit]), tuple(unreadable[:limit]),
@@ -265,12 +275,17 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
     """The listed cells: flagged, then other reviewed, then unreadable files (a section per non-empty list)."""
     parts = []
     cell_headers = ("Cell", "File", "Model", "Reviewed as", "Reviewed by, at (UTC)")
-    if cells.flagged:
+    flagged_above = sum(1 for cell in cells.disagreeing if flag_for(cell.prediction, review_threshold) == FLAG_REVIEW)
+    reviewed_above = sum(1 for cell in cells.disagreeing
+                         if cell.review is not None and flag_for(cell.prediction, review_threshold) != FLAG_REVIEW)
+    if cells.flagged or flagged_above:
         parts.append(f"<h3>Flagged cells (confidence below {confidence_percent(review_threshold)})</h3>")
+        parts.append(_listed_above_note(flagged_above, "flagged"))
         parts.append(cut_note(cells.flagged, cells.totals.get("flagged", 0)))
         parts.append(_listed_table(cells.flagged, cell_headers))
-    if cells.reviewed:
+    if cells.reviewed or reviewed_above:
         parts.append("<h3>Other reviewed cells</h3>")
+        parts.append(_listed_above_note(reviewed_above, "other reviewed"))
         parts.append(cut_note(cells.reviewed, cells.totals.get("reviewed", 0)))
         parts.append(_listed_table(cells.reviewed, cell_headers))
     if cells.unreadable:
@@ -285,6 +300,17 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
     return parts
 
 
+def _listed_above_note(count: int, kind: str) -> str:
+    """A line saying that ``count`` cells of this ``kind`` are listed with the disagreements instead, or nothing."""
+    if not count:
+        return ""
+    if count == 1:
+        subject = f"The {kind} cell that disagrees with its folder's class is"
+    else:
+        subject = f"The {count} {kind} cells that disagree with their folder's class are"
+    return f"<p><i>{subject} listed above with the disagreements and their reviews, not again here.</i></p>"
+
+
 #: Column widths of a listed-cells table, in percent: picture, file, model, review, reviewer.
 _LISTED_WIDTHS = (17, 27, 18, 18, 20)
 
@@ -293,16 +319,9 @@ def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
     """One row per cell: picture, file, the model's class and confidence, and the review (or its absence)."""
     rows = []
     for cell in cells:
-        prediction, review = cell.prediction, cell.review
+        prediction = cell.prediction
         model = f"{text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
-        if review is None:
-            verdict, who = f"<span style='color:{ALERT_COLOUR}'><b>not reviewed</b></span>", ""
-        else:
-            name = text(display_name(review.class_name))
-            verdict = f"<b>{name}</b> (changed)" if is_changed(prediction, review) else f"{name} (confirmed)"
-            # Date and time on lines of their own: a narrow column would break the stamp anywhere.
-            day, _, time = utc_timestamp(review.at).partition("T")
-            who = f"{text(review.by)}<br>{day}<br>{time}"
+        verdict, who = review_markup(prediction, cell.review)
         rows.append((picture_cell(cell.picture, cell.picture_note), text(prediction.record.relpath), model, verdict,
                      who))
     return row_tables(rows, headers, _LISTED_WIDTHS)
@@ -324,11 +343,11 @@ def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tu
         if section not in sections:
             continue
         interval = f"{low}–{high}" if low and high else ""
-        cells = [f"<td>{text(label)}</td>", f"<td align='right'>{text(count)}</td>"]
+        cells = [f"<td>{cell_text(label)}</td>", f"<td align='right'>{cell_text(count)}</td>"]
         cells += [
-            f"<td align='right'>{text(value)}</td>",
-            f"<td>{text(unit)}</td>",
-            f"<td align='right'>{text(interval)}</td>",
+            f"<td align='right'>{cell_text(value)}</td>",
+            f"<td>{cell_text(unit)}</td>",
+            f"<td align='right'>{cell_text(interval)}</td>",
         ][: len(headers) - 2]
         lines.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table border='1' cellspacing='0' cellpadding='4'>{header_row(headers)}{''.join(lines)}</table>"

@@ -2,7 +2,7 @@
 
 :func:`agreement_text` is the summary tab's headline; :func:`agreement_sections` puts the
 same headline, each class's sensitivity and PPV with their exact intervals, the confusion
-matrix and every disagreement (with its picture) into the batch report, so a lab can
+matrix and every disagreement (with its picture and its review) into the batch report, so a lab can
 file the comparison (:mod:`hemoapp.core.agreement`) with the model's identity beside it.
 """
 
@@ -13,7 +13,16 @@ from typing import Any
 
 from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
-from hemoapp.core.report_markup import ALERT_COLOUR, cut_note, header_row, picture_cell, row_tables, text
+from hemoapp.core.report_markup import (
+    ALERT_COLOUR,
+    cell_text,
+    cut_note,
+    header_row,
+    picture_cell,
+    review_markup,
+    row_tables,
+    text,
+)
 from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text
 
 #: How the reference and the compared class are defined, said wherever the figures are shown.
@@ -60,8 +69,8 @@ def agreement_text(agreement: Agreement) -> str:
     return words
 
 
-#: Column widths of the disagreements' table, in percent: picture, file, folder, HemoLens, flag.
-_DISAGREEMENT_WIDTHS = (17, 33, 17, 17, 16)
+#: Column widths of the disagreements' table, in percent: picture, file, folder, HemoLens, flag, review.
+_DISAGREEMENT_WIDTHS = (16, 24, 15, 15, 12, 18)
 
 
 def agreement_sections(agreement: Agreement, disagreeing: Sequence[Any] = (), total_disagreeing: int = 0) -> list[str]:
@@ -108,7 +117,7 @@ def _class_table(agreement: Agreement) -> str:
             share_text(row.ppv), interval_text(row.ppv_interval),
         )
         lines.append("<tr><td>" + text(values[0]) + "</td>"
-                     + "".join(f"<td align='right'>{text(value)}</td>" for value in values[1:]) + "</tr>")
+                     + "".join(f"<td align='right'>{cell_text(value)}</td>" for value in values[1:]) + "</tr>")
     return f"<table border='1' cellspacing='0' cellpadding='4'>{header_row(headers)}{''.join(lines)}</table>"
 
 
@@ -126,7 +135,8 @@ def _matrix_table(agreement: Agreement) -> str:
 
 
 def _disagreement_tables(agreement: Agreement, cells: Sequence[Any]) -> str:
-    """A row per disagreeing cell: picture, file, the folder's class, HemoLens's class, and whether it was flagged."""
+    """A row per disagreeing cell: picture, file, the folder's class, HemoLens's class, whether it was flagged,
+    and what a reviewer made of it (by whom, when)."""
     by_file = {cell.relpath: cell for cell in agreement.disagreements}
     rows = []
     for cell in cells:
@@ -134,12 +144,15 @@ def _disagreement_tables(agreement: Agreement, cells: Sequence[Any]) -> str:
         disagreement = by_file[prediction.record.relpath]
         flag = ("flagged" if disagreement.flagged
                 else f"<span style='color:{ALERT_COLOUR}'><b>NOT flagged</b></span>")
+        # Unreviewed is an alert only where a person was asked to look (flagged); the unflagged cell's alert is its flag.
+        verdict, who = review_markup(prediction, cell.review, alert_unreviewed=disagreement.flagged)
         rows.append((
             picture_cell(cell.picture, cell.picture_note),
             text(prediction.record.relpath),
             text(display_name(disagreement.reference)),
             f"{text(display_name(disagreement.predicted))}<br>{confidence_percent(disagreement.confidence)}",
             flag,
+            f"{verdict}<br>{who}" if who else verdict,
         ))
-    headers = ("Cell", "File", "Folder's class", "HemoLens", "Review flag")
+    headers = ("Cell", "File", "Folder's class", "HemoLens", "Review flag", "Reviewed as")
     return row_tables(rows, headers, _DISAGREEMENT_WIDTHS)

@@ -10,6 +10,10 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from hemoapp.core.contract import display_name
+from hemoapp.core.export import utc_timestamp
+from hemoapp.core.review import Review, is_changed
+
 #: Width of a listed cell's picture in the document (pixels at screen resolution, about 2 cm printed).
 PICTURE_WIDTH = 80
 
@@ -22,6 +26,15 @@ def text(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def cell_text(value: Any) -> str:
+    """``value`` as a table cell's HTML text; an empty cell holds a no-break space.
+
+    Qt's HTML importer lets the block after a table whose last cell is empty overlap the
+    table, so a heading there would sit on the table's bottom border.
+    """
+    return text(value) or "&nbsp;"
+
+
 def header_row(headers: Sequence[str], widths: Sequence[int] = ()) -> str:
     """A table's heading row, with column widths in percent when given."""
     sized = [f" width='{width}%'" for width in widths] if widths else [""] * len(headers)
@@ -31,7 +44,7 @@ def header_row(headers: Sequence[str], widths: Sequence[int] = ()) -> str:
 def label_table(pairs: Iterable[tuple[str, str]]) -> str:
     """Label–value rows without borders; a value's line breaks (a comment's) are kept."""
     body = "".join(
-        f"<tr><td valign='top'><b>{text(label)}</b></td><td>{text(value).replace(chr(10), '<br>')}</td></tr>"
+        f"<tr><td valign='top'><b>{text(label)}</b></td><td>{cell_text(value).replace(chr(10), '<br>')}</td></tr>"
         for label, value in pairs
     )
     return f"<table cellspacing='0' cellpadding='3'>{body}</table>"
@@ -61,7 +74,25 @@ def row_tables(rows: Sequence[Sequence[str]], headers: Sequence[str], widths: Se
     """
     tables = []
     for index, values in enumerate(rows):
-        row = "".join(f"<td width='{width}%'>{value}</td>" for width, value in zip(widths, values))
+        # An empty cell gets a no-break space, as in cell_text: the next table or heading would overlap it.
+        row = "".join(f"<td width='{width}%'>{value or '&nbsp;'}</td>" for width, value in zip(widths, values))
         head = header_row(headers, widths) if index == 0 else ""
         tables.append(f"<table width='100%' border='1' cellspacing='0' cellpadding='4'>{head}<tr>{row}</tr></table>")
     return "\n".join(tables)
+
+
+def review_markup(prediction: Any, review: Review | None, alert_unreviewed: bool = True) -> tuple[str, str]:
+    """A listed cell's review as two HTML cells: the class it was reviewed as, and by whom and when.
+
+    Without a review the first says "not reviewed", in the alert colour when
+    ``alert_unreviewed`` (a flagged cell that a person was asked to look at), and the second is empty.
+    """
+    if review is None:
+        if alert_unreviewed:
+            return f"<span style='color:{ALERT_COLOUR}'><b>not reviewed</b></span>", ""
+        return "not reviewed", ""
+    name = text(display_name(review.class_name))
+    verdict = f"<b>{name}</b> (changed)" if is_changed(prediction, review) else f"{name} (confirmed)"
+    # Date and time on lines of their own: a narrow column would break the stamp anywhere.
+    day, _, time = utc_timestamp(review.at).partition("T")
+    return verdict, f"{text(review.by)}<br>{day}<br>{time}"

@@ -184,8 +184,7 @@ def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
     each file checked against the sha256 that was classified), with the analysed region
     outlined (:func:`outlined`). A cell whose file cannot be
     shown keeps a note saying why instead (changed since it was classified, gone,
-    unreadable); that never stops the report. A cell in two lists (flagged and
-    disagreeing) has one picture under one name, so the PDF holds it once.
+    unreadable); that never stops the report.
     """
     listed = [cell.prediction for cell in (*cells.flagged, *cells.reviewed, *cells.disagreeing)]
     paths = list(dict.fromkeys(str(prediction.record.path) for prediction in listed))  # each file once

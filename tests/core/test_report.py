@@ -26,8 +26,8 @@ AT = dt.datetime(2026, 11, 24, 9, 30, 5, tzinfo=dt.timezone.utc)
 
 
 def _cells(html_text: str) -> list[str]:
-    """Every table cell's text, in order."""
-    return [html.unescape(cell) for cell in re.findall(r"<t[dh][^>]*>(?:<b>)?(.*?)(?:</b>)?</t[dh]>", html_text)]
+    """Every table cell's text, in order (an empty cell's no-break space as nothing)."""
+    return [html.unescape(cell).strip() for cell in re.findall(r"<t[dh][^>]*>(?:<b>)?(.*?)(?:</b>)?</t[dh]>", html_text)]
 
 
 def _table_rows(html_text: str) -> list[list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -10,10 +11,12 @@ from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.report import ReportContext, cell_lists, report_html
 from hemoapp.core.report_agreement import agreement_sections, agreement_text
+from hemoapp.core.review import Review, review_key
 from hemoapp.core.summary import summarize
 from hemotest.predictions import failed, in_folder, predicted
 
 THRESHOLD = 0.9
+AT = dt.datetime(2026, 11, 24, 9, 30, 5, tzinfo=dt.timezone.utc)
 
 
 def validation_batch():
@@ -89,14 +92,51 @@ def test_the_report_lists_each_disagreement_in_batch_order_with_both_classes(mod
     listed = text[text.index("<h3>Disagreements"):text.index("<h3>Flagged cells")]
     rows = [row for row in _rows(listed) if row[0] != "Cell"]
     assert [row[1:] for row in rows] == [
-        ["neutrophil/ig10.jpg", "Neutrophil", "Immature granulocyte 60.0%", "flagged"],
-        ["neutrophil/ig11.jpg", "Neutrophil", "Immature granulocyte 97.0%", "NOT flagged"],
-        ["Immature granulocytes/neutrophil12.jpg", "Immature granulocyte", "Neutrophil 50.0%", "flagged"],
+        ["neutrophil/ig10.jpg", "Neutrophil", "Immature granulocyte 60.0%", "flagged", "not reviewed"],
+        ["neutrophil/ig11.jpg", "Neutrophil", "Immature granulocyte 97.0%", "NOT flagged", "not reviewed"],
+        ["Immature granulocytes/neutrophil12.jpg", "Immature granulocyte", "Neutrophil 50.0%", "flagged",
+         "not reviewed"],
     ]
     assert "no picture" in rows[0][0]  # no picture was provided for it
     # Without an agreement the report is as before: no section.
     assert "folders' classes" not in report_html(summarize(cells, THRESHOLD), model_info,
                                                  ReportContext(source="x"), cell_lists(cells, THRESHOLD))
+
+
+def test_a_disagreeing_cell_is_listed_once_with_its_review(model_info):
+    cells = validation_batch()
+    reviewed_as_folder = next(cell for cell in cells if cell.record.relpath == "neutrophil/ig10.jpg")
+    unflagged = next(cell for cell in cells if cell.record.relpath == "neutrophil/ig11.jpg")
+    reviews = {review_key(reviewed_as_folder): Review("neutrophil", AT, "J. Doe"),
+               review_key(unflagged): Review("ig", AT, "A. Roe")}
+    agreement = compare(cells, THRESHOLD, reference_class)
+    lists = cell_lists(cells, THRESHOLD, reviews, agreement=agreement)
+    disagreeing = {cell.prediction.record.relpath for cell in lists.disagreeing}
+    # Flagged or reviewed, a disagreeing cell is listed once: among the disagreements.
+    assert [cell.prediction.record.relpath for cell in lists.flagged] == ["lymphocytes/lymphocyte0.jpg"]
+    assert lists.reviewed == () and not disagreeing & {cell.prediction.record.relpath for cell in lists.flagged}
+
+    text = report_html(summarize(cells, THRESHOLD, reviews), model_info, ReportContext(source="/lab"), lists,
+                       agreement)
+    listed = text[text.index("<h3>Disagreements"):text.index("<h3>Flagged cells")]
+    rows = {row[1]: [" ".join(value.split()) for value in row[4:]] for row in _rows(listed) if row[0] != "Cell"}
+    day = "2026-11-24"
+    assert rows["neutrophil/ig10.jpg"] == ["flagged", f"Neutrophil (changed) J. Doe {day} 09:30:05Z"]
+    assert rows["neutrophil/ig11.jpg"] == ["NOT flagged", f"Immature granulocyte (confirmed) A. Roe {day} 09:30:05Z"]
+    assert rows["Immature granulocytes/neutrophil12.jpg"] == ["flagged", "not reviewed"]
+    flagged = text[text.index("<h3>Flagged cells"):text.index("<h3>Other reviewed cells")]
+    assert "The 2 flagged cells that disagree with their folder's class are listed above" in flagged
+    assert [row[1] for row in _rows(flagged) if row[0] != "Cell"] == ["lymphocytes/lymphocyte0.jpg"]
+    # The section stays, with the note, when all its cells are listed above.
+    other = text[text.index("<h3>Other reviewed cells"):text.index("<h3>Files that could not be classified")]
+    assert "The other reviewed cell that disagrees with its folder's class is listed above" in other
+    assert [row for row in _rows(other)] == []
+    # Not listed among the disagreements (cut), a flagged cell stays in the flagged list.
+    cut = cell_lists(cells, THRESHOLD, reviews, limit=1, agreement=agreement)
+    assert [cell.prediction.record.relpath for cell in cut.disagreeing] == ["neutrophil/ig10.jpg"]
+    assert [cell.prediction.record.relpath for cell in cut.flagged] == ["Immature granulocytes/neutrophil12.jpg"]
+    assert cut.totals["flagged"] == 2  # it and the lymphocyte, cut to 1
+    assert [cell.prediction.record.relpath for cell in cut.reviewed] == ["neutrophil/ig11.jpg"]
 
 
 def test_hostile_folder_and_file_names_are_text_not_markup(model_info):

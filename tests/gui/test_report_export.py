@@ -11,12 +11,14 @@ from PySide6.QtCore import QSizeF, QUrl
 from PySide6.QtGui import QGuiApplication, QImage, QTextDocument, QTextTable
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from hemoapp.core.agreement import compare
 from hemoapp.core.contract import CENTER_CROP
+from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.report import ListedCell, ReportContext, cell_lists, report_html
 from hemoapp.core.summary import summarize
 from hemoapp.gui.report_pdf import PICTURE_PIXELS, keep_tables_whole, outlined, with_pictures
 from hemoapp.gui.table_model import Flag
-from hemotest.predictions import make
+from hemotest.predictions import failed, in_folder, make, predicted
 from hemotest.qt import run_folder
 
 
@@ -79,30 +81,28 @@ def test_listed_cells_show_their_picture_only_while_the_file_is_the_one_classifi
     # The cells sit in class folders, so the report also lists the disagreeing cells.
     agreement = window.current_agreement()
     lists = cell_lists(model.predictions(), model.review_threshold, model.reviews(), agreement=agreement)
-    assert len(lists.flagged) >= 3 and [p.record.relpath for p in lists.unreadable] == ["zz_broken.jpg"]
-    replaced, deleted = lists.flagged[0].prediction.record.path, lists.flagged[1].prediction.record.path
-    shutil.copyfile(lists.flagged[2].prediction.record.path, replaced)  # same name, another cell
+    assert lists.flagged and lists.disagreeing and [p.record.relpath for p in lists.unreadable] == ["zz_broken.jpg"]
+    # Each cell is listed once: a flagged cell that disagrees with its folder only among the disagreements.
+    listed_files = [cell.prediction.record.path for cell in lists.flagged + lists.reviewed + lists.disagreeing]
+    assert len(listed_files) == len(set(listed_files)) >= 3
+    cells = lists.disagreeing + lists.flagged
+    replaced, deleted = cells[0].prediction.record.path, cells[1].prediction.record.path
+    shutil.copyfile(cells[2].prediction.record.path, replaced)  # same name, another cell
     deleted.unlink()
     listed, pictures = with_pictures(lists)
-    assert listed.flagged[0].picture is None and "changed since it was classified" in listed.flagged[0].picture_note
-    assert listed.flagged[1].picture is None and "does not exist" in listed.flagged[1].picture_note
-    gone = {replaced, deleted}
-    rest = [cell for cell in listed.flagged + listed.reviewed + listed.disagreeing
-            if cell.prediction.record.path not in gone]
-    assert all(cell.picture is None for cell in listed.disagreeing if cell.prediction.record.path in gone)
-    # A cell both flagged and disagreeing is one picture under one name.
-    both = {cell.prediction.record.path for cell in rest if cell in listed.flagged} & {
-        cell.prediction.record.path for cell in listed.disagreeing}
-    assert both, "the fake classifier should flag some disagreeing cells"
+    by_file = {cell.prediction.record.path: cell for cell in listed.flagged + listed.reviewed + listed.disagreeing}
+    assert by_file[replaced].picture is None and "changed since it was classified" in by_file[replaced].picture_note
+    assert by_file[deleted].picture is None and "does not exist" in by_file[deleted].picture_note
+    rest = [cell for path, cell in by_file.items() if path not in {replaced, deleted}]
     assert all(cell.picture in pictures for cell in rest)
-    assert len(pictures) == len({cell.prediction.record.path for cell in rest}) < len(rest)
+    assert len(pictures) == len(rest) == len({cell.picture for cell in rest})
     assert all(0 < max(image.width(), image.height()) <= PICTURE_PIXELS for image in pictures.values())
     # The PDF embeds exactly those pictures, each once.
     written = window.export_report(tmp_path / "report.pdf")
     assert written.read_bytes().count(b"/Subtype /Image") == len(pictures)
 
 
-def test_a_listed_cells_picture_outlines_the_region_the_model_analysed():
+def test_a_listed_cells_picture_outlines_the_region_the_model_analysed(qapp):
     grey = QImage(PICTURE_PIXELS, PICTURE_PIXELS, QImage.Format.Format_RGB888)
     grey.fill(0x808080)
     picture = outlined(grey)
@@ -119,7 +119,7 @@ def test_a_listed_cells_picture_outlines_the_region_the_model_analysed():
     assert green_share(edge - 6) == green_share(edge + 6) == green_share(PICTURE_PIXELS // 2) == 0.0
 
 
-def test_a_listed_cell_is_never_split_across_pages(fake_classifier):
+def test_a_listed_cell_is_never_split_across_pages(qapp, fake_classifier):
     image = QImage(PICTURE_PIXELS, PICTURE_PIXELS, QImage.Format.Format_RGB888)
     image.fill(0x808080)
     cells = cell_lists(make({}, low={"monocyte": 40}), 0.9)
@@ -148,7 +148,29 @@ def test_a_listed_cell_is_never_split_across_pages(fake_classifier):
     assert kept.pageCount() >= loose.pageCount()
 
 
-def test_a_heading_never_stays_at_a_pages_foot_when_its_table_goes_to_the_next():
+def test_nothing_after_a_table_overlaps_it(qapp, fake_classifier):
+    """Qt lets the block after a table whose last cell is empty overlap it: every table's empty cells are filled."""
+    cells = [in_folder("neutrophil", predicted("neutrophil", index=i)) for i in range(3)]
+    cells += [in_folder("neutrophil", predicted("ig", 0.6, index=10)), in_folder("platelet", predicted("platelet")),
+              predicted("monocyte", 0.5), failed()]
+    agreement = compare(cells, 0.9, reference_class)
+    html_text = report_html(summarize(cells, 0.9), fake_classifier().info, ReportContext("/lab"),
+                            cell_lists(cells, 0.9, agreement=agreement), agreement)
+    assert "<td></td>" not in html_text
+    document = QTextDocument()
+    document.setHtml(html_text)
+    layout = document.documentLayout()
+    tables = [frame for frame in document.rootFrame().childFrames() if isinstance(frame, QTextTable)]
+    assert len(tables) >= 8  # the figures, the agreement's and the listed cells' tables
+    for table in tables:
+        after = document.findBlock(table.lastPosition() + 1)  # the table's closing block (empty), then the next
+        while after.isValid() and not after.text():
+            after = after.next()
+        if after.isValid():
+            assert layout.blockBoundingRect(after).top() >= layout.frameBoundingRect(table).bottom(), after.text()
+
+
+def test_a_heading_never_stays_at_a_pages_foot_when_its_table_goes_to_the_next(qapp):
     """Qt puts a table that does not fit on the next page by itself; its heading must follow it."""
 
     def pages(document: QTextDocument) -> tuple[int, int]:
