@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from hemoapp.core.binomial import proportion_interval
 from hemoapp.core.contract import CLASS_NAMES
@@ -158,6 +159,17 @@ class Agreement:
     def unflagged_interval(self) -> tuple[float, float] | None:
         """The exact 95% interval of the agreement on unflagged cells, as fractions (``None`` without any)."""
         return proportion_interval(self.unflagged_agreed, self.unflagged)
+
+
+def disagrees(prediction: Any, reference_of: Callable[[str], str | None]) -> bool:
+    """Whether HemoLens put a classified cell in another class than its reference, as :func:`compare` counts it.
+
+    False for a file that was not classified or has no reference class.
+    """
+    if not prediction.ok:
+        return False
+    reference = reference_of(prediction.record.relpath)
+    return reference is not None and prediction.predicted != reference
 
 
 def compare(

@@ -32,6 +32,7 @@ class Actions:
     show_summary: QAction
     focus_filter: QAction
     focus_threshold: QAction
+    show_disagreements: QAction
     next_flagged: QAction
     model_card: QAction
     shortcuts: QAction
@@ -105,6 +106,8 @@ def build_actions(window: QWidget) -> Actions:
         focus_filter=_action(window, "Filter by &Class", "Ctrl+F", "Move the keyboard focus to the class filter"),
         focus_threshold=_action(window, "Review &Threshold", "Ctrl+T",
                                 "Move the keyboard focus to the review threshold"),
+        show_disagreements=_action(window, "Show &Disagreeing Cells", "Ctrl+Shift+D",
+                                   "List the cells that HemoLens puts in another class than their folder gives"),
         next_flagged=_action(window, "Next &Flagged Cell", "F3",
                              "Select the next cell flagged for review that nobody has reviewed yet"),
         model_card=_action(window, "&About / Model Card", QKeySequence.StandardKey.HelpContents,
@@ -157,7 +160,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     classify_menu = window.menuBar().addMenu("&Classification")
     classify_menu.addActions([a.cancel, a.classify_again, a.focus_filter, a.focus_threshold])
     review_menu = window.menuBar().addMenu("&Review")
-    review_menu.addActions([a.next_flagged, a.review_confirm, a.review_clear])
+    review_menu.addActions([a.next_flagged, a.show_disagreements, a.review_confirm, a.review_clear])
     review_menu.addSeparator()
     review_menu.addActions(a.review_as)
     review_menu.addSeparator()

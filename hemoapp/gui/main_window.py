@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
         a.export_report.triggered.connect(self._on_export_report_triggered)
         a.export_agreement.triggered.connect(self._on_export_agreement_triggered)
         self.results_view.summary.agreement_box.add_action(a.export_agreement)
+        a.show_disagreements.triggered.connect(self.results_view.show_disagreeing_cells)
+        self.results_view.summary.agreement_box.add_action(a.show_disagreements)
         a.cancel.triggered.connect(self._on_cancel_triggered)
         a.classify_again.triggered.connect(self.classify_again)
         self.results_view.folder_warning.add_action(a.classify_again)
@@ -626,7 +628,9 @@ class MainWindow(QMainWindow):
         a.export_results.setEnabled(can_export)
         a.export_summary.setEnabled(can_export)
         a.export_report.setEnabled(can_export)
-        a.export_agreement.setEnabled(can_export and self.results_view.summary.agreement_box.agreement() is not None)
+        agreement = self.results_view.summary.agreement_box.agreement()
+        a.export_agreement.setEnabled(can_export and agreement is not None)
+        a.show_disagreements.setEnabled(agreement is not None and bool(agreement.disagreements))
         a.next_flagged.setEnabled(has_rows)
         a.sample_details.setEnabled(self._scan is not None)  # they are saved with the scanned folder
         for action in a.cell_actions():
@@ -868,8 +872,10 @@ class MainWindow(QMainWindow):
         self._summary_timer.stop()
         has_rows = self.results_model.rowCount() > 0
         self.results_view.summary.set_summary(self.current_summary() if has_rows else None)
-        if has_rows:
-            self.results_view.summary.set_agreement(self.current_agreement())
+        agreement = self.current_agreement() if has_rows else None
+        if agreement is not None:
+            self.results_view.summary.set_agreement(agreement)
+        self.results_view.filter_bar.set_disagreements_available(agreement is not None and agreement.compared > 0)
         share = self.current_unsure_share() if has_rows else None
         self.results_view.batch_warning.set_text(share.warning() if share is not None else None)
         self._update_flag_counts()

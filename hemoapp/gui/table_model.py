@@ -26,7 +26,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from hemoapp.core.agreement import disagrees
 from hemoapp.core.contract import display_name
+from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
 from hemoapp.gui.style import class_swatch
@@ -366,6 +368,7 @@ class FlagFilter:
     UNREVIEWED = "unreviewed"
     CONFIDENT = "confident"
     ERRORS = "errors"
+    DISAGREES = "disagrees"
 
 
 class ResultsFilterProxy(QSortFilterProxyModel):
@@ -395,7 +398,8 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_flag_filter(self, flag_filter: str) -> None:
-        """Show all rows, flagged rows (all or unreviewed), confident rows or error rows (:class:`FlagFilter`)."""
+        """Show all rows, flagged rows (all or unreviewed), confident rows, error rows, or the rows whose
+        class disagrees with their folder's (:class:`FlagFilter`)."""
         self._change_filter("_flag", flag_filter)
 
     def refresh(self) -> None:
@@ -424,6 +428,8 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         if self._flag == FlagFilter.CONFIDENT and flag != Flag.NONE:
             return False
         if self._flag == FlagFilter.ERRORS and flag != Flag.ERROR:
+            return False
+        if self._flag == FlagFilter.DISAGREES and not disagrees(pred, reference_class):
             return False
         if not pred.ok:
             return self._class_name is None and self._min_confidence <= 0.0 and self._max_confidence >= 1.0

@@ -6,6 +6,7 @@ from hemoapp.core.agreement import compare
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.report_agreement import agreement_text
+from hemoapp.gui.table_model import FlagFilter
 from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import in_folder, predicted, rows_of
@@ -83,3 +84,33 @@ def test_the_headline_when_nothing_disagrees_and_when_everything_is_flagged():
 
 def agreement_text_of(cells, threshold):
     return agreement_text(compare(cells, threshold, reference_class))
+
+
+def test_show_disagreeing_cells_lists_exactly_the_disagreements(qtbot, make_window, fake_classifier, cell_folder,
+                                                                 other_folder):
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    view, bar = window.results_view, window.results_view.filter_bar
+    disagreements = [cell.relpath for cell in view.summary.agreement_box.agreement().disagreements]
+    assert disagreements, "the fake classifier should disagree with some folders"
+    bar.set_class_filter("basophil")  # a filter left on must not hide disagreements
+    assert window.actions.show_disagreements.isEnabled()
+
+    window.actions.show_disagreements.trigger()  # Review menu, Ctrl+Shift+D, or the agreement box's button
+    assert view.tabs.currentIndex() == Tab.TABLE
+    assert bar.flag_filter == FlagFilter.DISAGREES and bar.class_name is None
+    model = window.results_model
+    shown = [model.prediction_at(row).record.relpath for row in view._proxy.source_rows()]
+    assert sorted(shown) == sorted(disagreements)
+    assert view.current_prediction().record.relpath == shown[0]  # the first one is selected, its picture shown
+
+    # Reviewing one as its folder's class keeps it listed: the comparison is the model's class, as the report's.
+    window.review_selected(reference_class(shown[0]))
+    assert [model.prediction_at(row).record.relpath for row in view._proxy.source_rows()] == shown
+
+    # A folder with no class folders offers no such list, and the filter goes back to all cells.
+    run_folder(qtbot, window, other_folder)
+    assert not window.actions.show_disagreements.isEnabled()
+    item = bar.flag_combo.model().item(bar.flag_combo.findData(FlagFilter.DISAGREES))
+    assert not item.isEnabled() and bar.flag_filter == FlagFilter.ALL
+    assert view._proxy.rowCount() == model.rowCount()

@@ -49,7 +49,7 @@ class FilterBar(QWidget):
         self.flag_combo = QComboBox()
         self.flag_combo.setToolTip(
             "Show all cells, the cells flagged for review (all, or those nobody has reviewed yet), "
-            "only confident cells, or unreadable files"
+            "only confident cells, unreadable files, or the cells whose class differs from their folder's"
         )
         self.flag_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.flag_combo.setMinimumContentsLength(8)
@@ -58,6 +58,8 @@ class FilterBar(QWidget):
         self.flag_combo.addItem("Flagged, not reviewed", FlagFilter.UNREVIEWED)
         self.flag_combo.addItem("Confident only", FlagFilter.CONFIDENT)
         self.flag_combo.addItem("Errors only", FlagFilter.ERRORS)
+        self.flag_combo.addItem("Disagreeing with folder", FlagFilter.DISAGREES)
+        self.set_disagreements_available(False)
         self.flag_combo.currentIndexChanged.connect(self._on_filter_changed)
 
         self.min_spin = _percent_spin(0.0, "Hide cells whose confidence is below this")
@@ -130,6 +132,17 @@ class FilterBar(QWidget):
         index = self.flag_combo.findData(flag_filter)
         self.flag_combo.setCurrentIndex(max(index, 0))
 
+    def set_disagreements_available(self, available: bool) -> None:
+        """Offer "Disagreeing with folder" only when the cells sit in class folders (else select all cells)."""
+        item = self.flag_combo.model().item(self.flag_combo.findData(FlagFilter.DISAGREES))
+        item.setEnabled(available)
+        if not available and self.flag_filter == FlagFilter.DISAGREES:
+            self.set_flag_filter(FlagFilter.ALL)
+
+    def show_only(self, flag_filter: str) -> None:
+        """Clear the class and confidence filters and select ``flag_filter``, with one ``filters_changed``."""
+        self._reset(flag_filter)
+
     def set_counts(self, shown: int, total: int) -> None:
         """Update the "n of m shown" label."""
         self.count_label.setText(f"{shown} of {total} shown" if shown != total else f"{total} rows")
@@ -144,10 +157,13 @@ class FilterBar(QWidget):
 
     @Slot()
     def _on_reset_button_clicked(self) -> None:
+        self._reset(FlagFilter.ALL)
+
+    def _reset(self, flag_filter: str) -> None:
         for widget in (self.class_combo, self.flag_combo, self.min_spin, self.max_spin):
             widget.blockSignals(True)
         self.class_combo.setCurrentIndex(0)
-        self.flag_combo.setCurrentIndex(0)
+        self.flag_combo.setCurrentIndex(max(self.flag_combo.findData(flag_filter), 0))
         self.min_spin.setValue(0.0)
         self.max_spin.setValue(100.0)
         for widget in (self.class_combo, self.flag_combo, self.min_spin, self.max_spin):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.gui.delegates import ConfidenceBarDelegate, FileNameDelegate, GalleryDelegate
-from hemoapp.gui.table_model import Column, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.table_model import Column, FlagFilter, ResultsFilterProxy, ResultsModel, Role
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.detail_panel import DetailPanel
 from hemoapp.gui.widgets.filter_bar import FilterBar
@@ -172,6 +172,17 @@ class ResultsView(QWidget):
         """
         views = {Tab.TABLE: self.table, Tab.GALLERY: self.gallery}
         views.get(self.tabs.currentIndex(), self.detail).setFocus()
+
+    @Slot()
+    def show_disagreeing_cells(self) -> None:
+        """List only the cells whose class differs from their folder's, in the table, the first one selected.
+
+        The class and confidence filters are cleared, so every disagreement is in the list.
+        """
+        self.filter_bar.show_only(FlagFilter.DISAGREES)
+        self.tabs.setCurrentIndex(Tab.TABLE)
+        self.select_proxy_row(0)
+        self.focus_cells()
 
     @Slot()
     def focus_class_filter(self) -> None:
