@@ -58,7 +58,7 @@ class FilterBar(QWidget):
         self.flag_combo.addItem("Flagged, not reviewed", FlagFilter.UNREVIEWED)
         self.flag_combo.addItem("Confident only", FlagFilter.CONFIDENT)
         self.flag_combo.addItem("Errors only", FlagFilter.ERRORS)
-        self.flag_combo.addItem("Disagreeing with folder", FlagFilter.DISAGREES)
+        self.flag_combo.addItem("Disagreeing", FlagFilter.DISAGREES)  # with the folder's class (the tooltip says)
         self.set_disagreements_available(False)
         self.flag_combo.currentIndexChanged.connect(self._on_filter_changed)
 
@@ -133,7 +133,7 @@ class FilterBar(QWidget):
         self.flag_combo.setCurrentIndex(max(index, 0))
 
     def set_disagreements_available(self, available: bool) -> None:
-        """Offer "Disagreeing with folder" only when the cells sit in class folders (else select all cells)."""
+        """Offer "Disagreeing" (with the folder's class) only when the cells sit in class folders, else show all."""
         item = self.flag_combo.model().item(self.flag_combo.findData(FlagFilter.DISAGREES))
         item.setEnabled(available)
         if not available and self.flag_filter == FlagFilter.DISAGREES:
