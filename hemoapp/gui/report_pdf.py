@@ -186,22 +186,20 @@ def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
     shown keeps a note saying why instead (changed since it was classified, gone,
     unreadable); that never stops the report.
     """
+    # The lists never share a cell (cell_lists lists each once), so each file is decoded and held once.
     listed = [cell.prediction for cell in (*cells.flagged, *cells.reviewed, *cells.disagreeing)]
-    paths = list(dict.fromkeys(str(prediction.record.path) for prediction in listed))  # each file once
+    paths = [str(prediction.record.path) for prediction in listed]
     digests = {str(p.record.path): p.file_sha256 for p in listed if p.file_sha256}
     loaded = {item.key: item for batch in decode_images(paths, PICTURE_PIXELS, 64, digests) for item in batch}
     pictures: dict[str, QImage] = {}
-    names: dict[str, str] = {}  # file path -> its picture's name
 
     def pictured(cell: ListedCell) -> ListedCell:
-        key = str(cell.prediction.record.path)
-        entry = loaded[key]
+        entry = loaded[str(cell.prediction.record.path)]
         if entry.image is None:
             return dataclasses.replace(cell, picture_note=f"no picture: {entry.error}")
-        if key not in names:
-            names[key] = f"hemolens-cell:{len(pictures)}"
-            pictures[names[key]] = outlined(entry.image)
-        return dataclasses.replace(cell, picture=names[key])
+        name = f"hemolens-cell:{len(pictures)}"
+        pictures[name] = outlined(entry.image)
+        return dataclasses.replace(cell, picture=name)
 
     return dataclasses.replace(
         cells,
