@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QStyleOptionViewItem
 
 from hemoapp.gui.table_model import Column, Flag
 from hemotest.qt import run_folder
@@ -71,6 +71,33 @@ def test_the_differential_shows_every_column_without_scrolling_sideways(
     # Every interval's text fits its column, with room for the cell's margins.
     widest = max(table.fontMetrics().horizontalAdvance(table.item(row, last).text()) for row in range(table.rowCount()))
     assert widest + 6 <= header.sectionSize(last)
+
+
+def _text_room(combo: QComboBox) -> int:
+    """How wide the closed combo box's text field is, as the style draws it."""
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return field.width() - (combo.iconSize().width() + 4 if not option.currentIcon.isNull() else 0)
+
+
+def test_the_filters_show_every_choice_in_full(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    window.resize(1280, 800)
+    run_folder(qtbot, window, cell_folder)  # class folders: "Disagreeing with folder" is on offer too
+    bar = window.results_view.filter_bar
+    qtbot.wait(200)
+    for combo in (bar.class_combo, bar.flag_combo):
+        for index in range(combo.count()):  # "Immature granulocyte", "Disagreeing with folder", ...
+            combo.setCurrentIndex(index)
+            assert combo.fontMetrics().horizontalAdvance(combo.currentText()) <= _text_room(combo), combo.currentText()
+        # The window may still shrink as far as before: the combo box gives way to 8 characters' width.
+        eight_characters = QComboBox()
+        eight_characters.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        eight_characters.setMinimumContentsLength(8)
+        eight_characters.addItem(combo.itemText(combo.count() - 1))
+        assert combo.minimumSizeHint().width() <= eight_characters.minimumSizeHint().width() < combo.width()
 
 
 def test_a_long_file_path_keeps_its_file_name_in_view(qtbot, make_window, fake_classifier, cell_folder, tmp_path):

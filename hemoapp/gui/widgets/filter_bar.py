@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QSize, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
@@ -22,6 +22,29 @@ def _percent_spin(value: float, tooltip: str) -> QDoubleSpinBox:
     return spin
 
 
+class FittingComboBox(QComboBox):
+    """A combo box that asks for room for its longest item but can shrink to ``min_chars`` characters.
+
+    Qt's size-adjust policies make the two hints equal: fitting the contents (a long item such as
+    "Immature granulocyte" widens the window's minimum width) or a fixed character count (the selected
+    item is cut, "Flagged, not r"). The layout gives this one its full width when the window has room.
+    """
+
+    def __init__(self, min_chars: int = 8, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._min_chars = min_chars
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """The contents' hint less the longest item's excess over ``min_chars`` characters."""
+        hint = super().minimumSizeHint()
+        metrics = self.fontMetrics()
+        longest = max((metrics.horizontalAdvance(self.itemText(i)) for i in range(self.count())), default=0)
+        # The same character width Qt uses for setMinimumContentsLength.
+        excess = max(0, longest - metrics.horizontalAdvance("x") * self._min_chars)
+        return QSize(hint.width() - excess, hint.height())
+
+
 class FilterBar(QWidget):
     """Class, confidence and flag filters, the review threshold and a row counter.
 
@@ -35,30 +58,26 @@ class FilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.class_combo = QComboBox()
+        self.class_combo = FittingComboBox()
         self.class_combo.setToolTip(
             "Show one class only: the reviewed class where a person gave one, else the predicted (Ctrl+F)"
         )
-        self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.class_combo.setMinimumContentsLength(8)
         self.class_combo.addItem("All classes", None)
         for name in CLASS_NAMES:
             self.class_combo.addItem(class_swatch(name, self.palette()), display_name(name), name)
         self.class_combo.currentIndexChanged.connect(self._on_filter_changed)
 
-        self.flag_combo = QComboBox()
+        self.flag_combo = FittingComboBox()
         self.flag_combo.setToolTip(
             "Show all cells, the cells flagged for review (all, or those nobody has reviewed yet), "
             "only confident cells, unreadable files, or the cells whose class differs from their folder's"
         )
-        self.flag_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.flag_combo.setMinimumContentsLength(8)
         self.flag_combo.addItem("All cells", FlagFilter.ALL)
         self.flag_combo.addItem("Flagged for review", FlagFilter.REVIEW)
         self.flag_combo.addItem("Flagged, not reviewed", FlagFilter.UNREVIEWED)
         self.flag_combo.addItem("Confident only", FlagFilter.CONFIDENT)
         self.flag_combo.addItem("Errors only", FlagFilter.ERRORS)
-        self.flag_combo.addItem("Disagreeing", FlagFilter.DISAGREES)  # with the folder's class (the tooltip says)
+        self.flag_combo.addItem("Disagreeing with folder", FlagFilter.DISAGREES)
         self.set_disagreements_available(False)
         self.flag_combo.currentIndexChanged.connect(self._on_filter_changed)
 
@@ -118,6 +137,18 @@ class FilterBar(QWidget):
         """The review threshold as a fraction 0..1."""
         return self.threshold_spin.value() / 100.0
 
+    def active_filters(self) -> list[str]:
+        """The filters that hide cells now, as shown (e.g. ``["Class: Basophil", "Confidence: 0–50 %"]``)."""
+        filters = []
+        if self.class_name is not None:
+            filters.append(f"Class: {self.class_combo.currentText()}")
+        if self.flag_filter != FlagFilter.ALL:
+            filters.append(f"Show: {self.flag_combo.currentText()}")
+        low, high = self.min_spin.value(), self.max_spin.value()
+        if (low, high) != (0.0, 100.0):
+            filters.append(f"Confidence: {low:.0f}–{high:.0f} %")
+        return filters
+
     def set_review_threshold(self, threshold: float) -> None:
         """Show ``threshold`` (0..1) in the spin box (emits ``review_threshold_changed`` if it changed)."""
         self.threshold_spin.setValue(round(threshold * 100.0))
@@ -133,7 +164,7 @@ class FilterBar(QWidget):
         self.flag_combo.setCurrentIndex(max(index, 0))
 
     def set_disagreements_available(self, available: bool) -> None:
-        """Offer "Disagreeing" (with the folder's class) only when the cells sit in class folders, else show all."""
+        """Offer "Disagreeing with folder" only when the cells sit in class folders, else show all."""
         item = self.flag_combo.model().item(self.flag_combo.findData(FlagFilter.DISAGREES))
         item.setEnabled(available)
         if not available and self.flag_filter == FlagFilter.DISAGREES:
