@@ -21,6 +21,7 @@ from hemoapp.gui.table_model import Column, FlagFilter, ResultsFilterProxy, Resu
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.detail_panel import DetailPanel
 from hemoapp.gui.widgets.filter_bar import FilterBar
+from hemoapp.gui.widgets.filtered_out_note import FilteredOutNote
 from hemoapp.gui.widgets.progress_bar import JobProgressBar
 from hemoapp.gui.widgets.summary_panel import SummaryPanel
 from hemoapp.gui.widgets.warning_banner import WarningBanner
@@ -112,6 +113,7 @@ class ResultsView(QWidget):
         self.filter_bar = FilterBar()
         self.table = _make_table(proxy)
         self.gallery = _make_gallery(proxy)
+        self.filtered_out_notes = [FilteredOutNote(self.table), FilteredOutNote(self.gallery)]
         self.summary = SummaryPanel()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -142,6 +144,8 @@ class ResultsView(QWidget):
 
         self.filter_bar.filters_changed.connect(self._on_filter_bar_filters_changed)
         self.filter_bar.review_threshold_changed.connect(self._on_filter_bar_review_threshold_changed)
+        for note in self.filtered_out_notes:
+            note.show_all_requested.connect(self._on_filtered_out_note_show_all_requested)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.gallery.selectionModel().selectionChanged.connect(self._on_gallery_selection_changed)
         self.detail.review_box.review_requested.connect(self.review_requested)
@@ -230,6 +234,7 @@ class ResultsView(QWidget):
         self._proxy.set_class_filter(bar.class_name)
         self._proxy.set_flag_filter(bar.flag_filter)
         self._proxy.set_confidence_range(*bar.confidence_range)
+        self._show_counts()  # the filters named in the notes changed, even where the rows did not
 
     @Slot(float)
     def _on_filter_bar_review_threshold_changed(self, threshold: float) -> None:
@@ -239,8 +244,18 @@ class ResultsView(QWidget):
         self.review_threshold_changed.emit(threshold)
 
     @Slot()
+    def _on_filtered_out_note_show_all_requested(self) -> None:
+        self.filter_bar.show_only(FlagFilter.ALL)
+
+    def _show_counts(self) -> None:
+        shown, total = self._proxy.rowCount(), self._model.rowCount()
+        self.filter_bar.set_counts(shown, total)
+        for note in self.filtered_out_notes:
+            note.update_counts(shown, total, self.filter_bar.active_filters())
+
+    @Slot()
     def _on_proxy_rows_changed(self, *_args: Any) -> None:
-        self.filter_bar.set_counts(self._proxy.rowCount(), self._model.rowCount())
+        self._show_counts()
         if self.detail.prediction() is not None and not self.table.selectionModel().hasSelection():
             self.detail.set_prediction(None)
             self.current_changed.emit(None)

@@ -1,0 +1,39 @@
+"""When the filters hide every cell, the table and the gallery say so instead of staying blank."""
+
+from __future__ import annotations
+
+from hemoapp.gui.table_model import FlagFilter
+from hemoapp.gui.widgets.results_view import Tab
+from hemotest.qt import run_folder
+
+
+def test_filters_that_hide_every_cell_say_so_and_can_be_undone(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    view = window.results_view
+    table_note, gallery_note = view.filtered_out_notes
+    assert table_note.isHidden() and gallery_note.isHidden()  # nothing classified yet: nothing hidden
+    run_folder(qtbot, window, cell_folder)  # 16 cells and one unreadable file
+    bar = view.filter_bar
+    assert table_note.isHidden() and gallery_note.isHidden()
+
+    bar.set_flag_filter(FlagFilter.ERRORS)
+    assert window.proxy.rowCount() == 1 and table_note.isHidden()  # the unreadable file is still listed
+
+    bar.set_class_filter("basophil")  # an unreadable file has no class
+    assert window.proxy.rowCount() == 0
+    assert table_note.isVisible() and not gallery_note.isHidden()  # the gallery's shows when its tab does
+    assert table_note.geometry() == view.table.viewport().geometry()
+    text = table_note.text()
+    assert "any of the 17 cells" in text and "(Class: Basophil; Show: Errors only)" in text
+    assert text == gallery_note.text()
+
+    # Another filter that still matches nothing: the note names the filters as they are now.
+    bar.min_spin.setValue(50.0)
+    assert window.proxy.rowCount() == 0
+    assert "(Class: Basophil; Show: Errors only; Confidence: 50–100 %)" in table_note.text()
+
+    view.tabs.setCurrentIndex(Tab.GALLERY)
+    assert gallery_note.isVisible() and gallery_note.geometry() == view.gallery.viewport().geometry()
+    gallery_note.linkActivated.emit("show-all")
+    assert window.proxy.rowCount() == 17 and bar.active_filters() == []
+    assert table_note.isHidden() and gallery_note.isHidden()
