@@ -33,7 +33,7 @@ from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
-from hemoapp.core.summary import Summary, interval_text, summarize
+from hemoapp.core.summary import Summary, confidence_percent, interval_text, summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 
 #: Results file name used when ``--out`` is not given (in the current directory,
@@ -407,7 +407,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if summary.errors:
         stdout.write(f"{summary.errors} file(s) could not be read; see the error column of the CSV.\n")
     stdout.write(
-        f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.2f}).\n\n"
+        f"{summary.flagged} flagged for review (confidence below {confidence_percent(summary.review_threshold)}).\n\n"
     )
     stdout.write(format_summary(summary) + "\n\n")
     share = unsure_share(predictions, info.card)

@@ -25,7 +25,7 @@ from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import Summary, flag_for, interval_bounds_text
+from hemoapp.core.summary import Summary, confidence_percent, flag_for, interval_bounds_text
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
@@ -215,7 +215,7 @@ def summary_rows(summary: Summary) -> list[list[str]]:
         _row(
             "totals",
             "",
-            f"Flagged for review (confidence below {summary.review_threshold:.2f})",
+            f"Flagged for review (confidence below {confidence_percent(summary.review_threshold)})",
             str(summary.flagged),
         ),
         _row("totals", "", "Flagged and not yet reviewed", str(summary.flagged_unreviewed)),

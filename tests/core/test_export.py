@@ -146,7 +146,7 @@ def test_summary_csv(tmp_path, predictions, model_info):
     by_label = {(r["section"], r["label"]): r for r in rows}
     assert by_label[("totals", "Images")]["count"] == "3"
     assert by_label[("totals", "Could not be read")]["count"] == "1"
-    assert by_label[("totals", "Flagged for review (confidence below 0.80)")]["count"] == "1"
+    assert by_label[("totals", "Flagged for review (confidence below 80.0%)")]["count"] == "1"
     neutrophil = by_label[("differential", "Neutrophil")]
     assert neutrophil["count"] == "1" and neutrophil["value"] == "50.0" and neutrophil["unit"] == "% of white cells"
     # 1 of 2 white cells: exact 95% limits 1.26-98.74% (scipy.stats.binomtest), rounded outwards.
