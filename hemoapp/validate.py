@@ -100,7 +100,8 @@ def format_agreement(agreement: Agreement) -> str:
         f"Agreement with the folders' classes: {_share(agreement.overall)} ({agreement.agreed} of {n} cells; "
         f"95% interval {_interval(agreement.overall_interval)}%), Cohen's kappa "
         + ("–" if kappa is None else f"{kappa:.4f}"),
-        f"Flagged for review (confidence below {confidence_percent(agreement.review_threshold)}): {agreement.flagged} of {n}; "
+        f"Flagged for review (confidence below {confidence_percent(agreement.review_threshold)}): "
+        f"{agreement.flagged} of {n}; "
         + (f"{agreement.flagged_disagreements} of the {disagreements} disagreements are among them."
            if disagreements else "no cell disagrees."),
         (
