@@ -50,8 +50,9 @@ class FileNameDelegate(QStyledItemDelegate):
 class ConfidenceBarDelegate(QStyledItemDelegate):
     """Draws the confidence as a horizontal bar with the percentage beside it.
 
-    The bar is the palette's highlight colour, or amber when the row is flagged
-    for review, so low-confidence cells stand out in either theme.
+    The bar is the palette's highlight colour (the selected text's colour in a
+    selected row), or amber when the row is flagged for review, so low-confidence
+    cells stand out in either theme.
     """
 
     TEXT_WIDTH = 52
@@ -71,19 +72,36 @@ class ConfidenceBarDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if track.width() > 4:
-            painter.setPen(QPen(outline_color(palette), 1))
-            painter.setBrush(palette.color(QPalette.ColorRole.Base))
+            track_pen, track_brush, fill_color = self._bar_colors(option, flagged)
+            painter.setPen(track_pen)
+            painter.setBrush(track_brush)
             painter.drawRoundedRect(track, 3, 3)
             fill = QRectF(track)
             fill.setWidth(max(0.0, track.width() * max(0.0, min(1.0, float(value)))))
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(FLAG_COLOR) if flagged else palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(fill_color)
             painter.drawRoundedRect(fill, 3, 3)
         painter.setPen(palette.color(_text_role(option)))
         painter.drawText(
             text_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), confidence_percent(float(value))
         )
         painter.restore()
+
+    @staticmethod
+    def _bar_colors(option: QStyleOptionViewItem, flagged: bool) -> tuple[QPen, QColor, QColor]:
+        """The track's outline and fill, and the bar's colour, for a selected row or not.
+
+        A selected row's background is the highlight colour, the bar's own colour, so
+        there the bar is drawn in the selected text's colour on an open track: otherwise
+        the selected cell's bar, the one a technician is looking at, would vanish.
+        """
+        palette = option.palette
+        if not option.state & QStyle.StateFlag.State_Selected:
+            bar = QColor(FLAG_COLOR) if flagged else palette.color(QPalette.ColorRole.Highlight)
+            return QPen(outline_color(palette), 1), palette.color(QPalette.ColorRole.Base), bar
+        on_selection = palette.color(QPalette.ColorRole.HighlightedText)
+        bar = QColor(FLAG_COLOR) if flagged else on_selection
+        return QPen(on_selection, 1), QColor(Qt.GlobalColor.transparent), bar
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         """Room for a readable bar and the percentage."""
