@@ -361,3 +361,19 @@ def test_a_review_that_cannot_be_saved_is_said(qtbot, reviewing, monkeypatch):
     assert reviewing.results_model.reviews()
     message = reviewing.statusBar().currentMessage()
     assert "Reviews are not being saved" in message and "Read-only" in message
+
+
+@pytest.mark.parametrize("tab", [Tab.TABLE, Tab.GALLERY])
+def test_the_arrow_keys_go_on_from_the_cell_that_f3_selected(qtbot, reviewing, tab):
+    """After F3 (or the move to the next flagged cell after a review), Down or Right shows its neighbour."""
+    window = reviewing
+    view = window.results_view
+    view.tabs.setCurrentIndex(tab)
+    view.select_proxy_row(0)  # a cell clicked first, far from the flagged one F3 finds
+    window.actions.next_flagged.trigger()
+    window.actions.next_flagged.trigger()  # the second flagged cell, further from the clicked one
+    row = proxy_row_of(window, selected(window))
+    assert row > 1
+    cells = view.table if tab == Tab.TABLE else view.gallery
+    qtbot.keyClick(cells, Qt.Key.Key_Down if tab == Tab.TABLE else Qt.Key.Key_Right)
+    assert proxy_row_of(window, selected(window)) == row + 1

@@ -162,7 +162,9 @@ class ResultsView(QWidget):
         """Select a row of the (filtered, sorted) view in both the table and the gallery."""
         index = self._proxy.index(row, 0)
         if index.isValid():
-            self.table.selectionModel().select(
+            # The current index moves too: the arrow keys go on from the row selected here
+            # (the next flagged cell, say), not from the last one clicked.
+            self.table.selectionModel().setCurrentIndex(
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
             )
             self.table.scrollTo(index)
