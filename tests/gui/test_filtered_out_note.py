@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hemoapp.gui.table_model import FlagFilter
+from hemoapp.gui.table_model import Flag, FlagFilter
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.qt import run_folder
 
@@ -37,3 +37,34 @@ def test_filters_that_hide_every_cell_say_so_and_can_be_undone(qtbot, make_windo
     gallery_note.linkActivated.emit("show-all")
     assert window.proxy.rowCount() == 17 and bar.active_filters() == []
     assert table_note.isHidden() and gallery_note.isHidden()
+
+
+def test_an_empty_list_of_flagged_cells_says_the_review_is_done(qtbot, make_window, fake_classifier, cell_folder):
+    """At the end of a review *Show: Flagged, not reviewed* is empty because the work is done, and says so."""
+    window = make_window(fake_classifier())
+    view = window.results_view
+    table_note = view.filtered_out_notes[0]
+    run_folder(qtbot, window, cell_folder)
+    model = window.results_model
+    flagged = model.flag_count(Flag.REVIEW)
+    assert flagged >= 2, "the fake model flags too few cells for this test"
+    view.filter_bar.set_flag_filter(FlagFilter.UNREVIEWED)
+    view.select_proxy_row(0)
+    for left in range(flagged, 0, -1):
+        assert window.proxy.rowCount() == left and table_note.isHidden()
+        window.actions.review_confirm.trigger()  # reviewed: gone from the list, the next one selected
+    assert window.proxy.rowCount() == 0
+    assert f"All {flagged} cells flagged for review have been reviewed." in table_note.text()
+    assert "filters do not match" not in table_note.text()
+
+    # With no cell flagged at all (threshold 1%), both flag filters say that, not that the filters match nothing.
+    view.filter_bar.threshold_spin.setValue(1)
+    for choice in (FlagFilter.REVIEW, FlagFilter.UNREVIEWED):
+        view.filter_bar.set_flag_filter(choice)
+        assert window.proxy.rowCount() == 0
+        assert "No cell is flagged for review: none has a confidence below 1%." in table_note.text()
+
+    # A filter that hides cells for another reason keeps the general wording.
+    view.filter_bar.set_flag_filter(FlagFilter.ERRORS)
+    view.filter_bar.set_class_filter("basophil")
+    assert window.proxy.rowCount() == 0 and "The filters do not match any of the 17 cells" in table_note.text()

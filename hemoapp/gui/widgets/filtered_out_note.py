@@ -35,14 +35,20 @@ class FilteredOutNote(QLabel):
         self.setGeometry(view.viewport().geometry())
         self.hide()
 
-    def update_counts(self, shown: int, total: int, filters: list[str]) -> None:
-        """Show the note when ``total`` cells exist and none of them is ``shown``; ``filters`` name the active ones."""
+    def update_counts(self, shown: int, total: int, filters: list[str], reason: str | None = None) -> None:
+        """Show the note when ``total`` cells exist and none of them is ``shown``; ``filters`` name the active ones.
+
+        ``reason``, when given, is said instead of the filters: why they match nothing in the
+        batch's own terms (e.g. "Every cell flagged for review has been reviewed (8 of 8).").
+        """
         if shown or not total:
             self.hide()
             return
-        cells = "the one cell" if total == 1 else f"any of the {total} cells"
-        because = f" ({escape('; '.join(filters))})" if filters else ""
-        self.setText(f"The filters do not match {cells}{because}.<br><br><a href='show-all'>Show every cell</a>")
+        if reason is None:
+            cells = "the one cell" if total == 1 else f"any of the {total} cells"
+            because = f" ({'; '.join(filters)})" if filters else ""
+            reason = f"The filters do not match {cells}{because}."
+        self.setText(f"{escape(reason)}<br><br><a href='show-all'>Show every cell</a>")
         self.show()
         self.raise_()
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.gui.delegates import ConfidenceBarDelegate, FileNameDelegate, GalleryDelegate
-from hemoapp.gui.table_model import Column, FlagFilter, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.table_model import Column, Flag, FlagFilter, ResultsFilterProxy, ResultsModel, Role
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.detail_panel import DetailPanel
 from hemoapp.gui.widgets.filter_bar import FilterBar
@@ -252,8 +252,25 @@ class ResultsView(QWidget):
     def _show_counts(self) -> None:
         shown, total = self._proxy.rowCount(), self._model.rowCount()
         self.filter_bar.set_counts(shown, total)
+        reason = self._empty_review_reason() if not shown else None
         for note in self.filtered_out_notes:
-            note.update_counts(shown, total, self.filter_bar.active_filters())
+            note.update_counts(shown, total, self.filter_bar.active_filters(), reason)
+
+    def _empty_review_reason(self) -> str | None:
+        """Why *Show: Flagged…* lists nothing, when that is the batch's state and not the other filters'.
+
+        At the end of a review the empty list means "done", which the generic "the filters do
+        not match any cell" would hide.
+        """
+        if self.filter_bar.flag_filter not in (FlagFilter.REVIEW, FlagFilter.UNREVIEWED):
+            return None
+        flagged = self._model.flag_count(Flag.REVIEW)
+        if not flagged:
+            return f"No cell is flagged for review: none has a confidence below {self._model.review_threshold:.0%}."
+        if self.filter_bar.flag_filter == FlagFilter.UNREVIEWED and not self._model.unreviewed_flagged_count():
+            cells = "The one cell" if flagged == 1 else f"All {flagged} cells"
+            return f"{cells} flagged for review {'has' if flagged == 1 else 'have'} been reviewed."
+        return None
 
     @Slot()
     def _on_proxy_rows_changed(self, *_args: Any) -> None:
