@@ -39,7 +39,7 @@ class FilteredOutNote(QLabel):
         """Show the note when ``total`` cells exist and none of them is ``shown``; ``filters`` name the active ones.
 
         ``reason``, when given, is said instead of the filters: why they match nothing in the
-        batch's own terms (e.g. "Every cell flagged for review has been reviewed (8 of 8).").
+        batch's own terms (e.g. "All 8 cells flagged for review have been reviewed.").
         """
         if shown or not total:
             self.hide()
