@@ -256,7 +256,10 @@ class MainWindow(QMainWindow):
             folder: the folder to scan recursively.
             confirm: ask before discarding unexported results.
         """
-        folder = Path(folder)
+        # Absolute (not resolved: a mapped drive or a link keeps the name the user knows), so
+        # a folder given on the command line relative to where HemoLens started is still
+        # found when the recent list is opened from anywhere else.
+        folder = Path(folder).absolute()
         if not folder.is_dir():
             self.statusBar().showMessage(f"Not a folder: {folder}", MESSAGE_MS)
             return False
@@ -274,7 +277,7 @@ class MainWindow(QMainWindow):
             paths: image files and folders.
             confirm: ask before discarding unexported results.
         """
-        paths = [Path(p) for p in paths]
+        paths = [Path(p).absolute() for p in paths]
         if len(paths) == 1 and paths[0].is_dir():
             return self.open_folder(paths[0], confirm)
         if not any(may_hold_images(p) for p in paths):

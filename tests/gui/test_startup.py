@@ -192,3 +192,16 @@ def test_gui_does_not_import_training_or_tensorflow(repo_root):
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_folder_given_relative_to_the_start_is_remembered_in_full(
+    qtbot, make_window, fake_classifier, cell_folder, monkeypatch
+):
+    """``hemolens ../cells`` must not leave "../cells" in the recent list, which means another folder elsewhere."""
+    monkeypatch.chdir(cell_folder.parent)
+    window = make_window(fake_classifier())
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        assert window.open_files([cell_folder.name])  # as the command line passes it
+    assert window.results_model.rowCount() == 17
+    assert window.settings.recent_folders()[0] == str(cell_folder)
+    assert window.settings.last_dir("open") == str(cell_folder)
