@@ -252,9 +252,10 @@ class ResultsView(QWidget):
     def _show_counts(self) -> None:
         shown, total = self._proxy.rowCount(), self._model.rowCount()
         self.filter_bar.set_counts(shown, total)
-        reason = self._empty_review_reason() if not shown else None
+        # This runs for every batch of rows that arrives; the notes' words matter only when nothing is shown.
+        filters, reason = ([], None) if shown else (self.filter_bar.active_filters(), self._empty_review_reason())
         for note in self.filtered_out_notes:
-            note.update_counts(shown, total, self.filter_bar.active_filters(), reason)
+            note.update_counts(shown, total, filters, reason)
 
     def _empty_review_reason(self) -> str | None:
         """Why *Show: Flagged…* lists nothing, when that is the batch's state and not the other filters'.
