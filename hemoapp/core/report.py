@@ -29,6 +29,7 @@ from hemoapp.core.report_markup import (
     ALERT_COLOUR,
     cell_text,
     cut_note,
+    file_text,
     header_row,
     label_table,
     picture_cell,
@@ -292,7 +293,7 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
         parts.append("<h3>Files that could not be classified</h3>")
         parts.append(cut_note(cells.unreadable, cells.totals.get("unreadable", 0)))
         rows = "".join(
-            f"<tr><td>{text(p.record.relpath)}</td><td>{text(p.error_kind)}: {text(p.error)}</td></tr>"
+            f"<tr><td>{file_text(p.record.relpath)}</td><td>{text(p.error_kind)}: {text(p.error)}</td></tr>"
             for p in cells.unreadable
         )
         head = header_row(("File", "Reason"))
@@ -322,7 +323,7 @@ def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
         prediction = cell.prediction
         model = f"{text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
         verdict, who = review_markup(prediction, cell.review)
-        rows.append((picture_cell(cell.picture, cell.picture_note), text(prediction.record.relpath), model, verdict,
+        rows.append((picture_cell(cell.picture, cell.picture_note), file_text(prediction.record.relpath), model, verdict,
                      who))
     return row_tables(rows, headers, _LISTED_WIDTHS)
 

@@ -17,6 +17,7 @@ from hemoapp.core.report_markup import (
     ALERT_COLOUR,
     cell_text,
     cut_note,
+    file_text,
     header_row,
     picture_cell,
     review_markup,
@@ -148,7 +149,7 @@ def _disagreement_tables(agreement: Agreement, cells: Sequence[Any]) -> str:
         verdict, who = review_markup(prediction, cell.review, alert_unreviewed=disagreement.flagged)
         rows.append((
             picture_cell(cell.picture, cell.picture_note),
-            text(prediction.record.relpath),
+            file_text(prediction.record.relpath),
             text(display_name(disagreement.reference)),
             f"{text(display_name(disagreement.predicted))}<br>{confidence_percent(disagreement.confidence)}",
             flag,

@@ -7,6 +7,7 @@ Shared by the batch report (:mod:`hemoapp.core.report`) and its agreement sectio
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,6 +18,12 @@ from hemoapp.core.review import Review, is_changed
 #: Width of a listed cell's picture in the document (pixels at screen resolution, about 2 cm printed).
 PICTURE_WIDTH = 80
 
+#: Where a file's path may break across lines: after a folder, an underscore or a hyphen.
+_NAME_BREAKS = re.compile(r"([/\\_-])")
+
+#: A break opportunity that prints nothing; Qt leaves it out of the PDF's text, so a search still finds the name.
+_ZERO_WIDTH_SPACE = "\u200b"
+
 #: Colour of what a reader must not miss (warnings, unreviewed or unflagged cells).
 ALERT_COLOUR = "#b00020"
 
@@ -24,6 +31,16 @@ ALERT_COLOUR = "#b00020"
 def text(value: Any) -> str:
     """``value`` as HTML text: never markup, whatever a file or folder is called."""
     return html.escape(str(value), quote=True)
+
+
+def file_text(relpath: Any) -> str:
+    """A file's path as HTML text that breaks between its parts in a column too narrow for it.
+
+    Qt otherwise breaks a word longer than its column at any letter, so a name could be
+    printed as "BloodImage_0" over "0008_1.jpg". Break opportunities go after each folder,
+    underscore and hyphen instead; a part longer than the column still breaks anywhere.
+    """
+    return text(_NAME_BREAKS.sub(lambda match: match.group(1) + _ZERO_WIDTH_SPACE, str(relpath)))
 
 
 def cell_text(value: Any) -> str:

@@ -106,8 +106,8 @@ def test_the_report_files_the_comparison_with_every_disagreeing_cell(pbc8_origin
 
 
 def rows_of_files(html_text: str) -> list[str]:
-    """The file column of the report's listed-cell rows (the second cell of each row)."""
-    return [html.unescape(cells[1]) for cells in
+    """The file column of the report's listed-cell rows (the second cell of each row), as a reader sees it."""
+    return [html.unescape(cells[1]).replace("\u200b", "") for cells in
             (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", html_text))
             if len(cells) > 1]
 

@@ -196,3 +196,33 @@ def test_a_heading_never_stays_at_a_pages_foot_when_its_table_goes_to_the_next(q
     assert heading_page == table_page == 1
     # A heading already with its table is left alone.
     assert keep_tables_whole(document_with(stranded - 10)) == 0
+
+
+def test_a_file_name_too_long_for_its_column_breaks_between_its_parts(qapp, fake_classifier):
+    """A listed cell's file breaks after a folder, "_" or "-", never inside a part ("….jp" / "g")."""
+    name = "basophil/BloodImage_00008_1.jpg"
+    flagged = in_folder("basophil", dataclasses.replace(
+        predicted("monocyte", 0.5), record=dataclasses.replace(predicted("monocyte").record,
+                                                               relpath="BloodImage_00008_1.jpg")))
+    agreement = compare([flagged], 0.9, reference_class)
+    cells = cell_lists([flagged], 0.9, agreement=agreement)
+    assert [cell.prediction.record.relpath for cell in cells.disagreeing] == [name]
+    html_text = report_html(summarize([flagged], 0.9), fake_classifier().info, ReportContext("/lab"), cells, agreement)
+    wrapped = 0
+    for width in range(400, 720, 40):  # where Qt breaks depends on the width: try several
+        document = QTextDocument()
+        document.setHtml(html_text)
+        document.setTextWidth(width)
+        document.documentLayout().documentSize()  # lays the document out
+        block = document.begin()
+        while block.isValid() and block.text().replace("\u200b", "") != name:
+            block = block.next()
+        assert block.isValid(), "the listed cell's file is a block of its own"
+        layout = block.layout()
+        lines = [layout.lineAt(i) for i in range(layout.lineCount())]
+        parts = [block.text()[line.textStart():line.textStart() + line.textLength()].replace("\u200b", "")
+                 for line in lines]
+        assert "".join(parts) == name
+        assert all(part[-1] in "/_-" for part in parts[:-1]), (width, parts)
+        wrapped += len(parts) > 2
+    assert wrapped, "the test needs columns too narrow for the name's last folder and file"
