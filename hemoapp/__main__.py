@@ -15,11 +15,14 @@ from hemoapp import __version__
 
 USAGE = """\
 usage: hemoapp [FOLDER_OR_IMAGE ...]      open the HemoLens app (optionally with these)
-       hemoapp classify FOLDER [--out results.csv] [--report report.pdf] [--model PATH] [--batch-size N] [--threads N]
-       hemoapp validate FOLDER [--out results.csv] [--agreement agreement.csv] [--model PATH]
+       hemoapp classify FOLDER [--out results.csv] [--report report.pdf] [OPTIONS]
+                                           classify without a window: a results CSV, and a report PDF if asked
+       hemoapp validate FOLDER [--out results.csv] [--agreement agreement.csv] [--report report.pdf] [OPTIONS]
                                            compare with your lab's classes: FOLDER holds a folder per class
        hemoapp --self-test                 check an installation: classify the bundled samples, exit 0/1
        hemoapp --version
+
+'hemoapp COMMAND --help' lists a command's options (sample ID, comment, model, batch size, threads).
 """
 
 EXIT_USAGE = 2

@@ -398,3 +398,18 @@ def test_the_sample_id_goes_into_every_row_the_printout_and_the_report(tiny_mode
     # Without the option the column is there and empty, and nothing is printed about it.
     code, stdout, _ = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out))
     assert code == 0 and {row["sample_id"] for row in read_rows(out)} == {""} and "Sample ID" not in stdout
+
+
+def test_the_usage_names_only_real_options_and_the_report_of_each_command(capsys):
+    """``hemoapp --help`` abbreviates each command: what it names must exist, and the report must be there."""
+    from hemoapp import validate
+
+    assert entry.main(["--help"]) == 0
+    usage = capsys.readouterr().out
+    for command, parser in (("classify", cli.build_parser()), ("validate", validate.build_parser())):
+        (line,) = [line for line in usage.splitlines() if f"hemoapp {command} FOLDER" in line]
+        named = set(re.findall(r"--[a-z-]+", line))
+        real = {option for action in parser._actions for option in action.option_strings}
+        assert named <= real, (command, named - real)
+        assert "--report" in named and "[OPTIONS]" in line, line
+    assert "'hemoapp COMMAND --help'" in usage
