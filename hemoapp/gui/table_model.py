@@ -297,7 +297,7 @@ class ResultsModel(QAbstractTableModel):
             self._thumbnails.request_predictions(p for p in predictions if p.ok)
 
     # ----- internals ----------------------------------------------------
-    @Slot(list)
+    @Slot(object)
     def _on_thumbnails_loaded(self, keys: list) -> None:
         rows = [self._row_of_key[key] for key in keys if key in self._row_of_key]
         if rows:

@@ -78,7 +78,9 @@ class ThumbnailCache(QObject):
         loaded(list[str]): keys whose images (or errors) just arrived.
     """
 
-    loaded = Signal(list)
+    # object, not list: Qt would convert a list to QStrings, which drop the lone
+    # surrogates of a file name that is not UTF-8, and no view would find its key.
+    loaded = Signal(object)
 
     def __init__(self, max_side: int = 96, capacity: int = 3000, chunk: int = 32, parent: QObject | None = None):
         super().__init__(parent)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+import pytest
 from PySide6.QtCore import QPoint, QSize, Qt
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
@@ -122,3 +126,25 @@ def test_the_enlarged_cell_window_opens_the_size_it_was_left(qtbot, make_window,
     run_folder(qtbot, later, cell_folder)
     reopened = _open_on_first_flagged(qtbot, later)
     assert reopened.size() == left != default_size
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux file systems take names that are not UTF-8")
+def test_a_file_whose_name_is_not_utf8_is_shown_and_named_as_in_the_table(qtbot, make_window, fake_classifier,
+                                                                          cell_folder):
+    """Its name reaches Python with a lone surrogate, which a Qt string cannot hold: "Loading…" stayed for ever."""
+    source = next(cell_folder.glob("*/*.jpg"))
+    odd = os.fsdecode(os.fsencode(source.parent) + b"/odd\xffname.jpg")
+    os.rename(source, odd)
+    window = make_window(fake_classifier())
+    run_folder(qtbot, window, cell_folder)
+    view = window.results_view
+    model = window.results_model
+    cell = next(p for p in model.predictions() if str(p.record.path) == odd)
+    view.select_proxy_row(window.proxy.mapFromSource(model.index(model.predictions().index(cell), 0)).row())
+    assert view.current_prediction() is cell
+    window.actions.enlarge_cell.trigger()
+    for image_view in (view.detail.image_view, window.cell_viewer.image_view):
+        qtbot.waitUntil(lambda image_view=image_view: image_view.pixmap() is not None, timeout=5000)
+    # Named as the table and the CSV name it, not with a replacement character.
+    assert view.detail.title_label.text() == "odd\\xffname.jpg"
+    assert view.detail.path_value.text().endswith("/odd\\xffname.jpg")

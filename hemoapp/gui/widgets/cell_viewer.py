@@ -100,7 +100,7 @@ class CellViewer(QDialog):
     def _show_if_loaded(self) -> bool:
         return self.image_view.show_cell(self._images, self._prediction) is not None
 
-    @Slot(list)
+    @Slot(object)
     def _on_images_loaded(self, keys: list) -> None:
         if self._prediction is not None and str(self._prediction.record.path) in keys:
             self._show_if_loaded()

@@ -9,6 +9,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.core.scan import display_text
 from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
@@ -168,8 +169,9 @@ class DetailPanel(QScrollArea):
             self.digest_value.setToolTip("")
             return
         record = prediction.record
-        self.title_label.setText(record.path.name)
-        self.path_value.setText(str(record.path))
+        # As the table names it: a name that is not UTF-8 shows its odd bytes as \xNN.
+        self.title_label.setText(display_text(record.path.name))
+        self.path_value.setText(display_text(str(record.path)))
         self.size_value.setText(format_bytes(record.size_bytes))
         self.digest_value.setText(format_digest(prediction.file_sha256))
         self.digest_value.setToolTip(
@@ -220,7 +222,7 @@ class DetailPanel(QScrollArea):
             self.dimensions_value.setText(f"{info.width} × {info.height} px ({info.format}, {info.mode}{frames})")
         return True
 
-    @Slot(list)
+    @Slot(object)
     def _on_images_loaded(self, keys: list) -> None:
         if self._prediction is not None and str(self._prediction.record.path) in keys:
             self._show_image_if_loaded()
