@@ -43,6 +43,50 @@ def _esc(value: Any) -> str:
     return html.escape(str(value))
 
 
+#: Words of a card's keys that are names or abbreviations, as a reader writes them.
+_KEY_WORDS = {"f1": "F1", "auc": "AUC", "ovr": "(one-vs-rest)", "ece": "ECE", "lr": "LR"}
+
+
+def _key_label(key: Any) -> str:
+    """A card key as a label: ``macro_auc_ovr`` → "Macro AUC (one-vs-rest)", ``ig`` → "Immature granulocyte"."""
+    words = [_KEY_WORDS.get(word, word) for word in display_name(str(key)).split("_")]
+    label = " ".join(words)
+    return label[:1].upper() + label[1:]
+
+
+def performance_html(metrics: Any) -> str:
+    """The card's test figures in words, for a reader who wants to know how far to trust it ("" without them)."""
+    test = metrics.get("test") if isinstance(metrics, dict) else None
+    if not isinstance(test, dict) or not {"n", "accuracy"} <= test.keys():
+        return ""
+    wrong = round(test["n"] * (1 - test["accuracy"]))
+    lines = [f"On the {test['n']:,} test images, which the model never saw in training, it classified "
+             f"<b>{test['accuracy']:.2%} right</b> ({wrong:,} wrong)."]
+    review = test.get("review")
+    if isinstance(review, dict) and {"threshold", "flagged_fraction", "errors", "errors_flagged"} <= review.keys():
+        caught, errors = review["errors_flagged"], review["errors"]
+        missed = errors - caught
+        if not missed:
+            among = f"all {errors:,} wrong ones were among them."
+        else:
+            among = (f"{caught:,} of the {errors:,} wrong ones were among them: "
+                     f"{missed:,} wrong {'cell was' if missed == 1 else 'cells were'} not flagged.")
+        lines.append(f"At the default review threshold of {review['threshold']:.0%}, "
+                     f"{review['flagged_fraction']:.1%} of the cells were flagged for review, and {among}")
+    figures = [f"{label} {template.format(test[key])}" for label, key, template in (
+        ("Macro F1", "macro_f1", "{:.3f}"),
+        ("macro AUC (one-vs-rest)", "macro_auc_ovr", "{:.4f}"),
+        ("calibration error (ECE)", "ece", "{:.2%}"),
+    ) if isinstance(test.get(key), (int, float))]
+    if figures:
+        lines.append(", ".join(figures) + ".")
+    # The figures hold for images like the training data; another lab's may differ a lot (bccd-wbc: README).
+    lines.append("The test images are like those it was trained on (see Training data). Before relying on HemoLens, "
+                 "check it on cells your lab has already classified, with the command "
+                 "<i>hemolens validate FOLDER</i> (<i>hemolens-cli</i> on Windows; <i>--help</i> says how).")
+    return "<h3>How well it does</h3><p>" + " ".join(lines) + "</p>"
+
+
 def _dict_rows(data: Any, depth: int = 0) -> str:
     """Render nested dicts/lists from a card as indented HTML rows."""
     if not isinstance(data, dict):
@@ -50,8 +94,7 @@ def _dict_rows(data: Any, depth: int = 0) -> str:
     rows = []
     indent = "&nbsp;" * 4 * depth
     for key, value in data.items():
-        label = display_name(str(key)).replace("_", " ")
-        label = label[:1].upper() + label[1:]
+        label = _key_label(key)
         if isinstance(value, dict) and value:
             rows.append(f"<tr><td colspan='2'>{indent}<b>{_esc(label)}</b></td></tr>")
             rows.append(_dict_rows(value, depth + 1))
@@ -101,6 +144,7 @@ def model_card_html(model_info: Any, settings_file: str = "") -> str:
     ):
         parts.append(f"<tr><td><b>{_esc(label)}</b></td><td>{_esc(value)}</td></tr>")
     parts.append("</table>")
+    parts.append(performance_html(card.metrics))
     # Metrics before the (long) training record: they are what a reader of the card looks for first.
     for title, data in (("Training data", card.training_data), ("Metrics", card.metrics), ("Training", card.training)):
         parts.append(f"<h3>{title}</h3>")

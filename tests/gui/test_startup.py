@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hemoapp.gui import locations
@@ -205,3 +206,31 @@ def test_a_folder_given_relative_to_the_start_is_remembered_in_full(
     assert window.results_model.rowCount() == 17
     assert window.settings.recent_folders()[0] == str(cell_folder)
     assert window.settings.last_dir("open") == str(cell_folder)
+
+
+def test_the_model_card_says_how_well_the_model_does_in_words(fake_classifier):
+    info = fake_classifier().info
+    review = {"threshold": 0.99, "n": 2563, "flagged": 341, "flagged_fraction": 0.13304721030042918, "errors": 20,
+              "errors_flagged": 19, "unflagged_wrong": 1, "unflagged_accuracy": 0.9995}
+    info.card.metrics = {"test": {"n": 2563, "accuracy": 0.9921966445571596, "macro_f1": 0.9918645249783854,
+                                  "macro_auc_ovr": 0.9998720988720387, "ece": 0.009439503407041082,
+                                  "review": review}}
+    document = QTextDocument()
+    document.setHtml(model_card_html(info))
+    text = re.sub(r"\s+", " ", document.toPlainText())
+    assert ("On the 2,563 test images, which the model never saw in training, it classified 99.22% right "
+            "(20 wrong).") in text
+    assert ("At the default review threshold of 99%, 13.3% of the cells were flagged for review, and 19 of the "
+            "20 wrong ones were among them: 1 wrong cell was not flagged.") in text
+    assert "Macro F1 0.992, macro AUC (one-vs-rest) 0.9999, calibration error (ECE) 0.94%." in text
+    assert "hemolens validate FOLDER" in text  # how to check it on the lab's own cells
+    assert text.index("How well it does") < text.index("Training data")
+    # The card's own figures below use the same names, not its keys.
+    assert "Macro F1 0.9919" in text and "Macro AUC (one-vs-rest) 0.9999" in text and "ECE 0.00944" in text
+    assert "Macro f1" not in text and "auc ovr" not in text
+    # Every wrong cell flagged, and a card without test figures.
+    info.card.metrics["test"]["review"].update(errors_flagged=20, unflagged_wrong=0)
+    document.setHtml(model_card_html(info))
+    assert "and all 20 wrong ones were among them." in re.sub(r"\s+", " ", document.toPlainText())
+    info.card.metrics = {"accuracy": 0.5}
+    assert "How well it does" not in model_card_html(info)
