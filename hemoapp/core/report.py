@@ -323,8 +323,8 @@ def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
         prediction = cell.prediction
         model = f"{text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
         verdict, who = review_markup(prediction, cell.review)
-        rows.append((picture_cell(cell.picture, cell.picture_note), file_text(prediction.record.relpath), model, verdict,
-                     who))
+        picture = picture_cell(cell.picture, cell.picture_note)
+        rows.append((picture, file_text(prediction.record.relpath), model, verdict, who))
     return row_tables(rows, headers, _LISTED_WIDTHS)
 
 
