@@ -31,6 +31,7 @@ class Actions:
     show_gallery: QAction
     show_summary: QAction
     focus_filter: QAction
+    show_every_cell: QAction
     focus_threshold: QAction
     show_disagreements: QAction
     next_flagged: QAction
@@ -104,6 +105,8 @@ def build_actions(window: QWidget) -> Actions:
         show_gallery=_action(window, "&Gallery", "Ctrl+2", "Show thumbnails of the filtered cells"),
         show_summary=_action(window, "S&ummary", "Ctrl+3", "Show counts and the white-cell differential"),
         focus_filter=_action(window, "Filter by &Class", "Ctrl+F", "Move the keyboard focus to the class filter"),
+        show_every_cell=_action(window, "Show &Every Cell", "Ctrl+Shift+F",
+                                "Clear the class, confidence and Show filters, as the Reset button does"),
         focus_threshold=_action(window, "Review &Threshold", "Ctrl+T",
                                 "Move the keyboard focus to the review threshold"),
         show_disagreements=_action(window, "Show &Disagreeing Cells", "Ctrl+Shift+D",
@@ -158,7 +161,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> RecentFoldersMenu:
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
     classify_menu = window.menuBar().addMenu("&Classification")
-    classify_menu.addActions([a.cancel, a.classify_again, a.focus_filter, a.focus_threshold])
+    classify_menu.addActions([a.cancel, a.classify_again, a.focus_filter, a.show_every_cell, a.focus_threshold])
     review_menu = window.menuBar().addMenu("&Review")
     review_menu.addActions([a.next_flagged, a.show_disagreements, a.review_confirm, a.review_clear])
     review_menu.addSeparator()

@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         for action in (a.show_table, a.show_gallery, a.show_summary):
             action.triggered.connect(self._on_view_action_triggered)
         a.focus_filter.triggered.connect(self.results_view.focus_class_filter)
+        a.show_every_cell.triggered.connect(self.results_view.show_every_cell)
         a.focus_threshold.triggered.connect(self.results_view.focus_review_threshold)
         a.next_flagged.triggered.connect(self._on_next_flagged_triggered)
         a.model_card.triggered.connect(self._on_model_card_triggered)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from hemoapp.gui.table_model import Flag, FlagFilter
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.qt import run_folder
@@ -68,3 +70,22 @@ def test_an_empty_list_of_flagged_cells_says_the_review_is_done(qtbot, make_wind
     view.filter_bar.set_flag_filter(FlagFilter.ERRORS)
     view.filter_bar.set_class_filter("basophil")
     assert window.proxy.rowCount() == 0 and "The filters do not match any of the 17 cells" in table_note.text()
+
+
+def test_show_every_cell_clears_every_filter_from_the_keyboard(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier())
+    view = window.results_view
+    run_folder(qtbot, window, cell_folder)  # 16 cells and one unreadable file
+    bar = view.filter_bar
+    bar.set_class_filter("basophil")
+    bar.min_spin.setValue(50.0)
+    bar.set_flag_filter(FlagFilter.REVIEW)
+    assert window.proxy.rowCount() < 17 and len(bar.active_filters()) == 3
+    action = window.actions.show_every_cell
+    assert action.shortcut().toString() == "Ctrl+Shift+F" and action in window.menuBar().actions()[1].menu().actions()
+    window.activateWindow()
+    for focus in (view.table, bar.class_combo):  # from the cells, and from the filter that Ctrl+F went to
+        bar.set_class_filter("basophil")
+        focus.setFocus()
+        qtbot.keyClick(focus, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        assert window.proxy.rowCount() == 17 and bar.active_filters() == []

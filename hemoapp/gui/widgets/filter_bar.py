@@ -92,7 +92,7 @@ class FilterBar(QWidget):
 
         self.reset_button = QToolButton()
         self.reset_button.setText("Reset")
-        self.reset_button.setToolTip("Show every row again")
+        self.reset_button.setToolTip("Show every row again (Ctrl+Shift+F)")
         self.reset_button.clicked.connect(self._on_reset_button_clicked)
 
         # Shown by the results view (in the tab bar's corner), updated here.

@@ -145,7 +145,7 @@ class ResultsView(QWidget):
         self.filter_bar.filters_changed.connect(self._on_filter_bar_filters_changed)
         self.filter_bar.review_threshold_changed.connect(self._on_filter_bar_review_threshold_changed)
         for note in self.filtered_out_notes:
-            note.show_all_requested.connect(self._on_filtered_out_note_show_all_requested)
+            note.show_all_requested.connect(self.show_every_cell)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self.gallery.selectionModel().selectionChanged.connect(self._on_gallery_selection_changed)
         self.detail.review_box.review_requested.connect(self.review_requested)
@@ -189,6 +189,11 @@ class ResultsView(QWidget):
         self.tabs.setCurrentIndex(Tab.TABLE)
         self.select_proxy_row(0)
         self.focus_cells()
+
+    @Slot()
+    def show_every_cell(self) -> None:
+        """Clear the class, confidence and Show filters (the Reset button, the empty list's link)."""
+        self.filter_bar.show_only(FlagFilter.ALL)
 
     @Slot()
     def focus_class_filter(self) -> None:
@@ -245,9 +250,6 @@ class ResultsView(QWidget):
         self.detail.set_review_threshold(threshold)
         self.review_threshold_changed.emit(threshold)
 
-    @Slot()
-    def _on_filtered_out_note_show_all_requested(self) -> None:
-        self.filter_bar.show_only(FlagFilter.ALL)
 
     def _show_counts(self) -> None:
         shown, total = self._proxy.rowCount(), self._model.rowCount()
