@@ -250,7 +250,6 @@ class ResultsView(QWidget):
         self.detail.set_review_threshold(threshold)
         self.review_threshold_changed.emit(threshold)
 
-
     def _show_counts(self) -> None:
         shown, total = self._proxy.rowCount(), self._model.rowCount()
         self.filter_bar.set_counts(shown, total)
