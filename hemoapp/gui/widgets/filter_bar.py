@@ -172,7 +172,15 @@ class FilterBar(QWidget):
 
     def show_only(self, flag_filter: str) -> None:
         """Clear the class and confidence filters and select ``flag_filter``, with one ``filters_changed``."""
-        self._reset(flag_filter)
+        for widget in (self.class_combo, self.flag_combo, self.min_spin, self.max_spin):
+            widget.blockSignals(True)
+        self.class_combo.setCurrentIndex(0)
+        self.flag_combo.setCurrentIndex(max(self.flag_combo.findData(flag_filter), 0))
+        self.min_spin.setValue(0.0)
+        self.max_spin.setValue(100.0)
+        for widget in (self.class_combo, self.flag_combo, self.min_spin, self.max_spin):
+            widget.blockSignals(False)
+        self.filters_changed.emit()
 
     def set_counts(self, shown: int, total: int) -> None:
         """Update the "n of m shown" label."""
@@ -188,15 +196,4 @@ class FilterBar(QWidget):
 
     @Slot()
     def _on_reset_button_clicked(self) -> None:
-        self._reset(FlagFilter.ALL)
-
-    def _reset(self, flag_filter: str) -> None:
-        for widget in (self.class_combo, self.flag_combo, self.min_spin, self.max_spin):
-            widget.blockSignals(True)
-        self.class_combo.setCurrentIndex(0)
-        self.flag_combo.setCurrentIndex(max(self.flag_combo.findData(flag_filter), 0))
-        self.min_spin.setValue(0.0)
-        self.max_spin.setValue(100.0)
-        for widget in (self.class_combo, self.flag_combo, self.min_spin, self.max_spin):
-            widget.blockSignals(False)
-        self.filters_changed.emit()
+        self.show_only(FlagFilter.ALL)
