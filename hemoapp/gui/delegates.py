@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 from hemoapp.core.contract import SHORT_NAMES, display_name
 from hemoapp.core.review import is_changed
 from hemoapp.core.summary import confidence_percent
-from hemoapp.gui.style import ERROR_COLOR, FLAG_COLOR, class_color, outline_color
+from hemoapp.gui.style import FLAG_COLOR, class_color, draw_error_mark, outline_color
 from hemoapp.gui.table_model import Flag, Role
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -112,7 +112,8 @@ class ConfidenceBarDelegate(QStyledItemDelegate):
 class GalleryDelegate(QStyledItemDelegate):
     """A gallery tile: the thumbnail framed in its class colour, name and confidence below.
 
-    Flagged cells get an amber corner badge, unreadable files a red frame.
+    Flagged cells get an amber corner badge. An unreadable file has no class, so its frame is the palette's
+    neutral grey, and its badge is the error mark (a red disc with a light cross).
     """
 
     def __init__(self, thumb_size: int = 96, parent=None) -> None:
@@ -137,7 +138,10 @@ class GalleryDelegate(QStyledItemDelegate):
         frame = QRectF(rect.center().x() - size / 2 - 3, rect.top() + 6, size + 6, size + 6)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        frame_color = QColor(ERROR_COLOR) if flag == Flag.ERROR else class_color(index.data(Role.CLASS_NAME))
+        if flag == Flag.ERROR:
+            frame_color = palette.color(QPalette.ColorRole.Mid)
+        else:
+            frame_color = class_color(index.data(Role.CLASS_NAME))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(frame_color)
         painter.drawRoundedRect(frame, 4, 4)
@@ -158,6 +162,8 @@ class GalleryDelegate(QStyledItemDelegate):
         if flag == Flag.REVIEW:
             # "!" still to check, "✓" checked by a person
             self._draw_badge(painter, frame, "✓" if review is not None else "!")
+        elif flag == Flag.ERROR:
+            draw_error_mark(painter, self._badge_rect(frame))
         line = option.fontMetrics.height()
         text_top = int(frame.bottom()) + 4
         name_rect = QRect(rect.left() + 2, text_top, rect.width() - 4, line)
@@ -182,8 +188,13 @@ class GalleryDelegate(QStyledItemDelegate):
         painter.restore()
 
     @staticmethod
-    def _draw_badge(painter: QPainter, frame: QRectF, mark: str) -> None:
-        badge = QRectF(frame.right() - 20, frame.top() - 2, 22, 22)
+    def _badge_rect(frame: QRectF) -> QRectF:
+        """Where a tile's badge sits: a 22 px disc on the frame's top right corner."""
+        return QRectF(frame.right() - 20, frame.top() - 2, 22, 22)
+
+    @classmethod
+    def _draw_badge(cls, painter: QPainter, frame: QRectF, mark: str) -> None:
+        badge = cls._badge_rect(frame)
         painter.save()
         painter.setPen(QPen(QColor("#5d4300"), 1))
         painter.setBrush(QColor(FLAG_COLOR))

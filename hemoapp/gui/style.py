@@ -26,9 +26,11 @@ CLASS_COLORS: dict[str, str] = {
     "platelet": "#d6a800",
 }
 
-#: Fill for "needs review" marks (amber) and for unreadable files (red).
+#: Fill for "needs review" marks (amber) and for unreadable files (red). Red is also near the erythroblast's
+#: colour, so the error mark always carries a light cross: a cell of no class must not read as a class.
 FLAG_COLOR = "#f2a900"
-ERROR_COLOR = "#e53935"
+ERROR_COLOR = "#c62828"
+ERROR_MARK_COLOR = "#ffffff"
 
 #: Fallback fill for an unknown class name.
 _UNKNOWN_COLOR = "#9e9e9e"
@@ -62,9 +64,40 @@ def _swatch_pixmap(color_name: str, size: int, outline_rgba: int) -> QPixmap:
 def class_swatch(class_name: str | None, palette: QPalette, size: int = 14) -> QIcon:
     """A small filled circle in the class colour, outlined for contrast (GUI thread only)."""
     color = CLASS_COLORS.get(class_name or "", _UNKNOWN_COLOR)
-    if class_name == "__error__":
-        color = ERROR_COLOR
     return QIcon(_swatch_pixmap(color, size, outline_color(palette).rgba()))
+
+
+def draw_error_mark(painter: QPainter, disc: QRectF) -> None:
+    """Paint the unreadable-file mark into ``disc``: a red disc with a light cross, unlike any class swatch."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor("#5a0f0f"), 1))
+    painter.setBrush(QColor(ERROR_COLOR))
+    painter.drawEllipse(disc)
+    # The cross's arms reach ~60% of the way to the rim, thick enough to read at 14 px.
+    arm = disc.width() * 0.21
+    centre = disc.center()
+    pen = QPen(QColor(ERROR_MARK_COLOR), max(1.6, disc.width() * 0.14))
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    painter.drawLine(centre.x() - arm, centre.y() - arm, centre.x() + arm, centre.y() + arm)
+    painter.drawLine(centre.x() - arm, centre.y() + arm, centre.x() + arm, centre.y() - arm)
+    painter.restore()
+
+
+@lru_cache(maxsize=None)
+def _error_pixmap(size: int) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    draw_error_mark(painter, QRectF(1.5, 1.5, size - 3, size - 3))
+    painter.end()
+    return pixmap
+
+
+def error_swatch(size: int = 14) -> QIcon:
+    """The mark an unreadable file gets where a cell gets its class swatch (GUI thread only)."""
+    return QIcon(_error_pixmap(size))
 
 
 def known_classes() -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from hemoapp.core.contract import display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
-from hemoapp.gui.style import class_swatch
+from hemoapp.gui.style import class_swatch, error_swatch
 from hemoapp.gui.thumbnails import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -171,8 +171,7 @@ class ResultsModel(QAbstractTableModel):
             pixmap = self._thumbnails.pixmap(str(pred.record.path)) if self._thumbnails else None
             return QIcon(pixmap) if pixmap is not None else None
         if role == Qt.ItemDataRole.DecorationRole and column == Column.PREDICTED:
-            palette = QApplication.palette()
-            return class_swatch(pred.predicted if pred.ok else "__error__", palette)
+            return class_swatch(pred.predicted, QApplication.palette()) if pred.ok else error_swatch()
         if role == Qt.ItemDataRole.DecorationRole and column == Column.REVIEWED:
             review = self.review_of(pred)
             return class_swatch(review.class_name, QApplication.palette()) if review else None
