@@ -503,7 +503,8 @@ class MainWindow(QMainWindow):
         )
         if model.flag_of(pred) == Flag.REVIEW and left:
             # The row may have left the view (the "not reviewed" filter, a class filter): go on from its place.
-            shown = self.proxy.mapFromSource(model.index(row, 0))
+            # Sorted by the reviewed class, the review has moved the cell: look it up again.
+            shown = self.proxy.mapFromSource(model.index(model.row_of(pred), 0))
             if not self.results_view.select_next_flagged(shown.row() + 1 if shown.isValid() else view_row):
                 message += " None of them is shown with the current filters."
         self.statusBar().showMessage(message, MESSAGE_MS)

@@ -1,10 +1,11 @@
 """The results table: one row per classified file, and a filtering proxy.
 
-:class:`ResultsModel` keeps the core's ``Prediction`` objects in arrival order
-and grows one batch at a time (one ``rowsInserted`` per batch, as in Qt's
-``fetchmore`` example), with the user's reviews beside them (the predictions
-themselves never change). :class:`ResultsFilterProxy` filters by class, by
-confidence range and by flag; the table and the gallery share it.
+:class:`ResultsModel` keeps the core's ``Prediction`` objects and grows one batch at
+a time (one ``rowsInserted`` per batch while unsorted, as in Qt's ``fetchmore``
+example), with the user's reviews beside them (the predictions themselves never
+change). It orders its own rows when the view sorts (:mod:`hemoapp.gui.row_order`).
+:class:`ResultsFilterProxy` filters by class, by confidence range and by flag; the
+table and the gallery share it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hemoapp.core.contract import display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
+from hemoapp.gui.row_order import insertion_row, sorted_positions
 from hemoapp.gui.style import class_swatch, error_swatch
 from hemoapp.gui.thumbnails import ThumbnailCache
 
@@ -100,6 +102,10 @@ class ResultsModel(QAbstractTableModel):
     there is a review): the class filter and the gallery's colours follow it, while
     the "Predicted class" column always shows the model's.
 
+    The rows are in arrival order until :meth:`sort` orders them by a column; new
+    rows, reviews and a new threshold then keep that order. :meth:`predictions`
+    is always in arrival order (the exports use it).
+
     Args:
         thumbnails: where row thumbnails come from; the model asks it to load
             each batch's files and repaints their cells when they arrive.
@@ -118,8 +124,13 @@ class ResultsModel(QAbstractTableModel):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._rows: list[Any] = []
-        self._row_of_key: dict[str, int] = {}
+        self._rows: list[Any] = []  # in the order shown
+        self._arrived: list[Any] = []  # the same predictions in arrival order
+        self._arrival_of_row: list[int] = []  # _rows[row] is _arrived[_arrival_of_row[row]]
+        self._prediction_of_key: dict[str, Any] = {}
+        self._row_of_key: dict[str, int] | None = {}  # None: to be rebuilt after the rows moved
+        self._sort_column = -1  # -1: arrival order
+        self._sort_descending = False
         self._threshold = float(review_threshold)
         self._flag_counts = {Flag.NONE: 0, Flag.REVIEW: 0, Flag.ERROR: 0}
         self._reviews: dict[str, Review] = {}
@@ -199,6 +210,7 @@ class ResultsModel(QAbstractTableModel):
         if self._rows:
             # No role list: the flag text, the bar colour and the sort key all change.
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1))
+            self._keep_sorted(Column.FLAG)
 
     def flag_of(self, pred: Any) -> str:
         """The :class:`Flag` of a prediction under the current threshold."""
@@ -209,8 +221,8 @@ class ResultsModel(QAbstractTableModel):
         return self._flag_counts[flag]
 
     def predictions(self) -> list[Any]:
-        """All predictions, in arrival order (a copy)."""
-        return list(self._rows)
+        """All predictions, in arrival order whatever the sort (a copy)."""
+        return list(self._arrived)
 
     def reviews(self) -> dict[str, Review]:
         """The user's reviews by :func:`~hemoapp.core.review.review_key` (a copy)."""
@@ -221,12 +233,14 @@ class ResultsModel(QAbstractTableModel):
 
         Keys of no row here are ignored. One ``reviews_changed`` for all of them.
         """
-        keys = [key for key in reviews if key in self._row_of_key]
+        keys = [key for key in reviews if key in self._prediction_of_key]
         if not keys:
             return
         self._reviews.update((key, reviews[key]) for key in keys)
-        rows = [self._row_of_key[key] for key in keys]
+        row_of_key = self._rows_by_key()
+        rows = [row_of_key[key] for key in keys]
         self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(Column) - 1))
+        self._keep_sorted(Column.REVIEWED)
         self.reviews_changed.emit()
 
     def review_of(self, pred: Any) -> Review | None:
@@ -240,8 +254,8 @@ class ResultsModel(QAbstractTableModel):
     def unreviewed_flagged_count(self) -> int:
         """Flagged rows that nobody has reviewed yet."""
         # From the flag count and the (few) reviews: the window asks after every batch.
-        # A review key is its file's path, as are the keys of _row_of_key.
-        reviewed = sum(self.flag_of(self._rows[self._row_of_key[key]]) == Flag.REVIEW for key in self._reviews)
+        # A review key is its file's path, as are the keys of _prediction_of_key.
+        reviewed = sum(self.flag_of(self._prediction_of_key[key]) == Flag.REVIEW for key in self._reviews)
         return self._flag_counts[Flag.REVIEW] - reviewed
 
     def set_review(self, row: int, class_name: str | None, by: str | None = None) -> bool:
@@ -265,6 +279,7 @@ class ResultsModel(QAbstractTableModel):
             self._reviews[key] = Review(class_name, by=by) if by else Review(class_name)
         # Every column: the class swatch, the flag filter and the sort keys may all change.
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        self._keep_sorted(Column.REVIEWED)
         self.reviews_changed.emit()
         return True
 
@@ -272,33 +287,114 @@ class ResultsModel(QAbstractTableModel):
         """The prediction of source row ``row``."""
         return self._rows[row]
 
+    def row_of(self, pred: Any) -> int:
+        """The source row of ``pred``, one of this model's predictions (rows move when sorted).
+
+        Raises:
+            KeyError: ``pred``'s file is not in the model.
+        """
+        return self._rows_by_key()[str(pred.record.path)]
+
     def clear(self) -> None:
-        """Remove every row."""
+        """Remove every row (the sort stays, for the next folder's rows)."""
         self.beginResetModel()
         self._rows.clear()
-        self._row_of_key.clear()
+        self._arrived.clear()
+        self._arrival_of_row.clear()
+        self._prediction_of_key.clear()
+        self._row_of_key = {}
         self._reviews.clear()
         self._recount_flags()
         self.endResetModel()
 
     def append_predictions(self, predictions: Sequence[Any]) -> None:
-        """Add one batch of predictions (a single ``rowsInserted``) and load their thumbnails."""
+        """Add one batch of predictions and load their thumbnails.
+
+        Unsorted, the batch goes at the end (a single ``rowsInserted``); sorted, each
+        row goes to its place, after the rows whose key equals its own.
+        """
         if not predictions:
             return
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(predictions) - 1)
-        for offset, pred in enumerate(predictions):
-            self._rows.append(pred)
-            self._row_of_key[str(pred.record.path)] = first + offset
-            self._flag_counts[self.flag_of(pred)] += 1
-        self.endInsertRows()
+        if self._sort_column < 0:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(predictions) - 1)
+            for pred in predictions:
+                if self._row_of_key is not None:
+                    self._row_of_key[str(pred.record.path)] = len(self._rows)
+                self._add(pred, len(self._rows))
+            self.endInsertRows()
+        else:
+            for pred in predictions:
+                row = insertion_row(
+                    len(self._rows),
+                    lambda other: self._sort_key(self._rows[other], self._sort_column),
+                    self._sort_key(pred, self._sort_column),
+                    self._sort_descending,
+                )
+                self.beginInsertRows(QModelIndex(), row, row)
+                self._row_of_key = None  # the rows below moved down
+                self._add(pred, row)
+                self.endInsertRows()
         if self._thumbnails is not None:
             self._thumbnails.request_predictions(p for p in predictions if p.ok)
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by ``column``'s key (-1: arrival order), and keep that order as rows arrive and change.
+
+        Rows with equal keys stay in arrival order, in either direction. Selections and other persistent
+        indexes follow their rows.
+        """
+        self._sort_column = int(column)
+        self._sort_descending = order == Qt.SortOrder.DescendingOrder
+        self._reorder()
+
     # ----- internals ----------------------------------------------------
+    def _add(self, pred: Any, row: int) -> None:
+        """Put a new prediction at ``row`` (inside a begin/endInsertRows pair)."""
+        self._rows.insert(row, pred)
+        self._arrival_of_row.insert(row, len(self._arrived))
+        self._arrived.append(pred)
+        self._prediction_of_key[str(pred.record.path)] = pred
+        self._flag_counts[self.flag_of(pred)] += 1
+
+    def _rows_by_key(self) -> dict[str, int]:
+        """The row of each file path, rebuilt when the rows have moved since last asked."""
+        if self._row_of_key is None:
+            self._row_of_key = {str(pred.record.path): row for row, pred in enumerate(self._rows)}
+        return self._row_of_key
+
+    def _keep_sorted(self, changed_column: Column) -> None:
+        """Sort again after the keys of ``changed_column`` changed, if the rows are sorted by it."""
+        if self._sort_column == changed_column:
+            self._reorder()
+
+    def _reorder(self) -> None:
+        """Move the rows into the current sort order, in one layout change."""
+        if self._sort_column < 0:
+            order = list(range(len(self._arrived)))
+        else:
+            keys = [self._sort_key(pred, self._sort_column) for pred in self._arrived]
+            order = sorted_positions(keys, self._sort_descending)
+        if order == self._arrival_of_row:
+            return
+        self.layoutAboutToBeChanged.emit()
+        new_row_of_arrival = [0] * len(order)
+        for row, arrival in enumerate(order):
+            new_row_of_arrival[arrival] = row
+        moved = self.persistentIndexList()
+        self.changePersistentIndexList(
+            moved,
+            [self.index(new_row_of_arrival[self._arrival_of_row[index.row()]], index.column()) for index in moved],
+        )
+        self._arrival_of_row = order
+        self._rows = [self._arrived[arrival] for arrival in order]
+        self._row_of_key = None
+        self.layoutChanged.emit()
+
     @Slot(object)
     def _on_thumbnails_loaded(self, keys: list) -> None:
-        rows = [self._row_of_key[key] for key in keys if key in self._row_of_key]
+        row_of_key = self._rows_by_key()
+        rows = [row_of_key[key] for key in keys if key in row_of_key]
         if rows:
             self.dataChanged.emit(
                 self.index(min(rows), Column.THUMBNAIL),
@@ -380,7 +476,7 @@ class ResultsFilterProxy(QSortFilterProxyModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setSortRole(Role.SORT)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # re-filter rows whose data changed
         self._class_name: str | None = None
         self._min_confidence = 0.0
         self._max_confidence = 1.0
@@ -412,6 +508,18 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         self.beginFilterChange()
         setattr(self, attribute, value)
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by ``column`` (-1: arrival order), as a header click asks.
+
+        A :class:`ResultsModel` orders its own rows (:meth:`ResultsModel.sort`), and the proxy keeps
+        their order: sorting here would ask the model for two keys per comparison.
+        """
+        model = self.sourceModel()
+        if isinstance(model, ResultsModel):
+            model.sort(column, order)
+        else:
+            super().sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802 - Qt override
         """Apply the class, confidence and flag filters to one source row."""

@@ -64,7 +64,7 @@ def test_review_keys_work_in_the_enlarged_cell_window(qtbot, make_window, fake_c
     confirmed = [p for p in window.results_model.predictions() if window.results_model.review_of(p)]
     assert len(confirmed) == 2
     model = window.results_model
-    window.results_view.select_proxy_row(window.proxy.mapFromSource(model.index(model.predictions().index(cell), 0)).row())
+    window.results_view.select_proxy_row(window.proxy.mapFromSource(model.index(model.row_of(cell), 0)).row())
     assert viewer.prediction() is cell
     assert viewer.caption.text().endswith(f"changed to {display_name(other)} by {current_user()}")
 
@@ -140,7 +140,7 @@ def test_a_file_whose_name_is_not_utf8_is_shown_and_named_as_in_the_table(qtbot,
     view = window.results_view
     model = window.results_model
     cell = next(p for p in model.predictions() if str(p.record.path) == odd)
-    view.select_proxy_row(window.proxy.mapFromSource(model.index(model.predictions().index(cell), 0)).row())
+    view.select_proxy_row(window.proxy.mapFromSource(model.index(model.row_of(cell), 0)).row())
     assert view.current_prediction() is cell
     window.actions.enlarge_cell.trigger()
     for image_view in (view.detail.image_view, window.cell_viewer.image_view):

@@ -8,7 +8,6 @@ erythroblast. The tests paint the real marks and compare their pixels.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, Qt
@@ -16,28 +15,21 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QListView, QStyleOptionViewItem
 
 from hemoapp.core.contract import CLASS_NAMES
-from hemoapp.core.pipeline import Prediction
-from hemoapp.core.scan import ImageRecord
 from hemoapp.gui.delegates import GalleryDelegate
 from hemoapp.gui.style import CLASS_COLORS, FLAG_COLOR
 from hemoapp.gui.table_model import Column, ResultsModel
+from hemotest.predictions import cell, unreadable
 
 
-def _pred(name: str, class_index: int) -> Prediction:
-    probs = [0.01 / 7] * 8
-    probs[class_index] = 0.99
-    return Prediction.from_probabilities(ImageRecord(Path(f"/x/{name}"), name, 1234), probs)
 
 
-def _failed(name: str) -> Prediction:
-    return Prediction.failed(ImageRecord(Path(f"/x/{name}"), name, 0), "corrupt", "the image data is damaged")
 
 
 @pytest.fixture()
 def model(qapp):
     """One confident cell of each class, then an unreadable file in the last row."""
     model = ResultsModel(review_threshold=0.5)
-    model.append_predictions([_pred(f"{name}.jpg", i) for i, name in enumerate(CLASS_NAMES)] + [_failed("bad.jpg")])
+    model.append_predictions([cell(f"{name}.jpg", i, 0.99) for i, name in enumerate(CLASS_NAMES)] + [unreadable("bad.jpg")])
     return model
 
 

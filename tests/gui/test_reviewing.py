@@ -39,7 +39,7 @@ def other_class(pred) -> str:
 
 def proxy_row_of(window, pred) -> int:
     model = window.results_model
-    return window.proxy.mapFromSource(model.index(model.predictions().index(pred), 0)).row()
+    return window.proxy.mapFromSource(model.index(model.row_of(pred), 0)).row()
 
 
 def test_changing_a_flagged_cell_counts_the_new_class_and_moves_on(reviewing):
@@ -68,6 +68,19 @@ def test_changing_a_flagged_cell_counts_the_new_class_and_moves_on(reviewing):
     assert cell in [window.proxy.index(r, 0).data(Role.PREDICTION) for r in range(window.proxy.rowCount())]
     bar.set_class_filter(cell.predicted)
     assert cell not in [window.proxy.index(r, 0).data(Role.PREDICTION) for r in range(window.proxy.rowCount())]
+
+
+def test_sorted_by_reviewed_class_a_review_goes_on_to_the_first_flagged_cell_left(reviewing):
+    # Sorted by "Reviewed as", a review moves its cell to the top (reviewed cells sort first), so the next cell to
+    # review is the first flagged one shown below it, not one after the row where the cell used to be.
+    window, model = reviewing, reviewing.results_model
+    window.results_view.table.sortByColumn(Column.REVIEWED, Qt.SortOrder.AscendingOrder)
+    shown = [window.proxy.index(r, 0).data(Role.PREDICTION) for r in range(window.proxy.rowCount())]
+    flagged = [pred for pred in shown if model.needs_review(pred)]
+    window.results_view.select_proxy_row(shown.index(flagged[1]))
+    window.actions.review_as[CLASS_NAMES.index(other_class(flagged[1]))].trigger()
+    assert window.proxy.index(0, 0).data(Role.PREDICTION) is flagged[1]
+    assert selected(window) is flagged[0]
 
 
 def test_confirm_and_undo_from_the_review_box(qtbot, reviewing):
@@ -246,7 +259,7 @@ def test_reviews_are_saved_as_made_and_come_back_with_the_folder(qtbot, make_win
     assert second.current_summary().reviewed == 1 and second.current_summary().changed == 1
     assert second.results_view.progress.label.text().endswith("1 saved review restored")
     # Undoing it rewrites the store: the next opening restores nothing.
-    row = model.predictions().index(next(p for p in model.predictions() if p.record.path == changed.record.path))
+    row = model.row_of(next(p for p in model.predictions() if p.record.path == changed.record.path))
     second.results_view.select_proxy_row(second.proxy.mapFromSource(model.index(row, 0)).row())
     second.review_selected(None)
     second.close()

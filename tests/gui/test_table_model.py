@@ -3,46 +3,38 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListView, QTableView
 
 from hemoapp.core.contract import CLASS_NAMES
-from hemoapp.core.pipeline import Prediction
-from hemoapp.core.scan import ImageRecord
 from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
 from hemoapp.gui.table_model import Column, Flag, FlagFilter, ResultsFilterProxy, ResultsModel, Role
 from hemoapp.gui.widgets.detail_panel import format_bytes, format_digest
 from hemoapp.gui.widgets.progress_bar import finished_text, format_duration, progress_text
+from hemotest.predictions import cell, unreadable
 
 
-def _pred(name: str, class_index: int, confidence: float) -> Prediction:
-    probs = [(1 - confidence) / 7] * 8
-    probs[class_index] = confidence
-    return Prediction.from_probabilities(ImageRecord(Path(f"/x/{name}"), name, 1234), probs)
 
 
-def _failed(name: str) -> Prediction:
-    return Prediction.failed(ImageRecord(Path(f"/x/{name}"), name, 0), "corrupt", "the image data is damaged")
 
 
 @pytest.fixture()
 def model(qapp):
     model = ResultsModel(review_threshold=0.9)
-    model.append_predictions([_pred("a.jpg", 0, 0.95), _pred("b.jpg", 6, 0.6), _failed("c.jpg")])
-    model.append_predictions([_pred("d.jpg", 7, 0.99), _pred("e.jpg", 6, 0.85)])
+    model.append_predictions([cell("a.jpg", 0, 0.95), cell("b.jpg", 6, 0.6), unreadable("c.jpg")])
+    model.append_predictions([cell("d.jpg", 7, 0.99), cell("e.jpg", 6, 0.85)])
     return model
 
 
 def test_one_rows_inserted_per_batch(qtbot, qapp):
     model = ResultsModel()
     with qtbot.waitSignals([model.rowsInserted], timeout=100):
-        model.append_predictions([_pred(f"{i}.jpg", i % 8, 0.9) for i in range(32)])
+        model.append_predictions([cell(f"{i}.jpg", i % 8, 0.9) for i in range(32)])
     inserted = []
     model.rowsInserted.connect(lambda *args: inserted.append(args[1:]))
-    model.append_predictions([_pred(f"n{i}.jpg", 1, 0.9) for i in range(5)])
+    model.append_predictions([cell(f"n{i}.jpg", 1, 0.9) for i in range(5)])
     assert inserted == [(32, 36)]
 
 

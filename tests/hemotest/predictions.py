@@ -19,6 +19,18 @@ def predicted(name: str, confidence: float = 0.99, index: int = 0) -> Prediction
     return Prediction.from_probabilities(record, probabilities)
 
 
+def cell(relpath: str, class_index: int, confidence: float) -> Prediction:
+    """A cell of the ``class_index``-th class at ``confidence`` (the rest spread evenly), file ``/x/<relpath>``."""
+    probabilities = [(1 - confidence) / (len(CLASS_NAMES) - 1)] * len(CLASS_NAMES)
+    probabilities[class_index] = confidence
+    return Prediction.from_probabilities(ImageRecord(Path("/x") / relpath, relpath, 1234), probabilities)
+
+
+def unreadable(relpath: str) -> Prediction:
+    """A file ``/x/<relpath>`` that could not be read (its image data damaged)."""
+    return Prediction.failed(ImageRecord(Path("/x") / relpath, relpath, 0), "corrupt", "the image data is damaged")
+
+
 def in_folder(folder: str, prediction: Prediction) -> Prediction:
     """``prediction`` with its file moved into ``folder`` (its ``relpath`` then starts ``folder/``)."""
     record = dataclasses.replace(prediction.record, relpath=f"{folder}/{prediction.record.relpath}")
