@@ -96,6 +96,12 @@ def natural_key(name: str) -> tuple:
     return key, name
 
 
+def relpath_key(relpath: str) -> tuple:
+    """Sort key of a ``/``-separated relative path: :func:`natural_key` of each part, so the
+    order is the scan's (``a/img2`` before ``a/img10``, folders and files by name)."""
+    return tuple(natural_key(part) for part in relpath.split("/"))
+
+
 def _is_ignored(entry: os.DirEntry) -> bool:
     name = entry.name
     if name.startswith(".") or name.casefold() in JUNK_NAMES:
@@ -279,7 +285,7 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
                 add(ImageRecord(path=path, relpath=label, size_bytes=0))
                 continue
             add(ImageRecord(path=path, relpath=label, size_bytes=info.st_size, mtime_ns=info.st_mtime_ns))
-    records.sort(key=lambda record: tuple(natural_key(part) for part in record.relpath.split("/")))
+    records.sort(key=lambda record: relpath_key(record.relpath))
     result.records = records
     return result
 

@@ -31,6 +31,7 @@ from hemoapp.core.agreement import disagrees
 from hemoapp.core.contract import display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
+from hemoapp.core.scan import relpath_key
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
 from hemoapp.gui.row_order import insertion_row, sorted_positions
 from hemoapp.gui.style import class_swatch, error_swatch
@@ -433,7 +434,7 @@ class ResultsModel(QAbstractTableModel):
             return self._review_text(pred) or "\uffff"  # unreviewed rows last
         if column == Column.ERROR:
             return pred.error or ""
-        return pred.record.relpath.lower()
+        return relpath_key(pred.record.relpath)  # cell_2 before cell_10, as the folder was read
 
     def _review_text(self, pred: Any) -> str:
         review = self.review_of(pred)

@@ -155,3 +155,16 @@ def test_the_selected_cell_stays_selected_and_current_through_a_sort(qtbot, prox
         assert [index.data(Role.PREDICTION) for index in selected] == [picked]
         assert view.currentIndex().data(Role.PREDICTION) is picked
         assert _shown(proxy) == _expected(model.predictions(), model, column, order)
+
+
+def test_sorting_by_file_numbers_cells_as_the_folder_lists_them(proxy):
+    model: ResultsModel = proxy.sourceModel()
+    names = ["cell_10.jpg", "cell_2.jpg", "Cell_1.jpg", "b/cell_3.jpg", "a/cell_20.jpg", "a/cell_9.jpg"]
+    model.append_predictions([cell(name, 6, 0.99) for name in names])
+    proxy.sort(Column.FILE, ASCENDING)
+    # Numbers by value, as the folder scan orders them, not "cell_10" before "cell_2"; folders by name.
+    assert [p.record.relpath for p in _shown(proxy)] == [
+        "a/cell_9.jpg", "a/cell_20.jpg", "b/cell_3.jpg", "Cell_1.jpg", "cell_2.jpg", "cell_10.jpg"
+    ]
+    proxy.sort(Column.FILE, DESCENDING)
+    assert [p.record.relpath for p in _shown(proxy)][0] == "cell_10.jpg"
