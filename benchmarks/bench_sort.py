@@ -75,10 +75,11 @@ def main() -> None:
     model.set_review_threshold(0.95)
     app.processEvents()
     print(f"new review threshold, sorted by {Column.REVIEWED.name.lower()}: {time.perf_counter() - start:.3f} s")
-    view.sortByColumn(Column.CONFIDENCE, Qt.SortOrder.DescendingOrder)
-    model.clear()
-    app.processEvents()
-    print(f"{args.rows:,} rows arriving, sorted by confidence: {fill(model, predictions, app):.2f} s")
+    for column in (Column.CONFIDENCE, Column.FILE):
+        view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+        model.clear()
+        app.processEvents()
+        print(f"{args.rows:,} rows arriving, sorted by {column.name.lower()}: {fill(model, predictions, app):.2f} s")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ class ResultsModel(QAbstractTableModel):
         self._row_of_key: dict[str, int] | None = {}  # None: to be rebuilt after the rows moved
         self._sort_column = -1  # -1: arrival order
         self._sort_descending = False
+        self._file_keys: dict[str, tuple] = {}  # relpath_key of each row's file
         self._threshold = float(review_threshold)
         self._flag_counts = {Flag.NONE: 0, Flag.REVIEW: 0, Flag.ERROR: 0}
         self._reviews: dict[str, Review] = {}
@@ -304,6 +305,7 @@ class ResultsModel(QAbstractTableModel):
         self._arrival_of_row.clear()
         self._prediction_of_key.clear()
         self._row_of_key = {}
+        self._file_keys.clear()
         self._reviews.clear()
         self._recount_flags()
         self.endResetModel()
@@ -434,7 +436,12 @@ class ResultsModel(QAbstractTableModel):
             return self._review_text(pred) or "\uffff"  # unreviewed rows last
         if column == Column.ERROR:
             return pred.error or ""
-        return relpath_key(pred.record.relpath)  # cell_2 before cell_10, as the folder was read
+        # cell_2 before cell_10, as the folder was read; kept, as a sorted insertion asks ~log2(rows) times per cell
+        relpath = pred.record.relpath
+        key = self._file_keys.get(relpath)
+        if key is None:
+            key = self._file_keys[relpath] = relpath_key(relpath)
+        return key
 
     def _review_text(self, pred: Any) -> str:
         review = self.review_of(pred)
