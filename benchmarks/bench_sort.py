@@ -23,7 +23,7 @@ from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
 from hemoapp.gui.table_model import Column, ResultsFilterProxy, ResultsModel
 
-BATCH = 32  # the classifier's batch size: rows arrive this many at a time
+BATCH = 32  # the window's batch size (ClassificationController): rows arrive this many at a time
 
 
 def synthetic_predictions(count: int, seed: int = 1) -> list[Prediction]:
@@ -71,10 +71,11 @@ def main() -> None:
             view.sortByColumn(column, order)
             app.processEvents()
             print(f"sort by {column.name.lower():<10} {order.name[:-5].lower():<10} {time.perf_counter() - start:.3f} s")
+    view.sortByColumn(Column.FLAG, Qt.SortOrder.AscendingOrder)
     start = time.perf_counter()
-    model.set_review_threshold(0.95)
+    model.set_review_threshold(0.95)  # every flag may change: the rows sort again
     app.processEvents()
-    print(f"new review threshold, sorted by {Column.REVIEWED.name.lower()}: {time.perf_counter() - start:.3f} s")
+    print(f"new review threshold, sorted by flag: {time.perf_counter() - start:.3f} s")
     for column in (Column.CONFIDENCE, Column.FILE):
         view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
         model.clear()
