@@ -47,9 +47,8 @@ def _shown(proxy: ResultsFilterProxy) -> list[Prediction]:
 
 def _expected(predictions: list[Prediction], model: ResultsModel, column: Column, order) -> list[Prediction]:
     """The stable sort by the column's key: rows with equal keys stay in arrival order, in either direction."""
-    keyed = [(model.index(0, 0).model()._sort_key(p, column), i, p) for i, p in enumerate(predictions)]
-    keyed.sort(key=lambda item: item[0], reverse=order == DESCENDING)
-    return [p for _, _, p in keyed]
+    # list.sort is stable, and reverse=True keeps equal items in their order too.
+    return sorted(predictions, key=lambda p: model._sort_key(p, column), reverse=order == DESCENDING)
 
 
 def test_sorting_computes_each_rows_key_once_not_once_per_comparison(proxy, monkeypatch):
