@@ -10,6 +10,7 @@ the set need not be renamed to HemoLens's class names first.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from hemoapp.core.contract import CLASS_NAMES
@@ -60,6 +61,7 @@ def normalize_name(folder: str) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=4096)  # the window asks for every row at each summary refresh; few names recur
 def class_of_folder(folder: str) -> str | None:
     """The class a folder's name gives its files, or ``None`` when it names no class."""
     name = normalize_name(folder)

@@ -5,19 +5,28 @@ the one LiteRT interpreter) never run concurrently. Each job has an id; only
 the current job's results are passed on. Cancelling, or starting another job,
 makes the old job stop at its next batch and its late results are dropped
 (Orange3's rule: a cancelled task's result never reaches the widget).
+
+Results reach the window a few times a second, not once per batch: each
+delivery costs the window's thread a repaint of the table and the progress bar,
+and on two cores that time is taken from decoding and inference
+(``benchmarks/bench_window.py`` measures it).
+A batch is delivered at once when the last delivery is ``delivery_interval_ms``
+old; otherwise it waits, and the batches that waited go out together. Whatever
+waits is delivered before the job's end is announced, however it ends.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
-from hemoapp.core.pipeline import iter_predictions
+from hemoapp.core.pipeline import BatchResult, iter_predictions
 from hemoapp.core.scan import ScanResult, records_from_paths, scan_folder
 from hemoapp.gui.workers import GeneratorWorker, WorkerError
 
@@ -70,14 +79,23 @@ def classification_job(source: JobSource, classifier: Any, batch_size: int, canc
     yield from iter_predictions(scan.records, classifier, batch_size=batch_size, cancel=cancel)
 
 
+def merge_batches(batches: Sequence[BatchResult]) -> BatchResult:
+    """One ``BatchResult`` with the predictions of ``batches`` (in order) and the last one's progress."""
+    last = batches[-1]
+    predictions = [prediction for batch in batches for prediction in batch.predictions]
+    return BatchResult(predictions, last.done, last.total, last.elapsed_s)
+
+
 class ClassificationController(QObject):
     """Starts, cancels and supersedes classification jobs.
 
     Signals (current job only):
         job_started(int, object): job id and :class:`JobSource`.
         scanned(object): the core ``ScanResult`` (records and skipped files).
-        batch_ready(object): one core ``BatchResult``.
-        job_finished(str, object): a :class:`JobState` and a ``WorkerError`` or ``None``.
+        batch_ready(object): a core ``BatchResult``: one or more batches that arrived since the
+            last delivery, merged (see :func:`merge_batches`), at most once per ``delivery_interval_ms``.
+        job_finished(str, object): a :class:`JobState` and a ``WorkerError`` or ``None``; every
+            result of the job has been delivered by then.
     """
 
     job_started = Signal(int, object)
@@ -85,10 +103,22 @@ class ClassificationController(QObject):
     batch_ready = Signal(object)
     job_finished = Signal(str, object)
 
-    def __init__(self, classifier: Any = None, batch_size: int = 32, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        classifier: Any = None,
+        batch_size: int = 32,
+        delivery_interval_ms: int = 250,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._classifier = classifier
         self.batch_size = batch_size
+        self.delivery_interval_ms = delivery_interval_ms
+        self._pending: list[BatchResult] = []  # the current job's batches not yet delivered
+        self._last_delivery = float("-inf")  # time.monotonic() of the last batch_ready
+        self._delivery_timer = QTimer(self)
+        self._delivery_timer.setSingleShot(True)
+        self._delivery_timer.timeout.connect(self._deliver)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._next_job_id = 1
@@ -139,6 +169,7 @@ class ClassificationController(QObject):
         signals.finished.connect(self._on_worker_finished)
         self._workers[job_id] = worker
         self._current = worker
+        self._last_delivery = float("-inf")  # the new job's first batch is shown at once
         self._pool.start(worker)
         self.job_started.emit(job_id, source)
         return job_id
@@ -161,12 +192,15 @@ class ClassificationController(QObject):
             return False
         worker.cancel()
         self._current = None
+        self._deliver()  # what was classified is kept: it reaches the window before the end does
         self.job_finished.emit(JobState.CANCELLED, None)
         return True
 
     def shutdown(self) -> None:
         """Cancel everything and wait for the pool thread (call before the window closes)."""
         self._current = None
+        self._delivery_timer.stop()
+        self._pending.clear()
         for worker in list(self._workers.values()):
             worker.cancel()
         self._pool.waitForDone()
@@ -181,14 +215,33 @@ class ClassificationController(QObject):
             return  # a superseded or cancelled job: its late results are ignored
         if hasattr(value, "records") and hasattr(value, "skipped"):
             self.scanned.emit(value)
+            return
+        self._pending.append(value)
+        if self._delivery_timer.isActive():
+            return  # it will deliver this batch with the others
+        wait_ms = self.delivery_interval_ms - (time.monotonic() - self._last_delivery) * 1000
+        if wait_ms <= 0:
+            self._deliver()
         else:
-            self.batch_ready.emit(value)
+            self._delivery_timer.start(int(wait_ms) + 1)
+
+    @Slot()
+    def _deliver(self) -> None:
+        """Emit the batches that wait, merged into one ``batch_ready``."""
+        self._delivery_timer.stop()
+        if not self._pending:
+            return
+        batch = merge_batches(self._pending)
+        self._pending = []
+        self._last_delivery = time.monotonic()
+        self.batch_ready.emit(batch)
 
     @Slot(int, object)
     def _on_worker_errored(self, job_id: int, error: WorkerError) -> None:
         if not self._is_current(job_id):
             return
         self._current = None
+        self._deliver()  # the batches before the failure are kept
         self.job_finished.emit(JobState.FAILED, error)
 
     @Slot(int, bool)
@@ -197,4 +250,5 @@ class ClassificationController(QObject):
         if not self._is_current(job_id):
             return
         self._current = None
+        self._deliver()
         self.job_finished.emit(JobState.CANCELLED if cancelled else JobState.COMPLETED, None)

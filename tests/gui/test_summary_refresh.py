@@ -1,0 +1,65 @@
+"""How often the window recomputes the summary (counts, differential, agreement, batch warning).
+
+The summary is computed from every row, so it costs more as a batch grows (0.04–0.12 s for 12,000 cells in
+class folders on the 2-core development machine). While cells arrive it waits at least ``SUMMARY_COST_RATIO``
+times its last duration, so it never takes more than a small share of the window's thread from the
+classification; after a review or a new threshold it follows within ``SUMMARY_DELAY_MS``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from hemoapp.gui.main_window import SUMMARY_COST_RATIO, SUMMARY_DELAY_MS, summary_pause_ms
+
+SLOW_S = 0.1  # how long the slowed summary below takes
+
+
+class _SlowSummary:
+    """Stands in for ``MainWindow.current_summary``: records when it ran and takes ``SLOW_S``."""
+
+    def __init__(self, window) -> None:
+        self.compute = window.current_summary
+        self.started: list[float] = []
+
+    def __call__(self):
+        self.started.append(time.perf_counter())
+        time.sleep(SLOW_S)
+        return self.compute()
+
+
+def test_pause_grows_with_the_cost_of_the_last_refresh():
+    assert summary_pause_ms(0.0) == SUMMARY_DELAY_MS
+    assert summary_pause_ms(0.01) == SUMMARY_DELAY_MS
+    assert summary_pause_ms(0.2) == round(0.2 * SUMMARY_COST_RATIO * 1000)
+
+
+def test_while_cells_arrive_a_slow_summary_waits_longer(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier(delay_s=0.1), batch_size=1)
+    slow = _SlowSummary(window)
+    window.current_summary = slow
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        window.open_folder(cell_folder)
+    ended_at = time.perf_counter()
+    # The last refresh is the batch's end (at once, whatever the pause); the ones before came with cells.
+    during = slow.started[:-1]
+    assert len(during) >= 2, slow.started
+    assert ended_at - slow.started[-1] < 2 * SLOW_S
+    gaps = [later - earlier for earlier, later in zip(during, during[1:])]
+    # the refresh took SLOW_S, so the next one waited SUMMARY_COST_RATIO times that after it
+    assert min(gaps) >= SLOW_S + 0.95 * summary_pause_ms(SLOW_S) / 1000, gaps
+
+
+def test_after_a_review_the_summary_follows_quickly_even_if_slow(qtbot, make_window, fake_classifier, cell_folder):
+    window = make_window(fake_classifier(), batch_size=4)
+    slow = _SlowSummary(window)
+    window.current_summary = slow
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        window.open_folder(cell_folder)
+    qtbot.waitUntil(lambda: not window._summary_timer.isActive(), timeout=5000)
+    refreshes = len(slow.started)
+    window.results_view.select_proxy_row(0)
+    reviewed_at = time.perf_counter()
+    assert window.review_selected("platelet")
+    qtbot.waitUntil(lambda: len(slow.started) > refreshes, timeout=5000)
+    assert slow.started[-1] - reviewed_at < SUMMARY_DELAY_MS / 1000 + 0.15
