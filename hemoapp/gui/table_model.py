@@ -31,7 +31,7 @@ from hemoapp.core.agreement import disagrees
 from hemoapp.core.contract import display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
-from hemoapp.core.scan import relpath_key
+from hemoapp.core.scan import display_text, relpath_key
 from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
 from hemoapp.gui.row_order import insertion_row, sorted_positions
 from hemoapp.gui.style import class_swatch, error_swatch
@@ -157,6 +157,8 @@ class ResultsModel(QAbstractTableModel):
             return _HEADERS[Column(section)]
         if role == Qt.ItemDataRole.ToolTipRole:
             return _HEADER_TIPS.get(Column(section))
+        if role == Qt.ItemDataRole.AccessibleTextRole and section == Column.THUMBNAIL:
+            return "Picture"  # the column has no title on screen, but a screen reader names each column
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -192,6 +194,8 @@ class ResultsModel(QAbstractTableModel):
             return self._sort_key(pred, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(pred)
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == Column.THUMBNAIL:
+            return self._spoken(pred)  # a gallery tile, or the table's picture, is only painted
         if role == Qt.ItemDataRole.TextAlignmentRole and column == Column.CONFIDENCE:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         return None
@@ -449,6 +453,19 @@ class ResultsModel(QAbstractTableModel):
             return ""
         name = display_name(review.class_name)
         return f"{name} (changed)" if is_changed(pred, review) else f"{name} (confirmed)"
+
+    def _spoken(self, pred: Any) -> str:
+        """One line for a screen reader: the file, the class and confidence, the flag and the review."""
+        name = display_text(pred.record.relpath)
+        if not pred.ok:
+            return f"{name}: could not be read ({pred.error or pred.error_kind or 'error'})"
+        text = f"{name}: {display_name(pred.predicted)} {confidence_percent(pred.confidence)}"
+        if self.flag_of(pred) == Flag.REVIEW:
+            text += ", flagged for review"
+        review = self.review_of(pred)
+        if review is not None:
+            text += f", reviewed as {display_name(review.class_name)}"
+        return text
 
     def _tooltip(self, pred: Any) -> str:
         if not pred.ok:

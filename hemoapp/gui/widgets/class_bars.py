@@ -46,8 +46,9 @@ class ClassBarChart(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_bars(self, bars: list[Bar]) -> None:
-        """Replace the rows and repaint."""
+        """Replace the rows and repaint; a screen reader is told the same rows in words."""
         self._bars = list(bars)
+        self.setAccessibleDescription("; ".join(f"{bar.label} {bar.value_text}" for bar in self._bars))
         self.updateGeometry()
         self.update()
 

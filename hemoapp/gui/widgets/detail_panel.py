@@ -74,6 +74,7 @@ class DetailPanel(QScrollArea):
         self.verdict_label = QLabel()
         self.verdict_label.setWordWrap(True)
         self.chart = ClassBarChart()
+        self.chart.setAccessibleName("Class probabilities")
         self.chart.setToolTip("The model's probability for each of the eight classes")
         self.review_box = ReviewBox()
 

@@ -10,8 +10,9 @@ from hemoapp.gui.style import class_swatch
 from hemoapp.gui.table_model import FlagFilter
 
 
-def _percent_spin(value: float, tooltip: str) -> QDoubleSpinBox:
+def _percent_spin(value: float, tooltip: str, name: str) -> QDoubleSpinBox:
     spin = QDoubleSpinBox()
+    spin.setAccessibleName(name)  # the label beside it ("to") would not say what it sets
     spin.setRange(0.0, 100.0)
     spin.setDecimals(0)
     spin.setSingleStep(5.0)
@@ -62,6 +63,7 @@ class FilterBar(QWidget):
         self.class_combo.setToolTip(
             "Show one class only: the reviewed class where a person gave one, else the predicted (Ctrl+F)"
         )
+        self.class_combo.setAccessibleName("Class shown")
         self.class_combo.addItem("All classes", None)
         for name in CLASS_NAMES:
             self.class_combo.addItem(class_swatch(name, self.palette()), display_name(name), name)
@@ -72,6 +74,7 @@ class FilterBar(QWidget):
             "Show all cells, the cells flagged for review (all, or those nobody has reviewed yet), "
             "only confident cells, unreadable files, or the cells whose class differs from their folder's"
         )
+        self.flag_combo.setAccessibleName("Cells shown")
         self.flag_combo.addItem("All cells", FlagFilter.ALL)
         self.flag_combo.addItem("Flagged for review", FlagFilter.REVIEW)
         self.flag_combo.addItem("Flagged, not reviewed", FlagFilter.UNREVIEWED)
@@ -81,12 +84,14 @@ class FilterBar(QWidget):
         self.set_disagreements_available(False)
         self.flag_combo.currentIndexChanged.connect(self._on_filter_changed)
 
-        self.min_spin = _percent_spin(0.0, "Hide cells whose confidence is below this")
-        self.max_spin = _percent_spin(100.0, "Hide cells whose confidence is above this")
+        self.min_spin = _percent_spin(0.0, "Hide cells whose confidence is below this", "Lowest confidence shown")
+        self.max_spin = _percent_spin(100.0, "Hide cells whose confidence is above this", "Highest confidence shown")
         self.min_spin.valueChanged.connect(self._on_filter_changed)
         self.max_spin.valueChanged.connect(self._on_filter_changed)
 
-        self.threshold_spin = _percent_spin(90.0, "Cells below this confidence are flagged 'Review' (Ctrl+T)")
+        self.threshold_spin = _percent_spin(
+            90.0, "Cells below this confidence are flagged 'Review' (Ctrl+T)", "Review threshold"
+        )
         self.threshold_spin.setSingleStep(1.0)
         self.threshold_spin.valueChanged.connect(self._on_threshold_spin_value_changed)
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPalette, 
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from hemoapp.core.contract import CENTER_CROP
+from hemoapp.core.scan import display_text
 from hemoapp.gui.thumbnails import LoadedImage, ThumbnailCache
 
 
@@ -85,11 +86,13 @@ class ImageView(QWidget):
             return entry
         self.set_pixmap(images.pixmap(prediction.record.path))
         self.set_region_fraction(CENTER_CROP if prediction.ok else None)
+        self.setAccessibleName(f"Picture of {display_text(prediction.record.relpath)}")
         return entry
 
     def set_placeholder(self, text: str) -> None:
-        """Text shown when there is no pixmap."""
+        """Text shown when there is no pixmap (and what a screen reader is told)."""
         self._placeholder = text
+        self.setAccessibleName(text)
         self.update()
 
     def sizeHint(self) -> QSize:

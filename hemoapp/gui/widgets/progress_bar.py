@@ -71,6 +71,7 @@ class JobProgressBar(QWidget):
         super().__init__(parent)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
+        self.bar.setAccessibleName("Classification progress")
         self.bar.setMinimumWidth(120)
         self.label = ElidedLabel()  # the final line can name a long folder path
         self.label.setMinimumWidth(180)

@@ -38,6 +38,7 @@ class Tab:
 def _make_table(proxy: ResultsFilterProxy) -> QTableView:
     table = QTableView()
     table.setObjectName("resultsTable")
+    table.setAccessibleName("Results table")
     table.setModel(proxy)
     table.setSortingEnabled(True)
     table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # arrival (natural file) order until a header is clicked
@@ -68,6 +69,7 @@ def _make_table(proxy: ResultsFilterProxy) -> QTableView:
 def _make_gallery(proxy: ResultsFilterProxy) -> QListView:
     gallery = QListView()
     gallery.setObjectName("resultsGallery")
+    gallery.setAccessibleName("Results gallery")
     gallery.setModel(proxy)
     gallery.setModelColumn(Column.THUMBNAIL)
     gallery.setViewMode(QListView.ViewMode.IconMode)

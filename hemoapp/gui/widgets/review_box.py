@@ -48,7 +48,9 @@ class ReviewBox(QGroupBox):
         grid.addWidget(self.clear_button, 1, 2, 1, 2)
         for number, name in enumerate(CLASS_NAMES):
             button = QPushButton(class_swatch(name, self.palette()), f"{CLASS_KEYS[number]} {SHORT_NAMES[name]}")
-            button.setToolTip(f"This cell is a {display_name(name).lower()} (key {CLASS_KEYS[number]})")
+            spoken = display_name(name).lower()
+            article = "an" if spoken[0] in "aeiou" else "a"  # every class name is said as it is spelt
+            button.setToolTip(f"This cell is {article} {spoken} (key {CLASS_KEYS[number]})")
             button.setCheckable(True)
             button.clicked.connect(lambda _checked=False, name=name: self.review_requested.emit(name))
             self.class_buttons[name] = button
