@@ -72,6 +72,7 @@ def summary_pause_ms(last_refresh_s: float) -> int:
     """Milliseconds the summary waits after new cells, given its last refresh took ``last_refresh_s``."""
     return max(SUMMARY_DELAY_MS, round(last_refresh_s * SUMMARY_COST_RATIO * 1000))
 
+
 def may_hold_images(path: Path) -> bool:
     """True for a folder or an image file that exists (a broken link counts: it gets an error row)."""
     if not (path.exists() or path.is_symlink()):
