@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
 
 from hemoapp.core.pipeline import BatchResult, iter_predictions
 from hemoapp.core.scan import ScanResult, records_from_paths, scan_folder
@@ -118,6 +118,8 @@ class ClassificationController(QObject):
         self._last_delivery = float("-inf")  # time.monotonic() of the last batch_ready
         self._delivery_timer = QTimer(self)
         self._delivery_timer.setSingleShot(True)
+        # A coarse timer may fire up to 5% early; "at most once per interval" should hold.
+        self._delivery_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._delivery_timer.timeout.connect(self._deliver)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
