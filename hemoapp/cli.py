@@ -32,7 +32,7 @@ from hemoapp.core.export import write_predictions_csv
 from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.scan import FolderError, ScanResult, display_text, records_from_paths, scan_folder
+from hemoapp.core.scan import FolderError, ScanResult, absolute_path, display_text, records_from_paths, scan_folder
 from hemoapp.core.summary import Summary, confidence_percent, interval_text, summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 
@@ -177,6 +177,7 @@ def _scan(target: str) -> ScanResult:
 def resolve_out(out: Path | None, option: str = "--out") -> Path:
     """The absolute path ``option`` names (default ``./hemolens_results.csv``), checked writable before the run."""
     path = (out if out is not None else Path.cwd() / DEFAULT_OUT_NAME).expanduser().absolute()
+    path = absolute_path(path.parent) / path.name  # "../out.csv" is named without its ".."
     # Checked before the run, so an hour of classification is not lost to a typo.
     if path.is_dir():
         raise FatalError(f"{path} is a folder; {option} needs a file name.")
@@ -419,7 +420,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_FATAL
     stdout.write(f"Results written to {out}\n")
     if report is not None:
-        source = str(Path(args.folder).expanduser().absolute())
+        source = str(absolute_path(Path(args.folder).expanduser()))
         agreement = compare(predictions, summary.review_threshold, reference_class)
         if not save_report(report, summary, info, predictions, scan, source, started_at, share, sample, agreement,
                            stderr):

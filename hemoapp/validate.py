@@ -43,6 +43,7 @@ from hemoapp.core.agreement_export import write_agreement_csv
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
+from hemoapp.core.scan import absolute_path
 from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text, summarize
 from hemoapp.core.unsure_share import unsure_share
 
@@ -189,7 +190,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(f"Agreement written to {agreement_path}\n")
     if report is not None:
         summary = summarize(batch.predictions, threshold)
-        source = str(Path(args.folder).expanduser().absolute())
+        source = str(absolute_path(Path(args.folder).expanduser()))
         share = unsure_share(batch.predictions, info.card)
         if not save_report(report, summary, info, batch.predictions, scan, source, batch.started_at, share, sample,
                            agreement, stderr):

@@ -85,6 +85,24 @@ def display_text(name: str) -> str:
         return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+def absolute_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute, with ``.`` and ``..`` taken out where that still names the same file.
+
+    Not resolved: a mapped drive or a link keeps the name the user knows. ``hemolens ../cells`` is
+    remembered, listed and reported as ``/home/lab/cells``, not ``/home/lab/run/../cells``. The
+    parts are only dropped when both spellings name one file (``a/link/..`` is not always ``a``
+    when ``link`` is a link), or when nothing is there yet to compare.
+    """
+    absolute = Path(path).absolute()
+    tidy = Path(os.path.normpath(absolute))
+    if tidy == absolute:
+        return absolute
+    try:
+        return tidy if os.path.samefile(tidy, absolute) else absolute
+    except OSError:  # one of them does not exist (or cannot be reached): keep what was given
+        return absolute
+
+
 def natural_key(name: str) -> tuple:
     """Sort key that orders ``img2`` before ``img10`` (case-insensitive, ties by name).
 

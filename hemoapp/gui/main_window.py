@@ -27,6 +27,7 @@ from hemoapp.core.report import ReportContext
 from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
 from hemoapp.core.sample import SampleDetails
+from hemoapp.core.scan import absolute_path
 from hemoapp.core.summary import summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
@@ -270,10 +271,9 @@ class MainWindow(QMainWindow):
             folder: the folder to scan recursively.
             confirm: ask before discarding unexported results.
         """
-        # Absolute (not resolved: a mapped drive or a link keeps the name the user knows), so
-        # a folder given on the command line relative to where HemoLens started is still
-        # found when the recent list is opened from anywhere else.
-        folder = Path(folder).absolute()
+        # Absolute, so a folder given on the command line relative to where HemoLens started
+        # is still found when the recent list is opened from anywhere else.
+        folder = absolute_path(folder)
         if not folder.is_dir():
             self.statusBar().showMessage(f"Not a folder: {folder}", MESSAGE_MS)
             return False
@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
             paths: image files and folders.
             confirm: ask before discarding unexported results.
         """
-        paths = [Path(p).absolute() for p in paths]
+        paths = [absolute_path(p) for p in paths]
         if len(paths) == 1 and paths[0].is_dir():
             return self.open_folder(paths[0], confirm)
         if not any(may_hold_images(p) for p in paths):

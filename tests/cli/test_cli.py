@@ -238,6 +238,21 @@ def test_default_output_goes_to_the_current_folder(tiny_model, tmp_path, monkeyp
     assert str(work / cli.DEFAULT_OUT_NAME) in stdout
 
 
+def test_paths_given_relative_to_the_start_are_named_without_dot_dot(tiny_model, tmp_path, monkeypatch):
+    """``hemoapp classify ../images --out ../r.csv``: the terminal and the report name the folders a user knows."""
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.png").write_bytes(c.encode(c.rgb_image(), "PNG"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    code, stdout, stderr = run_cli("../images", "--model", str(tiny_model.model_path), "--threads", "1",
+                                   "--out", "../r.csv", "--report", "../r.pdf")
+    assert code == 0, stderr
+    assert f"Results written to {tmp_path / 'r.csv'}\n" in stdout
+    assert f"Report written to {tmp_path / 'r.pdf'}" in stdout
+    assert f"HemoLens report: {images}".encode("utf-16-be") in (tmp_path / "r.pdf").read_bytes()
+
+
 def test_single_file_and_empty_folder(tiny_model, tmp_path):
     image = tmp_path / "one.jpg"
     image.write_bytes(c.encode(c.rgb_image(), "JPEG"))

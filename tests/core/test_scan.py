@@ -13,6 +13,7 @@ from hemoapp.core import scan as scan_module
 from hemoapp.core.scan import (
     FolderError,
     ImageRecord,
+    absolute_path,
     display_text,
     natural_key,
     records_from_paths,
@@ -93,6 +94,32 @@ def test_links_followed_cycles_end_broken_links_kept(tmp_path):
     skipped = dict(result.skipped)
     assert set(skipped) == {"real/loop", "zz_alias"}
     assert all("already scanned" in reason for reason in skipped.values())
+
+
+def test_absolute_path_drops_dot_dot_from_a_path_given_relative_to_the_start(tmp_path, monkeypatch):
+    (tmp_path / "cells").mkdir()
+    (tmp_path / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "run")
+    assert absolute_path("../cells") == tmp_path / "cells"
+    assert absolute_path("./../cells/.") == tmp_path / "cells"
+    assert absolute_path("../run") == tmp_path / "run"
+    assert absolute_path(tmp_path / "cells") == tmp_path / "cells"
+
+
+@posix_only
+def test_absolute_path_keeps_dot_dot_after_a_link_where_dropping_it_names_another_folder(tmp_path):
+    (tmp_path / "deep" / "inner").mkdir(parents=True)
+    (tmp_path / "deep" / "cells").mkdir()
+    (tmp_path / "cells").mkdir()  # what "link/../cells" would name if ".." were dropped as text
+    os.symlink(tmp_path / "deep" / "inner", tmp_path / "link")
+    given = tmp_path / "link" / ".." / "cells"  # the system goes up from deep/inner: deep/cells
+    assert absolute_path(given) == given
+    assert os.path.samefile(absolute_path(given), tmp_path / "deep" / "cells")
+
+
+def test_absolute_path_keeps_a_missing_path_as_given(tmp_path):
+    given = tmp_path / "gone" / ".." / "cells"
+    assert absolute_path(given) == given
 
 
 @posix_only

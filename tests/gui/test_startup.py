@@ -234,3 +234,16 @@ def test_the_model_card_says_how_well_the_model_does_in_words(fake_classifier):
     assert "and all 20 wrong ones were among them." in re.sub(r"\s+", " ", document.toPlainText())
     info.card.metrics = {"accuracy": 0.5}
     assert "How well it does" not in model_card_html(info)
+
+
+def test_a_folder_given_through_its_parent_is_remembered_without_dot_dot(
+    qtbot, make_window, fake_classifier, cell_folder, monkeypatch
+):
+    """``hemolens ../cells`` is listed as ``/home/lab/cells``, as the Open dialog would name it, not ``…/run/../cells``."""
+    (cell_folder.parent / "run").mkdir()
+    monkeypatch.chdir(cell_folder.parent / "run")
+    window = make_window(fake_classifier())
+    with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
+        assert window.open_files([f"../{cell_folder.name}"])
+    assert window.settings.recent_folders()[0] == str(cell_folder)
+    assert window.windowTitle().count("..") == 0
