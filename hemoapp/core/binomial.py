@@ -10,7 +10,6 @@ counts of tens of thousands of cells neither overflow nor lose the tail.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -18,8 +17,12 @@ import numpy as np
 #: The confidence of the intervals the app shows: the 95% of Rümke's table (CLSI H20).
 CONFIDENCE = 0.95
 
-# Bisection steps for an interval's bound: 2**-50 is far below the 0.1 points shown.
-_BISECTION_STEPS = 50
+# An interval's bound is found to this relative precision (far below the 0.01 points printed),
+# in at most _MAX_STEPS tails (bisection alone reaches 2**-60 of the bracket in 60).
+_TOLERANCE = 1e-13
+_MAX_STEPS = 60
+# Below this log-slope, a Newton step would divide by (almost) zero: the bracket is bisected.
+_LOG_TINY = -700.0
 
 # Terms summed per step of a tail: past the distribution's mode the sum stops at the first
 # step whose last term no longer counts, so a tail costs the few thousand terms that matter,
@@ -96,20 +99,52 @@ def proportion_interval(count: int, total: int, confidence: float = CONFIDENCE) 
 def _interval(count: int, total: int, confidence: float) -> tuple[float, float]:
     tail = (1.0 - confidence) / 2.0
     # Lower bound: the share at which `count` or more is as unlikely as `tail` (0 for no cells).
-    low = 0.0 if count == 0 else _solve(lambda p: binomial_tail(count, total, p) < tail)
+    low = 0.0 if count == 0 else _tail_root(count, total, tail)
     # Upper bound: the share at which `count` or fewer is that unlikely; P(X <= count | p)
     # is P(total - X >= total - count | 1 - p), which keeps the sum free of cancellation.
-    high = 1.0 if count == total else _solve(lambda p: binomial_tail(total - count, total, 1.0 - p) >= tail)
+    high = 1.0 if count == total else 1.0 - _tail_root(total - count, total, tail)
     return low, high
 
 
-def _solve(below: Callable[[float], bool]) -> float:
-    """The point in (0, 1) where ``below(p)`` turns from True to False, by bisection."""
+def _tail_root(k: int, n: int, target: float) -> float:
+    """The ``p`` in (0, 1) at which ``binomial_tail(k, n, p) == target``, for ``1 <= k <= n``.
+
+    The tail rises with ``p`` from 0 to 1, and its slope is known in closed form (the density
+    of a Beta(k, n - k + 1) variable), so Newton's method finds the root in a handful of tails
+    where bisection to the same precision took 50: a summary of 12,000 cells asks for a dozen
+    intervals each time it is refreshed while a batch runs. A step that would leave the bracket
+    in which the root is known to lie bisects it instead, so the search cannot diverge.
+    """
     low, high = 0.0, 1.0
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2.0
-        if below(middle):
-            low = middle
+    log_scale = math.log(k) + _log_choose(n, k)
+    p = _start(k, n)
+    for _ in range(_MAX_STEPS):
+        excess = binomial_tail(k, n, p) - target
+        if excess < 0.0:
+            low = p
         else:
-            high = middle
+            high = p
+        log_slope = log_scale + (k - 1) * math.log(p) + (n - k) * math.log1p(-p)
+        slope = math.exp(log_slope) if log_slope > _LOG_TINY else 0.0
+        following = p - excess / slope if slope > 0.0 else math.nan
+        if abs(following - p) <= _TOLERANCE * p:  # converged (the step may round to p itself: a bound)
+            return following
+        if not low < following < high:  # outside the bracket, or no slope to follow (NaN)
+            following = (low + high) / 2.0
+        if high - low <= _TOLERANCE * high:
+            return following
+        p = following
     return (low + high) / 2.0
+
+
+def _start(k: int, n: int) -> float:
+    """A first guess at :func:`_tail_root`: where the normal approximation puts the bound."""
+    share = k / n
+    guess = share - 2.0 * math.sqrt(share * (1.0 - share) / n)
+    return min(max(guess, share / 2.0), 1.0 - 1e-9)  # inside (0, 1): k >= 1, so share / 2 > 0
+
+
+def _log_choose(n: int, k: int) -> float:
+    """``log(n choose k)``."""
+    log_factorial = _log_factorials(n)
+    return float(log_factorial[n] - log_factorial[k] - log_factorial[n - k])

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from hemoapp.core import binomial
 from hemoapp.core.binomial import binomial_tail, proportion_interval
 
 
@@ -87,3 +88,26 @@ def test_nothing_counted_has_no_interval_and_bad_arguments_are_refused():
         proportion_interval(-1, 4)
     with pytest.raises(ValueError, match="confidence"):
         proportion_interval(1, 4, confidence=1.0)
+
+
+@pytest.mark.parametrize(
+    ("count", "total"), [(1, 50_000), (2_330, 11_965), (25_000, 50_000), (49_999, 50_000), (7, 12_000)]
+)
+def test_the_interval_holds_for_large_batches(count, total):
+    stats = pytest.importorskip("scipy.stats")
+    expected = stats.binomtest(count, total).proportion_ci(confidence_level=0.95, method="exact")
+    low, high = proportion_interval(count, total)
+    assert low == pytest.approx(expected.low, abs=1e-9)
+    assert high == pytest.approx(expected.high, abs=1e-9)
+
+
+def test_an_interval_costs_a_few_tails_not_one_per_bisection_step(monkeypatch):
+    """The window refreshes a dozen intervals several times a second while a batch runs: each must be cheap."""
+    tails = []
+    real_tail = binomial.binomial_tail
+    monkeypatch.setattr(binomial, "binomial_tail", lambda *args: tails.append(args) or real_tail(*args))
+    binomial._interval.cache_clear()
+    for count, total in [(1, 11_965), (120, 11_965), (2_330, 11_965), (11_900, 11_965), (11_965, 11_965), (50, 100)]:
+        tails.clear()
+        proportion_interval(count, total)
+        assert len(tails) <= 20, (count, total, len(tails))  # both bounds; bisection to 2**-50 took 100
