@@ -64,7 +64,7 @@ MESSAGE_MS = 8000
 #: Pause before the summary follows a change (cells, a review, a threshold), so a burst costs one refresh.
 SUMMARY_DELAY_MS = 250
 #: While cells arrive, the pause is also at least this many times the last refresh's duration. A refresh
-#: reads every row (0.04–0.12 s for 12,000 cells in class folders, on two cores), so it then takes at most
+#: reads every row (0.02–0.06 s for 12,000 cells in class folders, on two cores), so it then takes at most
 #: a ninth of the window's thread, which would otherwise slow the classification as the batch grows.
 SUMMARY_COST_RATIO = 8
 

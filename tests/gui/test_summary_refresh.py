@@ -1,6 +1,6 @@
 """How often the window recomputes the summary (counts, differential, agreement, batch warning).
 
-The summary is computed from every row, so it costs more as a batch grows (0.04–0.12 s for 12,000 cells in
+The summary is computed from every row, so it costs more as a batch grows (0.02–0.06 s for 12,000 cells in
 class folders on the 2-core development machine). While cells arrive it waits at least ``SUMMARY_COST_RATIO``
 times its last duration, so it never takes more than a small share of the window's thread from the
 classification; after a review or a new threshold it follows within ``SUMMARY_DELAY_MS``.
