@@ -176,7 +176,7 @@ def _scan(target: str) -> ScanResult:
 
 def resolve_out(out: Path | None, option: str = "--out") -> Path:
     """The absolute path ``option`` names (default ``./hemolens_results.csv``), checked writable before the run."""
-    path = (out if out is not None else Path.cwd() / DEFAULT_OUT_NAME).expanduser().absolute()
+    path = (out if out is not None else Path.cwd() / DEFAULT_OUT_NAME).expanduser()
     path = absolute_path(path.parent) / path.name  # "../out.csv" is named without its ".."
     # Checked before the run, so an hour of classification is not lost to a typo.
     if path.is_dir():

@@ -21,8 +21,6 @@ CONFIDENCE = 0.95
 # in at most _MAX_STEPS tails (bisection alone reaches 2**-60 of the bracket in 60).
 _TOLERANCE = 1e-13
 _MAX_STEPS = 60
-# Below this log-slope, a Newton step would divide by (almost) zero: the bracket is bisected.
-_LOG_TINY = -700.0
 
 # Terms summed per step of a tail: past the distribution's mode the sum stops at the first
 # step whose last term no longer counts, so a tail costs the few thousand terms that matter,
@@ -124,8 +122,7 @@ def _tail_root(k: int, n: int, target: float) -> float:
             low = p
         else:
             high = p
-        log_slope = log_scale + (k - 1) * math.log(p) + (n - k) * math.log1p(-p)
-        slope = math.exp(log_slope) if log_slope > _LOG_TINY else 0.0
+        slope = math.exp(log_scale + (k - 1) * math.log(p) + (n - k) * math.log1p(-p))  # 0.0 if it underflows
         following = p - excess / slope if slope > 0.0 else math.nan
         if abs(following - p) <= _TOLERANCE * p:  # converged (the step may round to p itself: a bound)
             return following
