@@ -19,13 +19,11 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from training import atomic
 from training.config import RESUME_SAFE_FIELDS
-
-if TYPE_CHECKING:  # train.py imports this module, so no runtime import back
-    from training.train import RunPaths
+from training.run_paths import RunPaths
 
 #: The run folder's record of its training sessions.
 PROVENANCE_FILE = "provenance.json"
