@@ -22,6 +22,7 @@ from typing import Any
 
 from hemoapp.core.binomial import proportion_interval
 from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.flags import below_threshold
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def compare(
             unreadable += 1
             continue
         matrix[index[reference]][index[prediction.predicted]] += 1
-        is_flagged = prediction.confidence < review_threshold
+        is_flagged = below_threshold(prediction, review_threshold)
         flagged += is_flagged
         if prediction.predicted != reference:
             disagreements.append(Disagreement(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from hemoapp.core.binomial import proportion_interval
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
+from hemoapp.core.flags import FLAG_ERROR, FLAG_REVIEW, flag_for
 from hemoapp.core.review import Review, is_changed, reported_class, review_of
 
 #: What the differential's 95% interval means, wherever it is shown.
@@ -29,10 +30,6 @@ INTERVAL_NOTE = (
     "many white cells were counted (exact binomial limits, as in Rümke's table for differential counts). It "
     "does not include the model's classification errors. Counting more cells narrows it."
 )
-
-#: Flag values (the CSV's ``flag`` column and the GUI's flag filter use the same words).
-FLAG_REVIEW = "review"
-FLAG_ERROR = "error"
 
 
 def confidence_percent(value: float, decimals: int = 1) -> str:
@@ -71,13 +68,6 @@ def _directed_text(value: float, decimals: int, rounding: Callable[[float], int]
     scale = 10**decimals
     # round() first: 0.29 * 1000 is 289.99999999999997 in floating point.
     return f"{rounding(round(value * scale, 6)) / scale:.{decimals}f}"
-
-
-def flag_for(prediction, review_threshold: float) -> str:
-    """``"error"`` for an error row, ``"review"`` below the threshold, else ``""``."""
-    if not prediction.ok:
-        return FLAG_ERROR
-    return FLAG_REVIEW if prediction.confidence < review_threshold else ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hemoapp.core.binomial import binomial_tail
+from hemoapp.core.flags import below_threshold
 
 #: How many times the validation share a batch's unsure share must exceed.
 RATIO = 2.0
@@ -101,7 +102,7 @@ def unsure_share(predictions: Iterable[Any], card: Any) -> UnsureShare | None:
     for prediction in predictions:
         if prediction.ok:
             classified += 1
-            unsure += prediction.confidence < threshold
+            unsure += below_threshold(prediction, threshold)
     return UnsureShare(unsure, classified, threshold, validation_fraction)
 
 

@@ -67,7 +67,9 @@ def scan_source(source: JobSource) -> ScanResult:
     return records_from_paths(list(source.files))
 
 
-def classification_job(source: JobSource, classifier: Any, batch_size: int, cancel: threading.Event) -> Iterator[Any]:
+def classification_job(
+    source: JobSource, classifier: Any, batch_size: int, cancel: threading.Event
+) -> Iterator[ScanResult | BatchResult]:
     """Scan the source, then classify it batch by batch (runs on the pool thread).
 
     Yields the ``ScanResult`` first, then one ``BatchResult`` per batch.
@@ -212,12 +214,14 @@ class ClassificationController(QObject):
         return self._current is not None and self._current.job_id == job_id
 
     @Slot(int, object)
-    def _on_worker_yielded(self, job_id: int, value: Any) -> None:
+    def _on_worker_yielded(self, job_id: int, value: ScanResult | BatchResult) -> None:
         if not self._is_current(job_id):
             return  # a superseded or cancelled job: its late results are ignored
-        if hasattr(value, "records") and hasattr(value, "skipped"):
+        if isinstance(value, ScanResult):
             self.scanned.emit(value)
             return
+        if not isinstance(value, BatchResult):
+            raise TypeError(f"a classification job yields a ScanResult or a BatchResult, not {type(value).__name__}")
         self._pending.append(value)
         if self._delivery_timer.isActive():
             return  # it will deliver this batch with the others
