@@ -301,15 +301,12 @@ def save_report(path: Path, summary: Summary, info, predictions: list[Prediction
     # and a caller that goes on to show widgets (the test suite does) needs that kind.
     from PySide6.QtWidgets import QApplication
 
-    from hemoapp.core.report import ReportContext
+    from hemoapp.core.report import batch_context
     from hemoapp.gui.report_pdf import write_summary_report
 
     if QApplication.instance() is None:
         QApplication(["hemoapp", "-platform", "offscreen"])  # PySide keeps it for the process's life
-    context = ReportContext(
-        source=source, batch_status="completed", files_found=len(scan.records),
-        entries_skipped=len(scan.skipped), classified_at=started_at, unsure_share=share, sample=sample,
-    )
+    context = batch_context(source, scan, "completed", started_at, share, sample)
     try:
         write_summary_report(path, summary, info, context, predictions, agreement=agreement)
     except OSError as exc:

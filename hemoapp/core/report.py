@@ -39,6 +39,7 @@ from hemoapp.core.report_markup import (
 )
 from hemoapp.core.review import Review, review_of
 from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
+from hemoapp.core.scan import ScanResult
 from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
 from hemoapp.core.unsure_share import UnsureShare
 
@@ -87,6 +88,37 @@ class ReportContext:
     def __post_init__(self) -> None:
         if self.sample is None:  # a frozen dataclass: set through object.__setattr__
             object.__setattr__(self, "sample", SampleDetails())
+
+
+def batch_context(
+    source: str,
+    scan: ScanResult | None,
+    batch_status: str | None,
+    classified_at: _dt.datetime | None,
+    unsure_share: UnsureShare | None,
+    sample: SampleDetails | None,
+    reviews: Mapping[str, Review] | None = None,
+    folder_changes: FolderChanges | None = None,
+) -> ReportContext:
+    """The report's context of one batch, as the window and ``hemoapp classify`` both give it.
+
+    Args:
+        source: the folder (or files) that were opened, as shown to the user.
+        scan: the batch's scan (files found, entries skipped), or ``None`` when unknown.
+        reviews: the batch's reviews; their reviewers are named in first-seen order.
+        The others: as :class:`ReportContext` has them.
+    """
+    return ReportContext(
+        source=source,
+        batch_status=batch_status,
+        files_found=len(scan.records) if scan is not None else None,
+        entries_skipped=len(scan.skipped) if scan is not None else None,
+        classified_at=classified_at,
+        reviewers=tuple(dict.fromkeys(review.by for review in (reviews or {}).values())),
+        unsure_share=unsure_share,
+        sample=sample,
+        folder_changes=folder_changes,
+    )
 
 
 @dataclass(frozen=True)

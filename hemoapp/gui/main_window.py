@@ -23,7 +23,7 @@ from hemoapp.core.export import write_predictions_csv, write_summary_csv
 from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.imageio import IMAGE_EXTENSIONS
 from hemoapp.core.reference_labels import reference_class
-from hemoapp.core.report import ReportContext
+from hemoapp.core.report import ReportContext, batch_context
 from hemoapp.core.review import clean_reviewer_name, current_user
 from hemoapp.core.review_store import ReviewStore
 from hemoapp.core.sample import SampleDetails
@@ -598,19 +598,12 @@ class MainWindow(QMainWindow):
                         unsure_share: UnsureShare | None, sample: SampleDetails,
                         folder_changes: FolderChanges | None) -> ReportContext:
         """Which specimen the shown rows are, where they came from and who reviewed them, for the report."""
-        reviewers = tuple(dict.fromkeys(review.by for review in self.results_model.reviews().values()))
         source = self._source or JobSource()
-        return ReportContext(
+        return batch_context(
             # The folder in full (the command line may have given it relative to somewhere).
-            source=str(source.folder.resolve()) if source.folder else source.label,
-            batch_status=batch_status,
-            files_found=files_found,
-            entries_skipped=entries_skipped,
-            classified_at=self._job_started_at,
-            reviewers=reviewers,
-            unsure_share=unsure_share,
-            sample=sample,
-            folder_changes=folder_changes,
+            str(source.folder.resolve()) if source.folder else source.label,
+            self._scan, batch_status, self._job_started_at, unsure_share, sample,
+            self.results_model.reviews(), folder_changes,
         )
 
     def _folder_name(self) -> str | None:
