@@ -65,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     # ---- SELF-TEST HOOK ----------------------------------------------------------
     # `hemoapp --self-test` checks a build headlessly (model + card + samples);
     # `--startup-probe` (hidden) times the GUI to a shown window for benchmarks/.
-    if args and args[0] in ("--self-test", "--startup-probe"):
+    if args and args[0] == "--startup-probe":
+        from hemoapp.gui.startup_probe import run_startup_probe
+
+        return run_startup_probe()
+    if args and args[0] == "--self-test":
         from hemoapp import selftest
 
         return selftest.dispatch(args)

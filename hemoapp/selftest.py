@@ -21,9 +21,9 @@ Two modes, chosen by the model in use and always named in the report:
 
 Exit status: 0 passed, 1 failed (the last line says why), 2 bad arguments.
 
-``hemoapp --startup-probe`` (hidden, for ``benchmarks/``) starts the real desktop
-app through :func:`hemoapp.gui.app.run_gui`, prints ``HEMOLENS_READY <epoch s>``
-once the main window is shown and exits. Only that path imports the GUI.
+``hemoapp --startup-probe`` (hidden, for ``benchmarks/``) lives in
+:mod:`hemoapp.gui.startup_probe`: this module never imports Qt (an import-linter
+contract in pyproject.toml keeps it so).
 """
 
 from __future__ import annotations
@@ -368,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _output(stream: TextIO | None) -> TextIO:
+def output_stream(stream: TextIO | None) -> TextIO:
+    """``stream``, or a stand-in that drops the text where there is none."""
     # A windowed Windows build has no console: sys.stdout is None there.
     if stream is not None:
         return stream
@@ -384,7 +385,7 @@ def main(argv: Sequence[str] | None = None, stream: TextIO | None = None) -> int
         0 when every check passed, 1 otherwise.
     """
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    out = _output(stream if stream is not None else sys.stdout)
+    out = output_stream(stream if stream is not None else sys.stdout)
     try:
         report = run_self_test(args.model, args.samples, args.min_accuracy, args.require_accuracy, args.threads)
         text = format_report(report)
@@ -399,77 +400,6 @@ def main(argv: Sequence[str] | None = None, stream: TextIO | None = None) -> int
     return status
 
 
-def binding_refcount_problem(calls: int = 2000) -> str | None:
-    """Why the Qt binding would crash this Python, or ``None`` when it keeps its references.
-
-    PySide6 6.12.0 on CPython 3.11 loses a reference to ``None`` on every call
-    that returns nothing; the app then aborts after a few thousand calls. The
-    probe checks the binding the bundle really contains.
-    """
-    from PySide6.QtWidgets import QLabel
-
-    label = QLabel()
-    before = sys.getrefcount(None)
-    for _ in range(calls):
-        label.setText("probe")
-    drift = sys.getrefcount(None) - before
-    if drift < -calls // 2:
-        return f"the Qt binding loses a reference to None on each call ({drift} over {calls} calls): it would crash"
-    return None
-
-
-class _ReadyProbe:
-    """Zero-timer callback: report the shown main window, then quit the event loop."""
-
-    def __init__(self, application, stream: TextIO) -> None:
-        self.application = application
-        self.stream = stream
-        self.ready = False
-
-    def __call__(self) -> None:
-        from PySide6.QtWidgets import QApplication, QMainWindow
-
-        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()]
-        if not shown:
-            self.stream.write("HEMOLENS_NOT_READY no main window is visible\n")
-            self.stream.flush()
-            self.application.exit(EXIT_FAILED)
-            return
-        QApplication.processEvents()  # let the first paint through before calling it ready
-        ready_at = time.time()
-        problem = binding_refcount_problem()
-        if problem is not None:
-            self.stream.write(f"HEMOLENS_NOT_READY {problem}\n")
-            self.stream.flush()
-            self.application.exit(EXIT_FAILED)
-            return
-        self.ready = True
-        self.stream.write(f"{READY_MARKER} {ready_at:.6f} {type(shown[0]).__name__}\n")
-        self.stream.flush()
-        self.application.exit(EXIT_PASSED)
-
-
-def run_startup_probe(stream: TextIO | None = None) -> int:
-    """Start the real app (no paths), print :data:`READY_MARKER` once the window shows, exit.
-
-    The application object is made first with the app's own settings, so the
-    zero-timer can be queued; :func:`~hemoapp.gui.app.run_gui` then reuses it and
-    builds, shows and runs the window exactly as a user's start does.
-    """
-    from PySide6.QtCore import QTimer
-
-    from hemoapp.gui import app as gui_app
-
-    out = _output(stream if stream is not None else sys.stdout)
-    application = gui_app.create_application(sys.argv[:1])
-    probe = _ReadyProbe(application, out)
-    QTimer.singleShot(0, probe)
-    status = gui_app.run_gui([])
-    return EXIT_PASSED if probe.ready and status == 0 else EXIT_FAILED
-
-
 def dispatch(args: Sequence[str]) -> int:
-    """Route ``--self-test ...`` and ``--startup-probe`` (``args[0]`` is the flag)."""
-    if args and args[0] == "--startup-probe":
-        return run_startup_probe()
+    """Run ``--self-test ...`` (``args[0]`` is the flag)."""
     return main(list(args[1:]))

@@ -16,6 +16,7 @@ from hemoapp import selftest
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
+from hemoapp.gui import startup_probe
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -200,7 +201,7 @@ def test_report_header_names_the_model():
 
 
 def test_startup_probe_passes_the_pinned_qt_binding(qtbot):
-    assert selftest.binding_refcount_problem() is None
+    assert startup_probe.binding_refcount_problem() is None
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12: the bug cannot crash")
@@ -219,7 +220,7 @@ def test_startup_probe_catches_a_binding_that_loses_references(qtbot, monkeypatc
 
     monkeypatch.setattr(QtWidgets, "QLabel", LeakyLabel)
     try:
-        problem = selftest.binding_refcount_problem(calls=calls)
+        problem = startup_probe.binding_refcount_problem(calls=calls)
     finally:
         for _ in range(calls):
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
