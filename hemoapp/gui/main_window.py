@@ -49,6 +49,7 @@ from hemoapp.gui.folder_watch import FolderWatch
 from hemoapp.gui.locations import droppable_paths, find_sample_images, sample_images_candidates
 from hemoapp.gui.report_pdf import write_summary_report
 from hemoapp.gui.review_keeper import ReviewKeeper, moved_text
+from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.settings import AppSettings
 from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -119,16 +120,16 @@ class MainWindow(QMainWindow):
         self.large_images = ThumbnailCache(max_side=480, capacity=24, chunk=1, parent=self)
         self.full_images = ThumbnailCache(max_side=VIEWER_MAX_SIDE, capacity=8, chunk=1, parent=self)
         info = model_info_of(classifier)
-        threshold = self.settings.review_threshold(
-            info.sha256 if info else None, info.card.review_threshold if info else None
+        self.review_threshold = ReviewThreshold(
+            self.settings.review_threshold(info.sha256 if info else None, info.card.review_threshold if info else None),
+            self,
         )
-        self.results_model = ResultsModel(self.thumbnails, threshold, self)
+        self.results_model = ResultsModel(self.thumbnails, self.review_threshold, self)
         self.review_keeper = ReviewKeeper(review_store or ReviewStore(self.settings.reviews_dir()), self.results_model)
         self.proxy = ResultsFilterProxy(self)
         self.proxy.setSourceModel(self.results_model)
         self.start_screen = StartScreen(icon)
         self.results_view = ResultsView(self.results_model, self.proxy, self.large_images)
-        self.results_view.filter_bar.set_review_threshold(threshold)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.start_screen)
         self.stack.addWidget(self.results_view)
@@ -228,7 +229,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear_requested.connect(self._on_recent_menu_clear_requested)
         view = self.results_view
         view.progress.cancel_requested.connect(self._on_cancel_triggered)
-        view.review_threshold_changed.connect(self._on_results_view_review_threshold_changed)
+        self.review_threshold.changed.connect(self._on_review_threshold_changed)
         view.review_requested.connect(self.review_selected)
         view.current_changed.connect(self._on_results_view_current_changed)
         self.results_model.reviews_changed.connect(self._on_results_model_reviews_changed)
@@ -784,7 +785,7 @@ class MainWindow(QMainWindow):
             self._warn_reviews(self.review_keeper.save_problem)
 
     @Slot(float)
-    def _on_results_view_review_threshold_changed(self, threshold: float) -> None:
+    def _on_review_threshold_changed(self, threshold: float) -> None:
         info = model_info_of(self.controller.classifier)
         self.settings.set_review_threshold(info.sha256 if info else None, threshold)
         self._update_flag_counts()

@@ -11,14 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from hemoapp.core.contract import ModelCard
+
 ORGANIZATION = "HemoLens"
 APPLICATION = "HemoLens"
 
 #: How many folders File > Recent Folders lists.
 MAX_RECENT = 8
-
-#: Used when no model card says otherwise.
-DEFAULT_REVIEW_THRESHOLD = 0.9
 
 
 class AppSettings:
@@ -127,8 +126,8 @@ class AppSettings:
 
     # ----- thresholds ---------------------------------------------------
     def review_threshold(self, model_sha256: str | None, card_default: float | None) -> float:
-        """The review threshold for a model: the user's last choice, else the card's value."""
-        default = DEFAULT_REVIEW_THRESHOLD if card_default is None else float(card_default)
+        """The review threshold for a model: the user's last choice, else the card's value (or default)."""
+        default = float(ModelCard.review_threshold if card_default is None else card_default)
         if not model_sha256:
             return default
         value = self._settings.value(f"review_threshold/{model_sha256[:16]}")

@@ -32,7 +32,9 @@ from hemoapp.core.contract import display_name
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
 from hemoapp.core.scan import display_text, relpath_key
-from hemoapp.core.summary import FLAG_ERROR, FLAG_REVIEW, confidence_percent, flag_for
+from hemoapp.core.flags import FLAG_ERROR, FLAG_REVIEW, flag_for
+from hemoapp.core.summary import confidence_percent
+from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.row_order import insertion_row, sorted_positions
 from hemoapp.gui.style import class_swatch, error_swatch
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -110,7 +112,8 @@ class ResultsModel(QAbstractTableModel):
     Args:
         thumbnails: where row thumbnails come from; the model asks it to load
             each batch's files and repaints their cells when they arrive.
-        review_threshold: confidence below which a row is flagged "review".
+        review_threshold: the window's :class:`ReviewThreshold`, whose changes the model
+            follows, or a value for one of its own (default: the model card's default).
 
     Signals:
         reviews_changed(): a review was set or removed.
@@ -121,7 +124,7 @@ class ResultsModel(QAbstractTableModel):
     def __init__(
         self,
         thumbnails: ThumbnailCache | None = None,
-        review_threshold: float = 0.9,
+        review_threshold: ReviewThreshold | float | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -133,7 +136,10 @@ class ResultsModel(QAbstractTableModel):
         self._sort_column = -1  # -1: arrival order
         self._sort_descending = False
         self._file_keys: dict[str, tuple] = {}  # relpath_key of each row's file
-        self._threshold = float(review_threshold)
+        if not isinstance(review_threshold, ReviewThreshold):
+            review_threshold = ReviewThreshold(review_threshold, self)
+        self.threshold = review_threshold
+        review_threshold.changed.connect(self._on_threshold_changed)
         self._flag_counts = {Flag.NONE: 0, Flag.REVIEW: 0, Flag.ERROR: 0}
         self._reviews: dict[str, Review] = {}
         self._thumbnails = thumbnails
@@ -203,15 +209,16 @@ class ResultsModel(QAbstractTableModel):
     # ----- public API ---------------------------------------------------
     @property
     def review_threshold(self) -> float:
-        """Confidence below which a classified row is flagged for review."""
-        return self._threshold
+        """Confidence below which a classified row is flagged for review (:attr:`threshold`'s value)."""
+        return self.threshold.value
 
     def set_review_threshold(self, threshold: float) -> None:
-        """Change the review threshold and repaint the affected columns (one signal)."""
-        threshold = float(threshold)
-        if threshold == self._threshold:
-            return
-        self._threshold = threshold
+        """Change the review threshold (of :attr:`threshold`, which every view follows)."""
+        self.threshold.set_value(threshold)
+
+    @Slot(float)
+    def _on_threshold_changed(self, _threshold: float) -> None:
+        """Recount the flags and repaint the affected columns (one signal)."""
         self._recount_flags()
         if self._rows:
             # No role list: the flag text, the bar colour and the sort key all change.
@@ -220,7 +227,7 @@ class ResultsModel(QAbstractTableModel):
 
     def flag_of(self, pred: Any) -> str:
         """The :class:`Flag` of a prediction under the current threshold."""
-        return flag_for(pred, self._threshold)
+        return flag_for(pred, self.threshold.value)
 
     def flag_count(self, flag: str) -> int:
         """How many rows carry ``flag``."""
@@ -472,7 +479,7 @@ class ResultsModel(QAbstractTableModel):
             return f"{pred.record.path}\nCould not classify: {pred.error}"
         text = f"{pred.record.path}\n{display_name(pred.predicted)} ({confidence_percent(pred.confidence)})"
         if self.flag_of(pred) == Flag.REVIEW:
-            text += f"\nBelow the review threshold of {self._threshold:.0%}: check by eye"
+            text += f"\nBelow the review threshold of {self.threshold.value:.0%}: check by eye"
         review = self.review_of(pred)
         if review is not None:
             when = f"{review.at.astimezone():%Y-%m-%d %H:%M}"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.core.flags import below_threshold
+from hemoapp.core.pipeline import Prediction
+from hemoapp.core.review import Review
 from hemoapp.core.scan import display_text
 from hemoapp.core.summary import confidence_percent
+from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 from hemoapp.gui.widgets.image_view import ImageView
@@ -49,17 +51,19 @@ class DetailPanel(QScrollArea):
 
     Args:
         images: a cache that decodes the large image off the GUI thread.
+        threshold: the review threshold the verdict line words its flag with.
     """
 
-    def __init__(self, images: ThumbnailCache, parent: QWidget | None = None) -> None:
+    def __init__(self, images: ThumbnailCache, threshold: ReviewThreshold, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(280)
         self._images = images
         self._images.loaded.connect(self._on_images_loaded)
-        self._prediction: Any = None
-        self._threshold = 0.9
+        self._prediction: Prediction | None = None
+        self._threshold = threshold
+        threshold.changed.connect(self._update_verdict)
 
         self.image_view = ImageView()
         self.image_view.set_placeholder("Select a cell to see it here.")
@@ -141,20 +145,15 @@ class DetailPanel(QScrollArea):
         """Name and version of the model that made the predictions."""
         self.model_value.setText(text)
 
-    def set_review_threshold(self, threshold: float) -> None:
-        """Threshold used to word the verdict line."""
-        self._threshold = threshold
-        self._update_verdict()
-
-    def prediction(self) -> Any:
+    def prediction(self) -> Prediction | None:
         """The prediction shown, or ``None``."""
         return self._prediction
 
-    def set_review(self, review: Any) -> None:
+    def set_review(self, review: Review | None) -> None:
         """Show the user's review of the prediction shown (a core ``Review``, or ``None``)."""
         self.review_box.set_state(self._prediction, review)
 
-    def set_prediction(self, prediction: Any, review: Any = None) -> None:
+    def set_prediction(self, prediction: Prediction | None, review: Review | None = None) -> None:
         """Show ``prediction`` (a core ``Prediction``) and its ``review``, or clear the panel with ``None``."""
         self._prediction = prediction
         self.review_box.set_state(prediction, review)
@@ -196,6 +195,7 @@ class DetailPanel(QScrollArea):
         self._show_image_if_loaded()
         self._images.request_predictions([prediction])
 
+    @Slot()
     def _update_verdict(self) -> None:
         pred = self._prediction
         if pred is None:
@@ -204,8 +204,8 @@ class DetailPanel(QScrollArea):
             self.verdict_label.setText(f"Could not classify this file: {pred.error}")
             return
         text = f"{display_name(pred.predicted)} · {confidence_percent(pred.confidence)} confidence"
-        if pred.confidence < self._threshold:
-            text += f"\n⚠ Flagged for review (below {self._threshold:.0%})"
+        if below_threshold(pred, self._threshold.value):
+            text += f"\n⚠ Flagged for review (below {self._threshold.value:.0%})"
         self.verdict_label.setText(text)
 
     def _show_image_if_loaded(self) -> bool:

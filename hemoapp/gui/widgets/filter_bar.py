@@ -6,6 +6,7 @@ from PySide6.QtCore import QSize, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
+from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.table_model import FlagFilter
 
@@ -49,16 +50,18 @@ class FittingComboBox(QComboBox):
 class FilterBar(QWidget):
     """Class, confidence and flag filters, the review threshold and a row counter.
 
+    Args:
+        threshold: the review threshold the spin box shows and sets.
+
     Signals:
         filters_changed(): any filter changed (read the properties).
-        review_threshold_changed(float): the threshold, as a fraction 0..1.
     """
 
     filters_changed = Signal()
-    review_threshold_changed = Signal(float)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, threshold: ReviewThreshold, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._threshold = threshold
         self.class_combo = FittingComboBox()
         self.class_combo.setToolTip(
             "Show one class only: the reviewed class where a person gave one, else the predicted (Ctrl+F)"
@@ -90,10 +93,12 @@ class FilterBar(QWidget):
         self.max_spin.valueChanged.connect(self._on_filter_changed)
 
         self.threshold_spin = _percent_spin(
-            90.0, "Cells below this confidence are flagged 'Review' (Ctrl+T)", "Review threshold"
+            round(threshold.value * 100.0), "Cells below this confidence are flagged 'Review' (Ctrl+T)",
+            "Review threshold",
         )
         self.threshold_spin.setSingleStep(1.0)
         self.threshold_spin.valueChanged.connect(self._on_threshold_spin_value_changed)
+        threshold.changed.connect(self._on_threshold_changed)
 
         self.reset_button = QToolButton()
         self.reset_button.setText("Reset")
@@ -155,7 +160,7 @@ class FilterBar(QWidget):
         return filters
 
     def set_review_threshold(self, threshold: float) -> None:
-        """Show ``threshold`` (0..1) in the spin box (emits ``review_threshold_changed`` if it changed)."""
+        """Set the review threshold (0..1) as the spin box does, to its whole percent."""
         self.threshold_spin.setValue(round(threshold * 100.0))
 
     def set_class_filter(self, class_name: str | None) -> None:
@@ -197,7 +202,13 @@ class FilterBar(QWidget):
 
     @Slot(float)
     def _on_threshold_spin_value_changed(self, value: float) -> None:
-        self.review_threshold_changed.emit(value / 100.0)
+        self._threshold.set_value(value / 100.0)
+
+    @Slot(float)
+    def _on_threshold_changed(self, threshold: float) -> None:
+        self.threshold_spin.blockSignals(True)  # a value the spin box rounds stays as it is
+        self.threshold_spin.setValue(round(threshold * 100.0))
+        self.threshold_spin.blockSignals(False)
 
     @Slot()
     def _on_reset_button_clicked(self) -> None:

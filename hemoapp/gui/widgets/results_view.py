@@ -87,18 +87,16 @@ def _make_gallery(proxy: ResultsFilterProxy) -> QListView:
 class ResultsView(QWidget):
     """Everything shown once a folder is opened.
 
-    The view applies its filter bar to the proxy and its review threshold to the
-    model itself, then tells the window.
+    The view applies its filter bar to the proxy; the filter bar, the detail panel and
+    the model share the model's :class:`~hemoapp.gui.review_threshold.ReviewThreshold`.
 
     Signals:
         current_changed(object): the selected prediction, or ``None``.
-        review_threshold_changed(float): the threshold after the model took it.
         review_requested(object): the review box asked to review the selected cell as
             a class (its name), or to remove its review (``None``).
     """
 
     current_changed = Signal(object)
-    review_threshold_changed = Signal(float)
     review_requested = Signal(object)
 
     def __init__(
@@ -112,7 +110,7 @@ class ResultsView(QWidget):
         self.batch_warning = WarningBanner()
         #: Shown when the folder has changed since its batch was scanned (see ``FolderWatch``).
         self.folder_warning = WarningBanner()
-        self.filter_bar = FilterBar()
+        self.filter_bar = FilterBar(model.threshold)
         self.table = _make_table(proxy)
         self.gallery = _make_gallery(proxy)
         self.filtered_out_notes = [FilteredOutNote(self.table), FilteredOutNote(self.gallery)]
@@ -126,7 +124,7 @@ class ResultsView(QWidget):
         self.tabs.setTabToolTip(Tab.TABLE, "One row per image (Ctrl+1)")
         self.tabs.setTabToolTip(Tab.GALLERY, "Thumbnails of the filtered cells (Ctrl+2)")
         self.tabs.setTabToolTip(Tab.SUMMARY, "Counts, differential and flagged cells (Ctrl+3)")
-        self.detail = DetailPanel(images)
+        self.detail = DetailPanel(images, model.threshold)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("resultsSplitter")
         self.splitter.addWidget(self.tabs)
@@ -145,7 +143,7 @@ class ResultsView(QWidget):
         layout.addWidget(self.splitter, 1)
 
         self.filter_bar.filters_changed.connect(self._on_filter_bar_filters_changed)
-        self.filter_bar.review_threshold_changed.connect(self._on_filter_bar_review_threshold_changed)
+        model.threshold.changed.connect(self._proxy.refresh)  # after the model: it recounts the flags first
         for note in self.filtered_out_notes:
             note.show_all_requested.connect(self.show_every_cell)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
@@ -244,13 +242,6 @@ class ResultsView(QWidget):
         self._proxy.set_flag_filter(bar.flag_filter)
         self._proxy.set_confidence_range(*bar.confidence_range)
         self._show_counts()  # the filters named in the notes changed, even where the rows did not
-
-    @Slot(float)
-    def _on_filter_bar_review_threshold_changed(self, threshold: float) -> None:
-        self._model.set_review_threshold(threshold)
-        self._proxy.refresh()
-        self.detail.set_review_threshold(threshold)
-        self.review_threshold_changed.emit(threshold)
 
     def _show_counts(self) -> None:
         shown, total = self._proxy.rowCount(), self._model.rowCount()
