@@ -778,8 +778,6 @@ class MainWindow(QMainWindow):
         self._summary_timer.start(SUMMARY_DELAY_MS)
         if self.cell_viewer.isVisible() and self.cell_viewer.prediction() is not None:
             self._show_in_cell_viewer(self.cell_viewer.prediction())  # its caption names the review
-        if self.review_keeper.restoring:
-            return  # reviews read from the store: nothing new to save
         self._results_exported = False  # the exported CSV no longer has every review
         if not self.review_keeper.save():
             self._warn_reviews(self.review_keeper.save_problem)
@@ -825,9 +823,8 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_controller_batch_ready(self, batch: Any) -> None:
-        self.results_model.append_predictions(batch.predictions)
         sample = self.review_keeper.sample
-        if self.review_keeper.restore(batch.predictions) and self.review_keeper.moved_from:
+        if self.review_keeper.add_predictions(batch.predictions) and self.review_keeper.moved_from:
             if self.review_keeper.sample != sample:
                 self._show_sample()  # the details came with reviews saved where the folder was before
             if self.review_keeper.save_problem:

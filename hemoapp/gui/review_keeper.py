@@ -1,7 +1,8 @@
 """Keeps the opened folder's reviews and sample details on disk as they are made; brings them back on reopening.
 
 The window tells the keeper when a folder opens (:meth:`ReviewKeeper.open`), when rows
-arrive (:meth:`ReviewKeeper.restore`), when the user changed a review
+arrive (:meth:`ReviewKeeper.add_predictions`: their saved reviews are looked up first and
+go into the model with them, in one insert), when the user changed a review
 (:meth:`ReviewKeeper.save`) and when they entered the sample details
 (:meth:`ReviewKeeper.set_sample`); the keeper talks to the core's
 :class:`~hemoapp.core.review_store.ReviewStore` and remembers what went wrong, in
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
+from hemoapp.core.pipeline import Prediction
 from hemoapp.core.review import Review, review_key
 from hemoapp.core.review_store import (
     ReviewStore,
@@ -42,7 +43,6 @@ class ReviewKeeper:
         restored: reviews brought back since the folder was opened (from any path).
         moved_from: where the folder was when the reviews restored from another path
             were saved → how many of them; empty when none came from elsewhere.
-        restoring: True while :meth:`restore` puts reviews into the model (nothing new to save).
         load_problem: why the folder's saved reviews could not be restored ("" if they could).
         save_problem: why the last save failed ("" once a save works).
     """
@@ -56,7 +56,6 @@ class ReviewKeeper:
         self.restored = 0
         self.moved_from: dict[str, int] = {}
         self._elsewhere: dict[tuple[str, str], SavedElsewhere] = {}
-        self.restoring = False
         self.load_problem = ""
         self.save_problem = ""
 
@@ -91,27 +90,27 @@ class ReviewKeeper:
         if not self.store.has_saved(root):
             self._elsewhere = self.store.saved_elsewhere(root, relpaths)
 
-    def restore(self, predictions: list[Any]) -> int:
-        """Give the newly arrived ``predictions`` their saved reviews (same path, same bytes); return how many.
+    def add_predictions(self, predictions: list[Prediction]) -> int:
+        """Add newly arrived ``predictions`` to the model with their saved reviews (same path, same bytes).
 
-        Reviews found under another path (see :meth:`open`) are saved under this folder
-        at once, with that folder's sample details if this one has none yet; a failed
-        save is said in :attr:`save_problem`.
+        The reviews are looked up first, so the rows arrive with them: one insert, and no
+        ``reviews_changed`` (nothing was reviewed). Reviews found under another path (see
+        :meth:`open`) are then saved under this folder, with that folder's sample details
+        if this one has none yet; a failed save is said in :attr:`save_problem`.
+
+        Returns:
+            How many of the predictions had a saved review.
         """
         found = restorable(predictions, self._saved)
         moved = self._restorable_elsewhere(predictions) if self._elsewhere else {}
         found.update(moved)
-        self.restoring = True
-        try:
-            self._model.restore_reviews(found)
-        finally:
-            self.restoring = False
+        self._model.append_predictions(predictions, found)
         self.restored += len(found)
         if moved:
             self.save()
         return len(found)
 
-    def _restorable_elsewhere(self, predictions: list[Any]) -> dict[str, Review]:
+    def _restorable_elsewhere(self, predictions: list[Prediction]) -> dict[str, Review]:
         """The reviews of ``predictions`` saved under another path, counted in :attr:`moved_from`.
 
         The sample details of that path come along only if the folder is no longer there

@@ -10,7 +10,7 @@ table and the gallery share it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -33,6 +33,7 @@ from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.review import Review, is_changed, reported_class, review_key, review_of
 from hemoapp.core.scan import display_text, relpath_key
 from hemoapp.core.flags import FLAG_ERROR, FLAG_REVIEW, flag_for
+from hemoapp.core.pipeline import Prediction
 from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.row_order import insertion_row, sorted_positions
@@ -321,14 +322,18 @@ class ResultsModel(QAbstractTableModel):
         self._recount_flags()
         self.endResetModel()
 
-    def append_predictions(self, predictions: Sequence[Any]) -> None:
-        """Add one batch of predictions and load their thumbnails.
+    def append_predictions(self, predictions: Sequence[Prediction], reviews: Mapping[str, Review] | None = None) -> None:
+        """Add one batch of predictions, with their saved ``reviews`` (by review key), and load their thumbnails.
 
         Unsorted, the batch goes at the end (a single ``rowsInserted``); sorted, each
-        row goes to its place, after the rows whose key equals its own.
+        row goes to its place, after the rows whose key equals its own. The rows arrive
+        with their reviews, so no ``reviews_changed`` follows. Reviews of other files are ignored.
         """
         if not predictions:
             return
+        if reviews:
+            keys = {review_key(pred) for pred in predictions}
+            self._reviews.update((key, review) for key, review in reviews.items() if key in keys)
         if self._sort_column < 0:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(predictions) - 1)

@@ -133,3 +133,36 @@ def test_formatting_helpers():
     grouped = format_digest(digest)
     assert grouped.split() == [digest[0:16], digest[16:32], digest[32:48], digest[48:64]]
     assert format_digest(None) == format_digest("") == "—"  # unreadable file: no digest
+
+
+def test_a_batch_arrives_with_its_saved_reviews_in_one_insert(qtbot, qapp):
+    from hemoapp.core.review import Review, review_key
+
+    model = ResultsModel()
+    batch = [cell("a.jpg", 0, 0.5), cell("b.jpg", 1, 0.95)]
+    other = cell("elsewhere.jpg", 2, 0.9)
+    inserted, changed = [], []
+    model.rowsInserted.connect(lambda *args: inserted.append(args[1:]))
+    model.reviews_changed.connect(lambda: changed.append(True))
+    model.append_predictions(batch, {review_key(batch[0]): Review("neutrophil"), review_key(other): Review("basophil")})
+    assert inserted == [(0, 1)] and changed == []  # one insert; nothing was reviewed
+    assert model.review_of(batch[0]).class_name == "neutrophil"
+    assert list(model.reviews()) == [review_key(batch[0])]  # a review of no row here is not kept
+    assert model.unreviewed_flagged_count() == 0
+
+
+def test_the_review_threshold_has_one_owner(qtbot, qapp):
+    from hemoapp.gui.review_threshold import ReviewThreshold
+    from hemoapp.gui.thumbnails import ThumbnailCache
+    from hemoapp.gui.widgets.results_view import ResultsView
+
+    threshold = ReviewThreshold()
+    assert threshold.value == pytest.approx(0.9)  # the model card's default
+    model = ResultsModel(review_threshold=threshold)
+    model.append_predictions([cell("a.jpg", 0, 0.7)])
+    view = ResultsView(model, ResultsFilterProxy(), ThumbnailCache(max_side=96))
+    with qtbot.waitSignal(threshold.changed, timeout=100):
+        view.filter_bar.set_review_threshold(0.5)
+    assert model.review_threshold == pytest.approx(0.5) and model.flag_count(Flag.REVIEW) == 0
+    threshold.set_value(0.8)
+    assert view.filter_bar.threshold_spin.value() == 80 and model.flag_count(Flag.REVIEW) == 1
