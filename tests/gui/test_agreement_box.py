@@ -36,7 +36,7 @@ def test_a_folder_sorted_by_class_shows_its_confusion_matrix(qtbot, make_window,
 
     # The flags follow the window's threshold, as the table's do.
     window.results_view.filter_bar.set_review_threshold(0.5)
-    window._on_summary_timer_timeout()
+    window.summary.refresh()
     assert box.agreement().flagged == 0
 
     # File > Export Agreement CSV (also the box's button) writes what the box shows.

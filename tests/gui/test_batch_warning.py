@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hemoapp.gui import main_window as main_window_module
+from hemoapp.gui.controllers import export as export_module
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import rows_of
 from hemotest.qt import run_folder
@@ -41,14 +41,14 @@ def test_an_unusual_batch_is_said_above_every_tab_and_in_the_exports(
     assert {r["label"]: r["value"] for r in rows}["Unlike the validation images (check the cells)"] == "yes"
 
     contexts = []
-    monkeypatch.setattr(main_window_module, "write_summary_report",
+    monkeypatch.setattr(export_module, "write_summary_report",
                         lambda path, summary, info, context, **_: contexts.append(context) or path)
     window.export_report(tmp_path / "report.pdf")
     assert contexts[0].unsure_share == share
 
     # The threshold set in the window does not change the comparison: it is made at the card's.
     window.results_view.filter_bar.set_review_threshold(0.5)
-    window._on_summary_timer_timeout()
+    window.summary.refresh()
     assert window.current_unsure_share() == share and banner.isVisible()
 
     # A new folder starts without it (here an empty one, which has no cells to hold against anything).

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from hemoapp.gui import main_window as main_window_module
+from hemoapp.gui.controllers import export as export_module
 from hemoapp.gui.busy import BusyDialog, run_while_busy
 from hemotest.qt import run_folder
 
@@ -72,24 +72,24 @@ def test_the_report_is_written_off_the_gui_thread(qtbot, make_window, fake_class
                                                    monkeypatch):
     window = make_window(fake_classifier())
     run_folder(qtbot, window, cell_folder)
-    real_writer = main_window_module.write_summary_report
+    real_writer = export_module.write_summary_report
     threads = []
 
     def recording_writer(*args, **kwargs):
         threads.append(threading.get_ident())
         return real_writer(*args, **kwargs)
 
-    monkeypatch.setattr(main_window_module, "write_summary_report", recording_writer)
+    monkeypatch.setattr(export_module, "write_summary_report", recording_writer)
     written = window.export_report(tmp_path / "report.pdf")
     assert written.read_bytes().startswith(b"%PDF-")
     assert threads and threads[0] != threading.get_ident()
     # The CSVs are quick: they are written on the GUI thread.
-    real_csv_writer = main_window_module.write_predictions_csv
+    real_csv_writer = export_module.write_predictions_csv
 
     def recording_csv_writer(*args, **kwargs):
         threads.append(threading.get_ident())
         return real_csv_writer(*args, **kwargs)
 
-    monkeypatch.setattr(main_window_module, "write_predictions_csv", recording_csv_writer)
+    monkeypatch.setattr(export_module, "write_predictions_csv", recording_csv_writer)
     assert window.export_results(tmp_path / "results.csv") is not None
     assert threads[1] == threading.get_ident()

@@ -65,7 +65,7 @@ def test_a_new_file_shows_a_warning_goes_in_the_summary_and_classify_again_adds_
 
 def test_a_deleted_folder_reads_as_every_file_gone(qtbot, make_window, fake_classifier, cell_folder):
     window = _watched_window(qtbot, make_window, fake_classifier, cell_folder)
-    count = len(window._scan.records)
+    count = len(window.session.scan.records)
     shutil.rmtree(cell_folder)
     banner = window.results_view.folder_warning
     qtbot.waitUntil(lambda: not banner.isHidden(), timeout=WAIT_MS)

@@ -42,7 +42,7 @@ def test_report_pdf_is_written_whole_and_names_the_batch(qtbot, make_window, fak
     assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask  # as readable as a CSV, not private
     assert str(written) in window.statusBar().currentMessage()
     # A report is not the results: closing would still ask about the unexported results.
-    assert window._unexported_count() == window.results_model.rowCount() - window.results_model.flag_count(Flag.ERROR)
+    assert window.session.unexported_count() == window.results_model.rowCount() - window.results_model.flag_count(Flag.ERROR)
 
 
 def test_a_report_that_cannot_be_written_is_said_and_leaves_nothing(qtbot, make_window, fake_classifier,

@@ -183,9 +183,9 @@ def test_exports_carry_the_reviews_and_a_review_after_export_counts_as_unexporte
     summary = {r["label"]: r["count"] for r in rows_of(window.export_summary(tmp_path / "summary.csv"))
                if r["section"] == "totals"}
     assert summary["Reviewed by a person"] == "1" and summary["Class changed by review (counted as reviewed)"] == "1"
-    assert window._unexported_count() == 0
+    assert window.session.unexported_count() == 0
     window.confirm_selected()  # a review the results CSV does not have yet
-    assert window._unexported_count() == model.rowCount() - model.flag_count(Flag.ERROR)
+    assert window.session.unexported_count() == model.rowCount() - model.flag_count(Flag.ERROR)
 
 
 def test_a_reviewer_name_set_in_the_app_signs_the_reviews(

@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 
 from hemoapp.core.review_store import ReviewStoreError
 from hemoapp.core.sample import MAX_COMMENT, MAX_SAMPLE_ID, SampleDetails
-from hemoapp.gui import main_window as main_window_module
+from hemoapp.gui.controllers import export as export_module
+from hemoapp.gui.controllers import review as review_module
 from hemoapp.gui import report_pdf
 from hemoapp.gui.table_model import Flag
 from hemoapp.gui.widgets.sample_dialog import SampleDetailsDialog
@@ -26,7 +27,7 @@ def answer_dialog(monkeypatch, *answers):
         shown.append((current, folder))
         return next(replies)
 
-    monkeypatch.setattr(main_window_module, "ask_sample_details", fake_ask)
+    monkeypatch.setattr(review_module, "ask_sample_details", fake_ask)
     return shown
 
 
@@ -115,7 +116,7 @@ def test_entered_details_show_and_go_into_every_export(qtbot, make_window, fake_
     ]
     contexts = []
     real_writer = report_pdf.write_summary_report
-    monkeypatch.setattr(main_window_module, "write_summary_report",
+    monkeypatch.setattr(export_module, "write_summary_report",
                         lambda path, summary, info, context, *rest, **kw: contexts.append(context)
                         or real_writer(path, summary, info, context, *rest, **kw))
     report = window.export_report(tmp_path / "report.pdf")
@@ -130,16 +131,16 @@ def test_changed_details_make_the_results_unexported_and_a_cancel_changes_nothin
     window = make_window(fake_classifier())
     run_folder(qtbot, window, cell_folder)
     window.export_results(tmp_path / "results.csv")
-    assert window._unexported_count() == 0
+    assert window.session.unexported_count() == 0
     answer_dialog(monkeypatch, None, SAMPLE, SAMPLE)
     window.actions.sample_details.trigger()  # cancelled
-    assert window.sample_details() == SampleDetails() and window._unexported_count() == 0
+    assert window.sample_details() == SampleDetails() and window.session.unexported_count() == 0
     window.actions.sample_details.trigger()
     classified = window.results_model.rowCount() - window.results_model.flag_count(Flag.ERROR)
-    assert window._unexported_count() == classified  # the CSV on disk has no sample ID
+    assert window.session.unexported_count() == classified  # the CSV on disk has no sample ID
     window.export_results(tmp_path / "results.csv")
     window.actions.sample_details.trigger()  # the same details again: the CSV still has them
-    assert window._unexported_count() == 0
+    assert window.session.unexported_count() == 0
 
 
 def test_details_come_back_with_the_folder_and_not_with_another(
@@ -150,7 +151,7 @@ def test_details_come_back_with_the_folder_and_not_with_another(
     window.set_sample_details(SAMPLE)
     stored = json.loads(window.review_keeper.store.path_for(cell_folder).read_text(encoding="utf-8"))
     assert stored["sample"] == {"sample_id": SAMPLE.sample_id, "comment": SAMPLE.comment}
-    window._results_exported = True  # nothing to ask about when opening the next folder
+    window.session.results_exported = True  # nothing to ask about when opening the next folder
     run_folder(qtbot, window, other_folder)
     assert window.sample_details() == SampleDetails() and window.windowTitle() == f"{other_folder} – HemoLens"
     again = make_window(fake_classifier(), settings=window.settings)  # a later session

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from hemoapp.gui.main_window import SUMMARY_COST_RATIO, SUMMARY_DELAY_MS, summary_pause_ms
+from hemoapp.gui.controllers.summary import SUMMARY_COST_RATIO, SUMMARY_DELAY_MS, summary_pause_ms
 
 SLOW_S = 0.1  # how long the slowed summary below takes
 # How long the fake model takes per cell: 17 cells take 3.4 s, so at least two refreshes (0.9 s apart) come
@@ -19,7 +19,7 @@ CELL_S = 0.2
 
 
 class _SlowSummary:
-    """Stands in for ``MainWindow.current_summary``: records when it ran and takes ``SLOW_S``."""
+    """Stands in for ``SummaryController.current_summary``: records when it ran and takes ``SLOW_S``."""
 
     def __init__(self, window) -> None:
         self.compute = window.current_summary
@@ -40,7 +40,7 @@ def test_pause_grows_with_the_cost_of_the_last_refresh():
 def test_while_cells_arrive_a_slow_summary_waits_longer(qtbot, make_window, fake_classifier, cell_folder):
     window = make_window(fake_classifier(delay_s=CELL_S), batch_size=1)
     slow = _SlowSummary(window)
-    window.current_summary = slow
+    window.summary.current_summary = slow
     delivered_at: list[float] = []
     window.controller.batch_ready.connect(lambda _batch: delivered_at.append(time.perf_counter()))
     with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
@@ -58,15 +58,15 @@ def test_while_cells_arrive_a_slow_summary_waits_longer(qtbot, make_window, fake
 def test_after_a_review_the_summary_follows_quickly_even_if_slow(qtbot, make_window, fake_classifier, cell_folder):
     window = make_window(fake_classifier(), batch_size=4)
     slow = _SlowSummary(window)
-    window.current_summary = slow
+    window.summary.current_summary = slow
     with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
         window.open_folder(cell_folder)
-    qtbot.waitUntil(lambda: not window._summary_timer.isActive(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.summary.timer.isActive(), timeout=5000)
     refreshes = len(slow.started)
     window.results_view.select_proxy_row(0)
     assert window.review_selected("platelet")
     # the pause is the short one, not SUMMARY_COST_RATIO times the slow refresh (checked on the timer, not
     # on the wall clock, which a loaded machine stretches)
-    assert window._summary_timer.isActive()
-    assert window._summary_timer.interval() == SUMMARY_DELAY_MS < summary_pause_ms(SLOW_S)
+    assert window.summary.timer.isActive()
+    assert window.summary.timer.interval() == SUMMARY_DELAY_MS < summary_pause_ms(SLOW_S)
     qtbot.waitUntil(lambda: len(slow.started) > refreshes, timeout=5000)

@@ -64,7 +64,7 @@ def test_no_question_after_a_results_export(qtbot, classified, other_folder, tmp
     with qtbot.waitSignal(window.controller.job_finished, timeout=20_000):
         window.actions.open_folder.trigger()
     assert window.results_model.rowCount() == 8
-    assert window._unexported_count() == 8  # the new rows are in no CSV yet
+    assert window.session.unexported_count() == 8  # the new rows are in no CSV yet
 
 
 def test_a_summary_export_alone_does_not_count(qtbot, classified, tmp_path, answer_questions):

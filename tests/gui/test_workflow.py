@@ -164,7 +164,7 @@ def test_skipped_entries_stay_visible_and_reach_the_summary(
     (cell_folder / "basophil" / "loop").symlink_to(cell_folder, target_is_directory=True)  # a link back into the tree
     window = make_window(fake_classifier())
     assert run_folder(qtbot, window, cell_folder) == JobState.COMPLETED
-    assert [relpath for relpath, _reason in window._scan.skipped] == ["basophil/loop"]
+    assert [relpath for relpath, _reason in window.session.scan.skipped] == ["basophil/loop"]
     text = window.results_view.progress.label.text()
     assert text.endswith("; 1 could not be read; 1 entry skipped")
     assert window.statusBar().currentMessage() == text
