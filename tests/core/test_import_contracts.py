@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("importlinter")
 
 #: How many contracts pyproject.toml holds; the throwaway tree below breaks every one.
-CONTRACTS = 5
+CONTRACTS = 6
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -54,6 +54,12 @@ def test_contracts_catch_violations(repo_root, tmp_path):
         "hemoapp/selftest.py": "",
         "hemoapp/core/one.py": "import hemoapp.core.two\n",
         "hemoapp/core/two.py": "import hemoapp.core.one\n",
+        "hemoapp/gui/main_window.py": "",
+        "hemoapp/gui/controllers/__init__.py": "",
+        "hemoapp/gui/widgets/__init__.py": "import hemoapp.gui.controllers\n",  # a widget may not use a controller
+        "hemoapp/gui/table_model.py": "",
+        "hemoapp/gui/controller.py": "",
+        "hemoapp/gui/workers.py": "",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -63,3 +69,4 @@ def test_contracts_catch_violations(repo_root, tmp_path):
     assert f"0 kept, {CONTRACTS} broken" in result.stdout
     assert "hemoapp.core.bad -> PySide6" in result.stdout
     assert "hemoapp.cli -> hemoapp.gui.bad" in result.stdout
+    assert "hemoapp.gui.widgets is not allowed to import hemoapp.gui.controllers" in result.stdout
