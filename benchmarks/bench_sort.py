@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QApplication, QTableView
 
 from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
-from hemoapp.gui.table_model import Column, ResultsFilterProxy, ResultsModel
+from hemoapp.gui.filter_proxy import ResultsFilterProxy
+from hemoapp.gui.table_model import Column, ResultsModel
 
 BATCH = 32  # the window's batch size (ClassificationController): rows arrive this many at a time
 

@@ -30,7 +30,8 @@ from hemoapp.gui.locations import droppable_paths
 from hemoapp.gui.review_keeper import ReviewKeeper
 from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.settings import AppSettings
-from hemoapp.gui.table_model import ResultsFilterProxy, ResultsModel
+from hemoapp.gui.filter_proxy import ResultsFilterProxy
+from hemoapp.gui.table_model import ResultsModel
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.cell_viewer import VIEWER_MAX_SIDE, CellViewer
 from hemoapp.gui.widgets.results_view import ResultsView, Tab

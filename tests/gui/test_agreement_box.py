@@ -6,7 +6,7 @@ from hemoapp.core.agreement import compare
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.report_agreement import agreement_text
-from hemoapp.gui.table_model import FlagFilter
+from hemoapp.gui.filter_proxy import FlagFilter
 from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import in_folder, predicted, rows_of

@@ -10,7 +10,8 @@ from PySide6.QtCore import QPoint, QSize, Qt
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.review import current_user
-from hemoapp.gui.table_model import Flag, FlagFilter
+from hemoapp.gui.filter_proxy import FlagFilter
+from hemoapp.gui.table_model import Flag
 from hemotest.qt import run_folder
 
 

@@ -13,7 +13,8 @@ from hemoapp.core.pipeline import Prediction
 from hemoapp.core.scan import ImageRecord
 from hemoapp.gui.delegates import ConfidenceBarDelegate
 from hemoapp.gui.style import FLAG_COLOR
-from hemoapp.gui.table_model import Column, ResultsFilterProxy, ResultsModel
+from hemoapp.gui.filter_proxy import ResultsFilterProxy
+from hemoapp.gui.table_model import Column, ResultsModel
 
 
 def _pred(name: str, confidence: float) -> Prediction:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from hemoapp.gui.table_model import Flag, FlagFilter
+from hemoapp.gui.filter_proxy import FlagFilter
+
+from hemoapp.gui.table_model import Flag
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.qt import run_folder
 

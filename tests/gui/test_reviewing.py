@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.review import current_user
 from hemoapp.core.sample import SampleDetails
-from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
+from hemoapp.gui.filter_proxy import FlagFilter
+from hemoapp.gui.table_model import Column, Flag, Role
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.predictions import rows_of
 from hemotest.qt import run_folder

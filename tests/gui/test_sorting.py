@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QTableView
 
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.pipeline import Prediction
-from hemoapp.gui.table_model import Column, FlagFilter, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.filter_proxy import FlagFilter, ResultsFilterProxy
+from hemoapp.gui.table_model import Column, ResultsModel, Role
 from hemotest.predictions import cell, unreadable
 
 ASCENDING, DESCENDING = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder

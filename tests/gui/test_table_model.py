@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QListView, QTableView
 
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.gui.delegates import ConfidenceBarDelegate, GalleryDelegate
-from hemoapp.gui.table_model import Column, Flag, FlagFilter, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.filter_proxy import FlagFilter, ResultsFilterProxy
+from hemoapp.gui.table_model import Column, Flag, ResultsModel, Role
 from hemoapp.gui.widgets.detail_panel import format_bytes, format_digest
 from hemoapp.gui.widgets.progress_bar import finished_text, format_duration, progress_text
 from hemotest.predictions import cell, unreadable

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from hemoapp.core.contract import CLASS_NAMES, DISPLAY_NAMES, display_name
 from hemoapp.core.export import PREDICTION_COLUMNS, utc_timestamp
 from hemoapp.gui.controller import JobState
-from hemoapp.gui.table_model import Column, Flag, FlagFilter, Role
+from hemoapp.gui.filter_proxy import FlagFilter
+from hemoapp.gui.table_model import Column, Flag, Role
 from hemoapp.gui.widgets.results_view import Tab
 from hemotest.qt import run_folder
 

@@ -20,7 +20,8 @@ from hemoapp.gui.controllers.status import MESSAGE_MS
 from hemoapp.gui.dialogs import ask_reviewer_name
 from hemoapp.gui.review_keeper import ReviewKeeper
 from hemoapp.gui.settings import AppSettings
-from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
+from hemoapp.gui.filter_proxy import ResultsFilterProxy
+from hemoapp.gui.table_model import Flag, ResultsModel
 from hemoapp.gui.widgets.results_view import ResultsView
 from hemoapp.gui.widgets.sample_dialog import ask_sample_details
 

@@ -29,7 +29,8 @@ from hemoapp.gui.folder_watch import FolderWatch
 from hemoapp.gui.locations import find_sample_images, sample_images_candidates
 from hemoapp.gui.review_keeper import moved_text
 from hemoapp.gui.settings import AppSettings
-from hemoapp.gui.table_model import Flag, ResultsFilterProxy, ResultsModel
+from hemoapp.gui.filter_proxy import ResultsFilterProxy
+from hemoapp.gui.table_model import Flag, ResultsModel
 from hemoapp.gui.widgets.progress_bar import finished_text
 from hemoapp.gui.widgets.results_view import ResultsView
 from hemoapp.gui.widgets.start_screen import StartScreen

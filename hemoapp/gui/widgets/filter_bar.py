@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QT
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.style import class_swatch
-from hemoapp.gui.table_model import FlagFilter
+from hemoapp.gui.filter_proxy import FlagFilter
 
 
 def _percent_spin(value: float, tooltip: str, name: str) -> QDoubleSpinBox:

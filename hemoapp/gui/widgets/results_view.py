@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from hemoapp.gui.delegates import ConfidenceBarDelegate, FileNameDelegate, GalleryDelegate
-from hemoapp.gui.table_model import Column, Flag, FlagFilter, ResultsFilterProxy, ResultsModel, Role
+from hemoapp.gui.filter_proxy import FlagFilter, ResultsFilterProxy
+from hemoapp.gui.table_model import Column, Flag, ResultsModel, Role
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.detail_panel import DetailPanel
 from hemoapp.gui.widgets.filter_bar import FilterBar
