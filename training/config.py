@@ -17,7 +17,7 @@ DEFAULT_DATA_ROOT = Path(__file__).resolve().parent.parent.parent / "shared" / "
 #: any *other* field is refused (see :func:`training.train.check_resumable`).
 RESUME_SAFE_FIELDS = frozenset(
     {
-        "name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "quantize", "int8_float_layers",
+        "name", "version", "run_dir", "cache_dir", "models_dir", "bccd_dir", "lisc_dir", "quantize", "int8_float_layers",
         "release_min_test_accuracy",
     }
 )
@@ -35,6 +35,7 @@ class TrainConfig:
     version: str = "1.0.0"
     data_dir: str = str(DEFAULT_DATA_ROOT / "pbc8")
     bccd_dir: str = str(DEFAULT_DATA_ROOT / "bccd-wbc")
+    lisc_dir: str = str(DEFAULT_DATA_ROOT / "lisc-wbc")
     run_dir: str = "runs/hemolens-lite0"
     cache_dir: str = "cache"
     models_dir: str = "models"
@@ -96,6 +97,18 @@ class TrainConfig:
     aug_contrast: float = 0.12
     aug_hue: float = 0.03
     aug_saturation: float = 0.15
+    #: What differs between labs (training/augment.py; 0 = off, as 1.1.0 was trained):
+    #: stain concentration (each dye's optical density scaled by 1 ± aug_stain), gamma
+    #: (1/(1+g) .. 1+g), defocus (Gaussian sigma up to aug_blur px), sensor noise (std up to
+    #: aug_noise of full scale) and JPEG quality (down to aug_jpeg_min_quality; 0 = off).
+    aug_stain: float = 0.0
+    aug_gamma: float = 0.0
+    aug_blur: float = 0.0
+    aug_noise: float = 0.0
+    aug_jpeg_min_quality: int = 0
+    #: Find the white cell and centre the square on it (hemoapp.core.cellfind) instead of
+    #: the plain centre crop; the card records it and the app decodes the same way.
+    cell_finding: bool = False
     #: Largest rotation in degrees, either way, on top of the 90° turns (0 = turns only).
     #: ±45° in stage 2 lowered val accuracy by about a point (README).
     aug_rotation: float = 0.0
@@ -108,6 +121,13 @@ class TrainConfig:
     release_min_test_accuracy: float = 0.99
     limit_per_class: int = 0  # >0: use only this many images per class (tests, smoke runs)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def framing(self) -> str:
+        """The contract framing this config trains and exports with."""
+        from hemoapp.core.contract import FRAMING_CELL_CENTRED, FRAMING_CENTRE_CROP
+
+        return FRAMING_CELL_CENTRED if self.cell_finding else FRAMING_CENTRE_CROP
 
     @classmethod
     def from_file(cls, path: str | Path | None, overrides: dict[str, Any] | None = None) -> "TrainConfig":

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, contract_preprocessing
+from hemoapp.core import cellfind
+from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, IMAGE_SIZE, contract_preprocessing
 from hemoapp.core.imageio import ImageReadError, is_image_name, load_rgb
+from training.augment import lab_shift
 
 #: The training-time loader *is* the app's loader (tested in tests/core).
 load_example = load_rgb
@@ -74,7 +76,9 @@ def list_split(
     return SplitFiles(paths, np.asarray(labels, dtype=np.int64))
 
 
-def decode_files(paths: list[Path], size: int = IMAGE_SIZE, workers: int | None = None) -> np.ndarray:
+def decode_files(
+    paths: list[Path], size: int = IMAGE_SIZE, workers: int | None = None, framing: str = FRAMING_CENTRE_CROP
+) -> np.ndarray:
     """Decode files with the app's decoder into a uint8 (N, size, size, 3) array.
 
     Raises:
@@ -86,7 +90,7 @@ def decode_files(paths: list[Path], size: int = IMAGE_SIZE, workers: int | None 
     def work(item: tuple[int, Path]) -> None:
         index, path = item
         try:
-            out[index] = load_example(path, size)
+            out[index] = load_example(path, size, framing)
         except ImageReadError as exc:
             errors.append(f"{path}: {exc.message}")
 
@@ -97,10 +101,12 @@ def decode_files(paths: list[Path], size: int = IMAGE_SIZE, workers: int | None 
     return out
 
 
-def cache_key(paths: list[Path], size: int) -> str:
+def cache_key(paths: list[Path], size: int, framing: str = FRAMING_CENTRE_CROP) -> str:
     """Short hash of what decoded images of ``paths`` depend on: files, size and preprocessing."""
     # The preprocessing is part of the key: a cache decoded under another contract is stale.
-    digest = hashlib.sha256(f"{size}|{sorted(contract_preprocessing().items())}".encode())
+    digest = hashlib.sha256(f"{size}|{sorted(contract_preprocessing(framing).items())}".encode())
+    if framing != FRAMING_CENTRE_CROP:
+        digest.update(cellfind.PARAMETERS.encode())
     for path in paths:
         stat = path.stat()
         digest.update(f"{path}|{stat.st_size}|{int(stat.st_mtime)}".encode())
@@ -113,15 +119,16 @@ def load_split(
     size: int = IMAGE_SIZE,
     allow_missing: bool = False,
     limit_per_class: int = 0,
+    framing: str = FRAMING_CENTRE_CROP,
 ) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     """Decoded images, labels and paths of a split, cached on disk when ``cache_dir`` is set."""
     files = list_split(split_dir, allow_missing=allow_missing, limit_per_class=limit_per_class)
     cache_file = None
     if cache_dir:
-        cache_file = Path(cache_dir) / f"{Path(split_dir).name}-{size}-{cache_key(files.paths, size)}.npy"
+        cache_file = Path(cache_dir) / f"{Path(split_dir).name}-{size}-{cache_key(files.paths, size, framing)}.npy"
         if cache_file.exists():
             return np.load(cache_file), files.labels, files.paths
-    images = decode_files(files.paths, size)
+    images = decode_files(files.paths, size, framing=framing)
     if cache_file:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(".tmp.npy")
@@ -184,6 +191,7 @@ def augment(image, config, seed):
     image = tf.image.stateless_random_hue(image, config.aug_hue, next(draws))
     image = tf.image.stateless_random_saturation(image, 1.0 - config.aug_saturation, 1.0 + config.aug_saturation,
                                                  next(draws))
+    image = lab_shift(tf.clip_by_value(image, 0.0, 1.0), config, seed)
     return tf.clip_by_value(image, 0.0, 1.0) * 255.0
 
 

@@ -25,6 +25,7 @@ from training.config import TrainConfig
 from training.data import load_split
 from training.export_run import app_logits, shipped_paths
 from training.intervals import accuracy_interval, macro_f1_interval
+from training.other_labs import NOTES, evaluate_other_lab, evaluate_other_labs, render_other_labs
 from training.train import RunPaths, log
 
 
@@ -115,8 +116,8 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     temperature = card.calibration_temperature
 
     log("evaluating on the test split")
-    x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class)
-    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
+    x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class, framing=config.framing)
+    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class, framing=config.framing)
     test_logits = app_logits(tflite_path, x_test)
     val_logits = app_logits(tflite_path, x_val)
     test_probs, val_probs = softmax(test_logits, temperature), softmax(val_logits, temperature)
@@ -156,13 +157,13 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
     _sample_grid(x_test, y_test, probs, wrong[:36], out / "misclassified.png",
                  f"All {len(wrong)} misclassified test images" if len(wrong) <= 36 else f"36 of {len(wrong)} misclassified")
 
-    bccd = evaluate_bccd(config, tflite_path, temperature, card.review_threshold)
+    other_labs = evaluate_other_labs(config, tflite_path, temperature, card.review_threshold)
     metrics = {
         "model": {"name": card.name, "version": card.version, "sha256": card.sha256,
                   "calibration_temperature": temperature, "review_threshold": card.review_threshold},
         "test": _public(test),
         "val": _public(val),
-        "bccd_wbc": bccd,
+        "other_labs": other_labs,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "README.md").write_text(render_markdown(metrics, bool(histories)), encoding="utf-8")
@@ -172,36 +173,8 @@ def evaluate_run(config: TrainConfig, report_dir: str | Path | None = None) -> d
 
 
 def evaluate_bccd(config: TrainConfig, tflite_path: Path, temperature: float, review_threshold: float) -> dict:
-    """Per-class recall on another lab's white cells (domain shift), if the data set is there.
-
-    Also counts the cells whose confidence reaches ``review_threshold``: the app
-    would not flag those for review, so a wrong one there is a silent error.
-    """
-    bccd_dir = Path(config.bccd_dir)
-    if not bccd_dir.is_dir():
-        return {"available": False}
-    images, labels, _ = load_split(bccd_dir, config.cache_dir, allow_missing=True)
-    probs = softmax(app_logits(tflite_path, images), temperature)
-    predicted = probs.argmax(axis=1)
-    unflagged = probs.max(axis=1) >= review_threshold
-    recall = {}
-    for index, name in enumerate(CLASS_NAMES):
-        mask = labels == index
-        if mask.any():
-            recall[name] = {"n": int(mask.sum()), "recall": float((predicted[mask] == index).mean()),
-                            "predicted_as": {CLASS_NAMES[c]: int((predicted[mask] == c).sum())
-                                             for c in np.unique(predicted[mask])}}
-    return {
-        "available": True,
-        "n": int(len(labels)),
-        "accuracy": float((predicted == labels).mean()),
-        "per_class": recall,
-        "mean_confidence": float(probs.max(axis=1).mean()),
-        "review_threshold": float(review_threshold),
-        "unflagged": int(unflagged.sum()),
-        "unflagged_wrong": int((unflagged & (predicted != labels)).sum()),
-        "note": "basophil has 3 images: too few to measure",
-    }
+    """Zero-shot figures on ``config.bccd_dir`` (see :mod:`training.other_labs`)."""
+    return evaluate_other_lab(config, config.bccd_dir, tflite_path, temperature, review_threshold, NOTES["bccd-wbc"])
 
 
 def _public(metrics: dict) -> dict:
@@ -226,7 +199,7 @@ def _review_row(split: str, review: dict) -> str:
 
 def render_markdown(metrics: dict, has_curves: bool) -> str:
     """The report's README.md: headline numbers, per-class table and the figures."""
-    test, val, bccd, model = metrics["test"], metrics["val"], metrics["bccd_wbc"], metrics["model"]
+    test, val, model = metrics["test"], metrics["val"], metrics["model"]
     lines = [
         f"# Evaluation report: {model['name']} {model['version']}",
         "",
@@ -263,21 +236,11 @@ def render_markdown(metrics: dict, has_curves: bool) -> str:
     for split, m in (("val", val), ("test", test)):
         lines.append(_review_row(split, m["review"]))
     lines += ["", "![Risk-coverage](review_flag.png)"]
-    lines += ["", "## Another lab: bccd-wbc (domain shift)", ""]
-    if bccd.get("available"):
-        lines += [f"{bccd['n']} white-cell crops from a different lab, camera and stain. Accuracy "
-                  f"{bccd['accuracy'] * 100:.1f}%, mean confidence {bccd['mean_confidence']:.2f}. "
-                  f"{bccd['unflagged']} reached the review threshold ({bccd['review_threshold']:.2f}) and would "
-                  f"not be flagged; {bccd['unflagged_wrong']} of those are wrong.", "",
-                  "| class | n | recall | predicted as |", "|---|---|---|---|"]
-        for name, row in bccd["per_class"].items():
-            spread = ", ".join(f"{k} {v}" for k, v in sorted(row["predicted_as"].items(), key=lambda kv: -kv[1]))
-            lines.append(f"| {name} | {row['n']} | {row['recall'] * 100:.1f}% | {spread} |")
-        lines += ["", "Basophil has 3 images there: too few to measure. The gap to PBC is the reason the app "
-                  "flags low-confidence cells for review and the README warns against use on other labs' "
-                  "images without local validation."]
-    else:
-        lines.append("bccd-wbc was not available when this report was made.")
+    lines += ["", "## Other labs (zero-shot: no labels from them in training)", "",
+              "Each set through the app's classifier with the model's own framing, next to PBC test; "
+              "'flagged' is the share below the review threshold, 'right among the unflagged' what the "
+              "flag lets through.", ""]
+    lines += render_other_labs(metrics.get("other_labs", {}), test)
     lines += ["", "## Figures", ""]
     figures = [("Confusion matrix (counts)", "confusion_counts.png"),
                ("Confusion matrix (row-normalised)", "confusion_normalized.png"),

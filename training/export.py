@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from hemoapp.core.classifier import card_path_for, sha256_of
-from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, ModelCard, contract_preprocessing
+from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, IMAGE_SIZE, ModelCard, contract_preprocessing
 
 __all__ = [
     "QUANTIZE_MODES", "build_card", "card_path_for", "export_tflite", "int8_error_ranking", "sha256_of",
@@ -166,6 +166,7 @@ def build_card(
     metrics: dict[str, Any] | None = None,
     training_data: dict[str, Any] | None = None,
     training: dict[str, Any] | None = None,
+    framing: str = FRAMING_CENTRE_CROP,
 ) -> ModelCard:
     """Make the model card for an exported ``.tflite`` file (sha256 read from the file).
 
@@ -176,7 +177,7 @@ def build_card(
         version=version,
         classes=list(CLASS_NAMES),
         input_size=IMAGE_SIZE,
-        preprocessing=contract_preprocessing(),
+        preprocessing=contract_preprocessing(framing),
         sha256=sha256_of(model_path),
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         calibration_temperature=float(calibration_temperature),

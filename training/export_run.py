@@ -108,11 +108,12 @@ def export_run(config: TrainConfig) -> Path:
     sha = export_tflite(model, tflite_path, config.quantize, representative, config.int8_float_layers)
     log(f"exported {tflite_path} ({tflite_path.stat().st_size / 1e6:.1f} MB, sha256 {sha[:12]}…)")
     # A provisional card lets the app's Classifier load the staged file; it is replaced below.
-    write_card(build_card(tflite_path, config.name, config.version, architecture=_architecture(config)), card_path)
+    write_card(build_card(tflite_path, config.name, config.version, architecture=_architecture(config),
+                                  framing=config.framing), card_path)
 
     data_dir = Path(config.data_dir)
-    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
-    x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class)
+    x_val, y_val, _ = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class, framing=config.framing)
+    x_test, y_test, _ = load_split(data_dir / "test", config.cache_dir, limit_per_class=config.limit_per_class, framing=config.framing)
     val_logits = app_logits(tflite_path, x_val)
     temperature = fit_temperature(val_logits, y_val)
     threshold = choose_review_threshold(softmax(val_logits, temperature), y_val)
@@ -133,6 +134,7 @@ def export_run(config: TrainConfig) -> Path:
         review_threshold=threshold,
         metrics=metrics,
         training=training_record(paths),
+        framing=config.framing,
     )
     write_card(card, card_path)
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
@@ -194,7 +196,8 @@ def publish(moves: list[tuple[Path, Path]]) -> None:
 def int8_calibration_images(config: TrainConfig, size: int = IMAGE_SIZE) -> np.ndarray:
     """The training images that calibrate an int8 export's activation ranges (see :func:`calibration_sample`)."""
     images, labels, _ = load_split(
-        Path(config.data_dir) / "train", config.cache_dir, size=size, limit_per_class=config.limit_per_class
+        Path(config.data_dir) / "train", config.cache_dir, size=size, limit_per_class=config.limit_per_class,
+        framing=config.framing,
     )
     return images[calibration_sample(labels, config.seed)]
 

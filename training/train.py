@@ -111,8 +111,8 @@ def train(config: TrainConfig) -> Path:
     log("loading data (decoded with the app's own loader, cached)")
     data_dir = Path(config.data_dir)
     x_train, y_train, train_files = load_split(data_dir / "train", config.cache_dir,
-                                               limit_per_class=config.limit_per_class)
-    x_val, y_val, val_files = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class)
+                                               limit_per_class=config.limit_per_class, framing=config.framing)
+    x_val, y_val, val_files = load_split(data_dir / "val", config.cache_dir, limit_per_class=config.limit_per_class, framing=config.framing)
     log(f"train {len(x_train)} images, val {len(x_val)} images")
     weights = class_weights(y_train) if config.class_weighting else None
 

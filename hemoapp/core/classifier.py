@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, ModelCard, ModelCardError, check_card
+from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE, ModelCard, ModelCardError, card_framing, check_card
 
 #: Environment variable naming a model file to use instead of the installed one.
 MODEL_ENV_VAR = "HEMOLENS_MODEL"
@@ -108,6 +108,8 @@ class Classifier:
         )
         self.class_names: tuple[str, ...] = tuple(self.card.classes)
         self.input_size: int = self.card.input_size
+        #: How the square the model sees is chosen (the card's; see hemoapp.core.contract).
+        self.framing: str = card_framing(self.card)
         self.temperature: float = self.card.calibration_temperature
         self._lock = threading.Lock()
         # LiteRT reads the model from this buffer for the interpreter's whole life:

@@ -81,6 +81,15 @@ COLOR_MODE: str = "RGB"
 #: Pillow's bilinear filter is antialiased when it shrinks (it widens its support).
 RESIZE_METHOD: str = "bilinear"
 
+#: How the square the model sees is chosen. ``centre-crop``: the central CENTER_CROP of
+#: the field, as the analyser centres the cell (models up to 1.1.0). ``cell-centred``:
+#: the white cell is found and the square centred on it, zoomed only where the picture's
+#: framing is outside PBC's (:mod:`hemoapp.core.cellfind`), for other labs' exports. The
+#: card says which one its model was trained with, and the app decodes accordingly.
+FRAMING_CENTRE_CROP: str = "centre-crop"
+FRAMING_CELL_CENTRED: str = "cell-centred"
+FRAMINGS: tuple[str, ...] = (FRAMING_CENTRE_CROP, FRAMING_CELL_CENTRED)
+
 #: Input dtype and range the model expects; scaling happens inside the model.
 INPUT_DTYPE: str = "uint8"
 INPUT_RANGE: tuple[int, int] = (0, 255)
@@ -185,9 +194,15 @@ class ModelCard:
         return cls.from_dict(data)
 
 
-def contract_preprocessing() -> dict[str, Any]:
-    """The preprocessing block every card must carry, as this contract defines it."""
-    return {
+def contract_preprocessing(framing: str = FRAMING_CENTRE_CROP) -> dict[str, Any]:
+    """The preprocessing block a card must carry, as this contract defines it.
+
+    A centre-crop card has no ``framing`` key (cards written before framings existed
+    are exactly such cards); a cell-centred card says so.
+    """
+    if framing not in FRAMINGS:
+        raise ValueError(f"unknown framing {framing!r}; expected one of {', '.join(FRAMINGS)}")
+    block: dict[str, Any] = {
         "color_mode": COLOR_MODE,
         "center_crop": CENTER_CROP,
         "resize": RESIZE_METHOD,
@@ -195,6 +210,14 @@ def contract_preprocessing() -> dict[str, Any]:
         "input_range": list(INPUT_RANGE),
         "scaling": "inside model",
     }
+    if framing != FRAMING_CENTRE_CROP:
+        block["framing"] = framing
+    return block
+
+
+def card_framing(card: "ModelCard") -> str:
+    """The framing a card's model was trained with (``centre-crop`` when the card names none)."""
+    return str(card.preprocessing.get("framing", FRAMING_CENTRE_CROP))
 
 
 def check_card(card: ModelCard) -> None:
@@ -209,7 +232,11 @@ def check_card(card: ModelCard) -> None:
         problems.append(f"classes {list(card.classes)} differ from the app's {list(CLASS_NAMES)}")
     if card.input_size != IMAGE_SIZE:
         problems.append(f"input size {card.input_size} differs from the app's {IMAGE_SIZE}")
-    expected = contract_preprocessing()
+    framing = card_framing(card)
+    if framing not in FRAMINGS:
+        problems.append(f"preprocessing 'framing' is {framing!r}, the app knows {', '.join(FRAMINGS)}")
+        framing = FRAMING_CENTRE_CROP
+    expected = contract_preprocessing(framing)
     for key, value in expected.items():
         if card.preprocessing.get(key) != value:
             problems.append(

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from hemoapp.core.contract import CENTER_CROP, IMAGE_SIZE, RESIZE_METHOD
+from hemoapp.core import cellfind
+from hemoapp.core.contract import CENTER_CROP, FRAMING_CELL_CENTRED, FRAMING_CENTRE_CROP, IMAGE_SIZE, RESIZE_METHOD
 
 # Decoding a partial image would hand the model invented pixels: refuse instead.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -65,6 +66,8 @@ class ErrorKind:
     CORRUPT = "corrupt"
     UNREADABLE = "unreadable"
     BLANK = "blank-image"
+    #: Cell-centred framing found nothing stained like a white cell's nucleus.
+    NO_CELL = "no-cell-found"
     #: Not from classifying: a file whose bytes differ from those that were classified.
     CHANGED = "changed-since-classified"
 
@@ -353,20 +356,36 @@ def to_model_input(image: Image.Image, size: int = IMAGE_SIZE, crop: float = CEN
     return np.ascontiguousarray(array)
 
 
-def decode_bytes(data: bytes, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Bytes of an image file → the model's ``size``x``size``x3 uint8 input."""
-    # The JPEG draft must leave at least ``size`` pixels across the cropped part.
-    image, _ = open_image(data, draft_size=math.ceil(size / CENTER_CROP))
+def frame_input(image: Image.Image, size: int = IMAGE_SIZE, framing: str = FRAMING_CENTRE_CROP) -> np.ndarray:
+    """A decoded picture → the model's input, framed as ``framing`` says (see the contract).
+
+    Raises:
+        ImageReadError: ``cell-centred`` framing of a picture with no stained cell in it
+            (kind :attr:`ErrorKind.NO_CELL`).
+    """
+    if framing == FRAMING_CELL_CENTRED:
+        cell = cellfind.find_cell(image)
+        if not cell.found:
+            raise ImageReadError(ErrorKind.NO_CELL, "no stained cell found in the picture (nothing violet enough)")
+        box = cellfind.square_for(image.size, cell, CENTER_CROP)
+        return np.ascontiguousarray(np.asarray(cellfind.crop_square(image, box, size, _RESAMPLE), dtype=np.uint8))
     return to_model_input(image, size)
 
 
-def load_rgb(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> np.ndarray:
+def decode_bytes(data: bytes, size: int = IMAGE_SIZE, framing: str = FRAMING_CENTRE_CROP) -> np.ndarray:
+    """Bytes of an image file → the model's ``size``x``size``x3 uint8 input."""
+    # The JPEG draft must leave at least ``size`` pixels across the cropped part.
+    image, _ = open_image(data, draft_size=math.ceil(size / CENTER_CROP))
+    return frame_input(image, size, framing)
+
+
+def load_rgb(path: str | os.PathLike[str], size: int = IMAGE_SIZE, framing: str = FRAMING_CENTRE_CROP) -> np.ndarray:
     """Read one file and return the model's input array (the shared preprocessing).
 
     Raises:
         ImageReadError: the file cannot be used; ``kind`` says why.
     """
-    return decode_bytes(read_bytes(path), size)
+    return decode_bytes(read_bytes(path), size, framing)
 
 
 @dataclass(frozen=True)
@@ -383,7 +402,9 @@ class ModelInput:
     sha256: str
 
 
-def load_model_input(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> ModelInput:
+def load_model_input(
+    path: str | os.PathLike[str], size: int = IMAGE_SIZE, framing: str = FRAMING_CENTRE_CROP
+) -> ModelInput:
     """:func:`load_rgb` plus the file's sha256, refusing a picture with nothing to classify.
 
     What the app classifies (:func:`check_not_blank` refuses black, white and flat
@@ -398,7 +419,14 @@ def load_model_input(path: str | os.PathLike[str], size: int = IMAGE_SIZE) -> Mo
     # the GIL, so it runs in parallel on the decoder threads.
     digest = hashlib.sha256(data).hexdigest()
     try:
-        array = decode_bytes(data, size)
+        image, _ = open_image(data, draft_size=math.ceil(size / CENTER_CROP))
+        try:
+            array = frame_input(image, size, framing)
+        except ImageReadError as exc:
+            if exc.kind == ErrorKind.NO_CELL:
+                # A black, white or flat field has no cell either: that reason says more.
+                check_not_blank(to_model_input(image, size))
+            raise
         check_not_blank(array)
     except ImageReadError as exc:
         exc.sha256 = digest

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hemoapp.core.contract import CLASS_NAMES, IMAGE_SIZE
+from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, IMAGE_SIZE
 from hemoapp.core.imageio import ErrorKind, ImageReadError, ModelInput, load_model_input
 from hemoapp.core.scan import ImageRecord
 
@@ -118,9 +118,9 @@ def default_decode_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _decode(record: ImageRecord, size: int) -> ModelInput | _Failure:
+def _decode(record: ImageRecord, size: int, framing: str) -> ModelInput | _Failure:
     try:
-        return load_model_input(record.path, size)
+        return load_model_input(record.path, size, framing)
     except ImageReadError as exc:
         return _Failure(exc.kind, exc.message, exc.sha256)
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop a batch
@@ -203,13 +203,14 @@ def iter_predictions(
         return
     size = int(getattr(classifier, "input_size", IMAGE_SIZE))
     class_names = tuple(getattr(classifier, "class_names", CLASS_NAMES))
+    framing = str(getattr(classifier, "framing", FRAMING_CENTRE_CROP))
     start = time.perf_counter()
     executor = ThreadPoolExecutor(
         max_workers=decode_workers or default_decode_workers(), thread_name_prefix="hemolens-decode"
     )
 
     def submit(first: int) -> list[Future]:
-        return [executor.submit(_decode, record, size) for record in records[first : first + batch_size]]
+        return [executor.submit(_decode, record, size, framing) for record in records[first : first + batch_size]]
 
     try:
         pending = submit(0)

@@ -46,7 +46,7 @@ def solid(value):
 def virtual_files(monkeypatch):
     """Decode /virtual/<i>.png to a solid image of brightness i (no disk I/O)."""
 
-    def load(path, size=IMAGE_SIZE):
+    def load(path, size=IMAGE_SIZE, framing="centre-crop"):
         return solid(int(Path(path).stem) % 256)
 
     monkeypatch.setattr(pipeline, "load_model_input", load)
@@ -81,7 +81,7 @@ def test_empty_input_yields_nothing():
 
 
 def test_decode_failures_become_error_rows(monkeypatch):
-    def load(path, size=IMAGE_SIZE):
+    def load(path, size=IMAGE_SIZE, framing="centre-crop"):
         index = int(Path(path).stem)
         if index == 1:
             raise ImageReadError(ErrorKind.TRUNCATED, "the file is truncated")
@@ -103,7 +103,7 @@ def test_decode_failures_become_error_rows(monkeypatch):
 
 
 def test_batch_of_only_bad_files_skips_the_model(monkeypatch):
-    monkeypatch.setattr(pipeline, "load_model_input", lambda p, s=IMAGE_SIZE: (_ for _ in ()).throw(ImageReadError("corrupt", "bad")))
+    monkeypatch.setattr(pipeline, "load_model_input", lambda p, s=IMAGE_SIZE, f="centre-crop": (_ for _ in ()).throw(ImageReadError("corrupt", "bad")))
     fake = FakeClassifier()
     predictions = run_all(fake_records(3), fake)[0].predictions
     assert [p.error_kind for p in predictions] == ["corrupt"] * 3
@@ -166,7 +166,7 @@ def test_decoding_of_next_batch_overlaps_inference(monkeypatch):
     batch_size = 4
     next_batch_started = threading.Event()
 
-    def load(path, size=IMAGE_SIZE):
+    def load(path, size=IMAGE_SIZE, framing="centre-crop"):
         if int(Path(path).stem) >= batch_size:
             next_batch_started.set()
         return solid(1)
@@ -187,7 +187,7 @@ def test_look_ahead_is_bounded(monkeypatch):
     started = []
     lock = threading.Lock()
 
-    def load(path, size=IMAGE_SIZE):
+    def load(path, size=IMAGE_SIZE, framing="centre-crop"):
         with lock:
             started.append(path)
         return solid(1)
@@ -216,7 +216,7 @@ def test_cancel_while_waiting_for_slow_decoding(monkeypatch):
     cancel = threading.Event()
     release = threading.Event()
 
-    def slow(path, size=IMAGE_SIZE):
+    def slow(path, size=IMAGE_SIZE, framing="centre-crop"):
         release.wait(timeout=10)
         return solid(1)
 

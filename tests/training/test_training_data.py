@@ -172,7 +172,7 @@ def test_cache_is_keyed_by_the_contract_preprocessing(tiny_pbc, tmp_path, monkey
 
     load_split(tiny_pbc / "val", cache_dir=tmp_path)
     changed = {**training.data.contract_preprocessing(), "center_crop": 0.5}
-    monkeypatch.setattr(training.data, "contract_preprocessing", lambda: changed)
+    monkeypatch.setattr(training.data, "contract_preprocessing", lambda framing="centre-crop": changed)
     load_split(tiny_pbc / "val", cache_dir=tmp_path)
     assert len(list(tmp_path.glob("val-*.npy"))) == 2
 
@@ -242,3 +242,76 @@ def test_the_teacher_sees_the_augmented_batch_and_validation_keeps_the_labels(ti
         np.testing.assert_allclose(hard.sum(axis=1), 1.0, atol=1e-4)
     _, val_targets = next(iter(make_dataset(images, labels, config, training=False, teacher=_brightness_teacher)))
     np.testing.assert_array_equal(val_targets.numpy(), np.eye(len(CLASS_NAMES))[labels[:8]])
+
+
+def _lab_config(**overrides):
+    from training.config import TrainConfig
+
+    values = dict(aug_stain=0.3, aug_gamma=0.4, aug_blur=1.5, aug_noise=0.03, aug_jpeg_min_quality=40)
+    values.update(overrides)
+    return TrainConfig.from_file(None, values)
+
+
+def _field(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    image = np.full((32, 32, 3), (230, 200, 190), np.float32)
+    image[8:24, 8:24] = (90, 40, 140)
+    return np.clip(image + rng.normal(0, 5, image.shape), 0, 255).astype(np.float32) / 255.0
+
+
+def test_lab_shift_is_deterministic_per_seed_and_bounded():
+    """Same seed, same image; another seed, another image; always within 0..1."""
+    import tensorflow as tf
+
+    from training.augment import lab_shift
+
+    config = _lab_config()
+    image = tf.constant(_field())
+    first = lab_shift(image, config, tf.constant([3, 4], tf.int64)).numpy()
+    again = lab_shift(image, config, tf.constant([3, 4], tf.int64)).numpy()
+    other = lab_shift(image, config, tf.constant([5, 6], tf.int64)).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - other).mean() > 1e-3
+    for seed in range(20):
+        out = lab_shift(image, config, tf.constant([seed, 1], tf.int64)).numpy()
+        assert out.shape == image.shape and out.min() >= 0.0 and out.max() <= 1.0
+        assert np.isfinite(out).all()
+
+
+def test_lab_shift_is_off_by_default_and_leaves_the_other_draws_alone():
+    """With every lab strength 0 the image is untouched, so 1.1.0's recipe trains as before."""
+    import tensorflow as tf
+
+    from training.augment import lab_shift
+    from training.config import TrainConfig
+
+    image = tf.constant(_field())
+    out = lab_shift(image, TrainConfig(), tf.constant([1, 2], tf.int64))
+    np.testing.assert_array_equal(out.numpy(), image.numpy())
+
+
+def test_each_lab_change_is_bounded_by_its_strength():
+    """Stain jitter changes colour but not the layout; blur lowers the spread of edges."""
+    import tensorflow as tf
+
+    from training.augment import gaussian_blur, stain_jitter
+
+    image = tf.constant(_field())
+    jittered = stain_jitter(image, 0.3, tf.constant([1, 1], tf.int64)).numpy()
+    assert 0 < np.abs(jittered - image.numpy()).mean() < 0.25
+    # The nucleus stays the darkest square: jitter changes dye amounts, not where the dye is.
+    assert jittered[8:24, 8:24].mean() < jittered[:6, :6].mean()
+    sharp = np.abs(np.diff(image.numpy(), axis=1)).mean()
+    blurred = np.abs(np.diff(gaussian_blur(image, tf.constant(1.5)).numpy(), axis=1)).mean()
+    assert blurred < sharp
+    np.testing.assert_allclose(gaussian_blur(image, tf.constant(0.0)).numpy(), image.numpy(), atol=1e-3)
+
+
+def test_training_decodes_with_the_apps_framing(tiny_pbc):
+    """Cell-centred training images are exactly what the app's decoder gives for the same files."""
+    from hemoapp.core.contract import FRAMING_CELL_CENTRED
+    from hemoapp.core.imageio import load_rgb
+
+    images, _, paths = load_split(tiny_pbc / "val", framing=FRAMING_CELL_CENTRED)
+    for image, path in zip(images, paths):
+        np.testing.assert_array_equal(image, load_rgb(path, framing=FRAMING_CELL_CENTRED))
