@@ -23,6 +23,20 @@ from training.data import list_split
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
 
+def optical_density(images: np.ndarray) -> np.ndarray:
+    return -np.log((images.astype(np.float32) + 1.0) / 256.0)
+
+
+def stain_normalise(images: np.ndarray, reference: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Reinhard-style transfer in optical density: each image's per-channel mean and spread → PBC's."""
+    ref_mean, ref_std = reference
+    od = optical_density(images)
+    mean = od.mean(axis=(1, 2), keepdims=True)
+    std = od.std(axis=(1, 2), keepdims=True) + 1e-6
+    od = (od - mean) / std * ref_std + ref_mean
+    return np.clip(np.exp(-od) * 256.0 - 1.0, 0, 255).astype(np.uint8)
+
+
 def inputs(paths, normalise: bool) -> np.ndarray:
     out = np.empty((len(paths), IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
     for i, path in enumerate(paths):
@@ -47,15 +61,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="models/hemolens-lite0.tflite")
     parser.add_argument("--sets", default="pbc8/val,bccd-wbc,lisc-wbc")
+    parser.add_argument("--stain", action="store_true", help="also try stain normalisation to PBC train's statistics")
     args = parser.parse_args()
     model = Classifier(args.model)
     threshold = model.card.review_threshold
+    reference = None
+    if args.stain:
+        sample = list_split(DATA / "pbc8" / "train").paths[::40]
+        od = optical_density(inputs(sample, model.framing != FRAMING_CENTRE_CROP))
+        reference = (od.mean(axis=(1, 2)).mean(axis=0), od.std(axis=(1, 2)).mean(axis=0))
     for set_name in args.sets.split(","):
         files = list_split(DATA / set_name, allow_missing=True)
-        for normalise in (False, True):
+        variants = [(False, False), (True, False)] + ([(True, True)] if args.stain else [])
+        for normalise, stain in variants:
             x = inputs(files.paths, normalise)
+            if stain:
+                x = stain_normalise(x, reference)
             probs = np.concatenate([model.predict_arrays(x[i:i + 64]) for i in range(0, len(x), 64)])
-            tag = f"{set_name} {'cellfind' if normalise else 'centre'}"
+            tag = f"{set_name} {'cellfind' if normalise else 'centre'}{'+stain' if stain else ''}"
             report(tag, probs, files.labels, threshold)
             if set_name.startswith("bccd"):
                 number = np.array([int(re.search(r"_(\d+)", p.name).group(1)) for p in files.paths])
