@@ -356,6 +356,27 @@ def to_model_input(image: Image.Image, size: int = IMAGE_SIZE, crop: float = CEN
     return np.ascontiguousarray(array)
 
 
+def model_square(image: Image.Image, framing: str = FRAMING_CENTRE_CROP) -> tuple[float, float, float, float]:
+    """The box (left, top, right, bottom, in ``image``'s pixels) that the model sees of ``image``.
+
+    The one place the framing's geometry is decided: :func:`frame_input` resamples this
+    box, and the window outlines it. With ``cell-centred`` framing it may reach past the
+    picture's edges (a tight crop is zoomed out and padded with its background).
+
+    Raises:
+        ImageReadError: ``cell-centred`` framing of a picture with no stained cell in it
+            (kind :attr:`ErrorKind.NO_CELL`).
+    """
+    width, height = image.size
+    if framing == FRAMING_CELL_CENTRED:
+        cell = cellfind.find_cell(image)
+        if not cell.found:
+            raise ImageReadError(ErrorKind.NO_CELL, "no stained cell found in the picture (nothing violet enough)")
+        return cellfind.square_for(image.size, cell, CENTER_CROP)
+    crop_w, crop_h = width * CENTER_CROP, height * CENTER_CROP
+    return ((width - crop_w) / 2, (height - crop_h) / 2, (width + crop_w) / 2, (height + crop_h) / 2)
+
+
 def frame_input(image: Image.Image, size: int = IMAGE_SIZE, framing: str = FRAMING_CENTRE_CROP) -> np.ndarray:
     """A decoded picture → the model's input, framed as ``framing`` says (see the contract).
 
@@ -364,11 +385,8 @@ def frame_input(image: Image.Image, size: int = IMAGE_SIZE, framing: str = FRAMI
             (kind :attr:`ErrorKind.NO_CELL`).
     """
     if framing == FRAMING_CELL_CENTRED:
-        cell = cellfind.find_cell(image)
-        if not cell.found:
-            raise ImageReadError(ErrorKind.NO_CELL, "no stained cell found in the picture (nothing violet enough)")
-        box = cellfind.square_for(image.size, cell, CENTER_CROP)
-        return np.ascontiguousarray(np.asarray(cellfind.crop_square(image, box, size, _RESAMPLE), dtype=np.uint8))
+        square = cellfind.crop_square(image, model_square(image, framing), size, _RESAMPLE)
+        return np.ascontiguousarray(np.asarray(square, dtype=np.uint8))
     return to_model_input(image, size)
 
 
