@@ -25,7 +25,14 @@ from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import Summary, confidence_percent, flag_for, interval_bounds_text
+from hemoapp.core.summary import (
+    Summary,
+    confidence_percent,
+    flag_for,
+    interval_bounds_text,
+    parameter_text,
+    percent_text,
+)
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Encoding of every CSV HemoLens writes (UTF-8 with a BOM, for Excel).
@@ -91,6 +98,12 @@ def utc_timestamp(moment: _dt.datetime | None = None) -> str:
 
 def _number(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
+
+
+def _share_number(percent: float | None) -> str:
+    """A share in percent as every view shows it (:func:`~hemoapp.core.summary.percent_text`), without
+    the "%", which the row's unit says; "" for ``None``."""
+    return "" if percent is None else percent_text(percent).removesuffix("%")
 
 
 def exact_number(value: float) -> str:
@@ -229,7 +242,7 @@ def summary_rows(summary: Summary) -> list[list[str]]:
                 name,
                 display_name(name),
                 str(summary.counts.get(name, 0)),
-                _number(summary.percentages.get(name), 1),
+                _share_number(summary.percentages.get(name)),
                 "% of classified images",
             )
         )
@@ -240,7 +253,7 @@ def summary_rows(summary: Summary) -> list[list[str]]:
                 name,
                 display_name(name),
                 str(summary.counts.get(name, 0)),
-                _number(summary.differential.get(name), 1),
+                _share_number(summary.differential.get(name)),
                 "% of white cells",
                 interval_bounds_text(summary.differential_interval(name)),
             )
@@ -301,7 +314,8 @@ def batch_rows(
     if entries_skipped is not None:
         rows.append(_row("batch", "", "Entries skipped", str(entries_skipped)))
     if calibration_temperature is not None:
-        rows.append(_row("batch", "", "Calibration temperature", "", exact_number(calibration_temperature)))
+        # To read, 2 decimals ("1.15"); every row of the results CSV has the exact value.
+        rows.append(_row("batch", "", "Calibration temperature", "", parameter_text(calibration_temperature)))
     if unsure is not None:
         rows += [
             _row(
@@ -309,7 +323,7 @@ def batch_rows(
                 "",
                 f"Below the model's review threshold ({exact_number(unsure.threshold)})",
                 str(unsure.unsure),
-                _number(100.0 * unsure.fraction, 1),
+                _share_number(100.0 * unsure.fraction),
                 "% of classified images",
             ),
             _row(
@@ -317,7 +331,7 @@ def batch_rows(
                 "",
                 "Below it on the model's validation images",
                 "",
-                _number(100.0 * unsure.validation_fraction, 1),
+                _share_number(100.0 * unsure.validation_fraction),
                 "% of validation images",
             ),
             _row("batch", "", "Unlike the validation images (check the cells)", "", "yes" if unsure.unusual else "no"),

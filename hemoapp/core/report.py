@@ -282,7 +282,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     parts.append(_section_table(rows, ("differential",), ("", "Cells", "Value", "Unit", "95% interval")))
     parts.append(f"<p><small>{text(INTERVAL_NOTE)}</small></p>")
     parts.append("<h3>Cells per class</h3>")
-    parts.append(_section_table(rows, ("counts", "other"), ("Class", "Cells", "%", "Unit")))
+    parts.append(_section_table(rows, ("counts", "other"), ("Class", "Cells", "Share", "Of")))
     parts.append("<h3>Batch and model</h3>")
     parts.append(
         label_table(
@@ -375,7 +375,13 @@ def _section_table(rows: list[list[str]], sections: tuple[str, ...], headers: tu
     for section, _cls, label, count, value, unit, low, high in rows:
         if section not in sections:
             continue
-        interval = f"{low}–{high}" if low and high else ""
+        # A share reads as every percentage of the report does ("16.7%", "1.6–11.3%": the "%" on
+        # the number, as the agreement's and the confidences'), not a bare "16.7" beside a unit.
+        share = unit.startswith("%")
+        percent = "%" if share else ""
+        interval = f"{low}–{high}{percent}" if low and high else ""
+        if share:
+            value, unit = (f"{value}%" if value else ""), unit[1:].strip()
         cells = [f"<td>{cell_text(label)}</td>", f"<td align='right'>{cell_text(count)}</td>"]
         cells += [
             f"<td align='right'>{cell_text(value)}</td>",

@@ -24,7 +24,7 @@ from hemoapp.core.report_markup import (
     row_tables,
     text,
 )
-from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text
+from hemoapp.core.summary import confidence_percent, fraction_percent, interval_percent
 
 #: How the reference and the compared class are defined, said wherever the figures are shown.
 REFERENCE_NOTE = (
@@ -34,16 +34,16 @@ REFERENCE_NOTE = (
 
 
 def share_text(value: float | None) -> str:
-    """A fraction in percent to 2 places ("99.22 %"), or "—" when undefined."""
-    return "—" if value is None else f"{100.0 * value:.2f} %"
+    """A fraction in percent as every share is shown (:func:`~hemoapp.core.summary.fraction_percent`:
+    "99.2%"), or "—" when undefined."""
+    return fraction_percent(value)
 
 
 def interval_text(interval: tuple[float, float] | None) -> str:
-    """An exact 95% interval of a fraction in percent, rounded outwards ("98.79–99.53 %"), or ""."""
+    """An exact 95% interval of a fraction in percent, rounded outwards ("98.7–99.6%"), or ""."""
     if interval is None:
         return ""
-    low, high = fraction_interval_bounds_text(interval)
-    return f"{low}–{high} %"
+    return interval_percent((100.0 * interval[0], 100.0 * interval[1]))
 
 
 def agreement_text(agreement: Agreement) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hemoapp.core.binomial import proportion_interval
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
@@ -32,13 +32,50 @@ INTERVAL_NOTE = (
 )
 
 
-def confidence_percent(value: float, decimals: int = 1) -> str:
+def confidence_percent(value: float) -> str:
     """A confidence or probability as a percentage, rounded *down*: 0.9896 reads "98.9%", never "99.0%".
 
     Rounding to the nearest would show a cell flagged below a 99% threshold as "99.0%", and
-    one at 0.9996 as "100.0%": every view and the report use this instead.
+    one at 0.9996 as "100.0%": every view (table, gallery, detail panel, enlarged cell) and the
+    report use this, always to one decimal, so no two views show one cell differently.
     """
-    return f"{_directed_text(value * 100, decimals, math.floor)}%"
+    return f"{_directed_text(value * 100, 1, math.floor)}%"
+
+
+def percent_text(percent: float | None) -> str:
+    """A share already in percent as HemoLens shows every share: one decimal, "%" attached ("16.7%").
+
+    Rounded to the nearest, except that only a share of everything reads "100.0%" and only a
+    share of nothing "0.0%" (99.96 reads "99.9%", 0.04 "0.1%"), as with confidences. "—" for
+    ``None`` (a share of no cells). The report, the summary tab and the agreement all use it.
+    """
+    if percent is None:
+        return "—"
+    text = f"{percent:.1f}"
+    if text == "100.0" and percent < 100.0:
+        text = _directed_text(percent, 1, math.floor)
+    elif text == "0.0" and percent > 0.0:
+        text = _directed_text(percent, 1, math.ceil)
+    return f"{text}%"
+
+
+def fraction_percent(fraction: float | None) -> str:
+    """A fraction (0..1) as :func:`percent_text` shows it: 0.9922 reads "99.2%"; "—" for ``None``."""
+    return percent_text(None if fraction is None else 100.0 * fraction)
+
+
+def interval_percent(interval: tuple[float, float] | None) -> str:
+    """An interval in percent as shown beside a share: "1.6–11.3%" (rounded outwards), "" for ``None``."""
+    return f"{interval_text(interval)}%" if interval is not None else ""
+
+
+def parameter_text(value: float) -> str:
+    """A model parameter for a person to read, to 2 decimals: 1.1491684984465433 reads "1.15", 1.0 "1.00".
+
+    The results CSV keeps the exact value in every row (``calibration_temperature``), for
+    reproducing a confidence; the report and the summary show this.
+    """
+    return f"{value:.2f}"
 
 
 def interval_bounds_text(interval: tuple[float, float] | None, decimals: int = 1) -> tuple[str, str]:
@@ -92,6 +129,12 @@ class Summary:
         reviewed: classified files a person reviewed (confirmed or changed).
         changed: reviewed files whose class the person changed.
         flagged_unreviewed: flagged files nobody has reviewed yet.
+        not_assessable: classified cells the model cannot judge (image quality, or unlike the
+            training cells: :mod:`hemoapp.core.assessability`). Counted apart: one nobody
+            reviewed is in no class count, no percentage and not in the differential; one a
+            person reviewed counts with the class they gave it.
+        not_assessable_unreviewed: of those, the ones nobody has reviewed (left out of the counts).
+        not_assessable_reasons: how many for each reason (its first words, e.g. "blurred").
     """
 
     total: int
@@ -108,6 +151,9 @@ class Summary:
     reviewed: int = 0
     changed: int = 0
     flagged_unreviewed: int = 0
+    not_assessable: int = 0
+    not_assessable_unreviewed: int = 0
+    not_assessable_reasons: dict[str, int] = field(default_factory=dict)
 
     def differential_interval(self, name: str) -> tuple[float, float] | None:
         """The 95% interval, in percent of white cells, of white-cell class ``name``'s share.
@@ -150,6 +196,8 @@ def summarize(
     """
     counts = {name: 0 for name in CLASS_NAMES}
     total = errors = flagged = reviewed = changed = flagged_unreviewed = 0
+    not_assessable = left_out = 0
+    reasons: dict[str, int] = {}
     for prediction in predictions:
         total += 1
         flag = flag_for(prediction, review_threshold)
@@ -162,12 +210,21 @@ def summarize(
         if flag == FLAG_REVIEW:
             flagged += 1
             flagged_unreviewed += review is None
+        if getattr(prediction, "assessable", None) is False:
+            not_assessable += 1
+            reason = reason_word(getattr(prediction, "assessable_reason", ""))
+            reasons[reason] = reasons.get(reason, 0) + 1
+            if review is None:
+                # Never silently in the differential: only a person's class counts it.
+                left_out += 1
+                continue
         # A class outside the contract would be a model/card mismatch the
         # classifier already refuses; count it anyway rather than lose it.
         name = reported_class(prediction, review)
         counts[name] = counts.get(name, 0) + 1
     classified = total - errors
-    percentages = {name: (100.0 * n / classified if classified else 0.0) for name, n in counts.items()}
+    counted = classified - left_out
+    percentages = {name: (100.0 * n / counted if counted else 0.0) for name, n in counts.items()}
     white_cells = sum(counts.get(name, 0) for name in WHITE_CELL_CLASSES)
     differential = {
         name: (100.0 * counts.get(name, 0) / white_cells if white_cells else None) for name in WHITE_CELL_CLASSES
@@ -188,4 +245,12 @@ def summarize(
         reviewed=reviewed,
         changed=changed,
         flagged_unreviewed=flagged_unreviewed,
+        not_assessable=not_assessable,
+        not_assessable_unreviewed=left_out,
+        not_assessable_reasons=dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))),
     )
+
+
+def reason_word(reason: str) -> str:
+    """The short form of a not-assessable reason: its words before any parenthesis ("blurred")."""
+    return (reason or "not assessable").split(" (")[0].strip()

@@ -47,6 +47,19 @@ class FileNameDelegate(QStyledItemDelegate):
         option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
+def tile_confidence_text(pred, review, flag) -> str:
+    """A gallery tile's second line: the confidence as the table shows it (one decimal, rounded down:
+    "99.9%", never "100%" for a cell the table shows at 99.9%), and whether it was flagged or reviewed."""
+    if not pred.ok:
+        return "error"
+    if is_changed(pred, review):
+        # The confidence is the model's, for its own class: say which, not to read it as the reviewed one's.
+        model_class = SHORT_NAMES.get(pred.predicted, pred.predicted)
+        return f"model: {model_class} {confidence_percent(pred.confidence)}"
+    note = "  · reviewed" if review is not None else "  · review" if flag == Flag.REVIEW else ""
+    return f"{confidence_percent(pred.confidence)}{note}"
+
+
 class ConfidenceBarDelegate(QStyledItemDelegate):
     """Draws the confidence as a horizontal bar with the percentage beside it.
 
@@ -173,16 +186,10 @@ class GalleryDelegate(QStyledItemDelegate):
             # The class the cell counts as: a person's review overrides the model's.
             shown = display_name(index.data(Role.CLASS_NAME)) + (" ✓" if review is not None else "")
             name = option.fontMetrics.elidedText(shown, Qt.TextElideMode.ElideRight, name_rect.width())
-            if is_changed(pred, review):
-                # The confidence is the model's, for its own class: say which, not to read it as the reviewed one's.
-                model_class = SHORT_NAMES.get(pred.predicted, pred.predicted)
-                conf = f"model: {model_class} {confidence_percent(pred.confidence, 0)}"
-            else:
-                note = "  · reviewed" if review is not None else "  · review" if flag == Flag.REVIEW else ""
-                conf = f"{confidence_percent(pred.confidence, 0)}{note}"
         else:
             name = option.fontMetrics.elidedText(pred.record.relpath, Qt.TextElideMode.ElideMiddle, name_rect.width())
-            conf = "error"
+        conf = option.fontMetrics.elidedText(tile_confidence_text(pred, review, flag), Qt.TextElideMode.ElideRight,
+                                             conf_rect.width())
         painter.drawText(name_rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter), name)
         painter.drawText(conf_rect, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter), conf)
         painter.restore()

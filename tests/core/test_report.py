@@ -48,19 +48,24 @@ def test_the_report_has_every_number_of_the_summary_csv(model_info):
     rows = _table_rows(text)
     for _section, _cls, label, count, value, unit, low, high in summary_rows(summary):
         # Totals are label and count; the other tables add the value and its unit, the differential its interval.
-        interval = f"{low}–{high}" if low else ""
+        # A share has its "%" on the number, as every percentage of the report does.
+        if unit.startswith("%"):
+            value, unit, percent = f"{value}%", unit[1:].strip(), "%"
+        else:
+            percent = ""
+        interval = f"{low}–{high}{percent}" if low else ""
         shown = ([], [value, unit], [value, unit, interval])
         assert any(row[:2] == [label, count] and row[2:] in shown for row in rows), label
     # The differential, by hand: 6 neutrophils, 3 lymphocytes, 1 monocyte and 1 cell reviewed as an
     # immature granulocyte make 11 white cells; the other low-confidence monocyte stays a monocyte.
     # Exact 95% limits (scipy.stats.binomtest(k, 11) "exact": 23.38-83.25 and 0.23-41.28), rounded outwards.
-    assert ["Neutrophil", "6", "54.5", "% of white cells", "23.3–83.3"] in rows
-    assert ["Immature granulocyte", "1", "9.1", "% of white cells", "0.2–41.3"] in rows
+    assert ["Neutrophil", "6", "54.5%", "of white cells", "23.3–83.3%"] in rows
+    assert ["Immature granulocyte", "1", "9.1%", "of white cells", "0.2–41.3%"] in rows
     assert html.escape(INTERVAL_NOTE) in text
-    assert ["Immature granulocyte", "1", "7.7", "% of classified images"] in rows  # 13 classified
+    assert ["Immature granulocyte", "1", "7.7%", "of classified images"] in rows  # 13 classified
     cells = _cells(text)
     for expected in ("/lab/run 7", "2026-11-24T09:30:05Z", "J. Doe", "completed", model_info.sha256,
-                     f"{model_info.name} {model_info.version}", "1.3721", "0.9"):
+                     f"{model_info.name} {model_info.version}", "1.37", "0.9"):
         assert expected in cells, expected
     assert html.escape(DISCLAIMER) in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import re
@@ -49,9 +50,9 @@ def test_the_section_has_the_headline_every_class_and_the_matrix():
     class_rows = {row[0]: row[1:] for row in rows if len(row) == 7 and row[0] != "Class"}
     assert set(class_rows) == {display_name(name) for name in CLASS_NAMES}
     # Neutrophil folder: 5 cells, HemoLens calls 4 cells neutrophils (3 + 1 from the IG folder).
-    assert class_rows[display_name("neutrophil")][:3] == ["5", "4", "60.00 %"]
-    assert class_rows[display_name("neutrophil")][4] == "75.00 %"  # PPV 3 of 4
-    assert class_rows[display_name("ig")][:3] == ["3", "4", "66.67 %"]
+    assert class_rows[display_name("neutrophil")][:3] == ["5", "4", "60.0%"]
+    assert class_rows[display_name("neutrophil")][4] == "75.0%"  # PPV 3 of 4
+    assert class_rows[display_name("ig")][:3] == ["3", "4", "66.7%"]
     assert class_rows[display_name("monocyte")] == ["0", "0", "—", "", "—", ""]  # the loose cell is not compared
     header, *matrix = [row for row in rows if len(row) == len(CLASS_NAMES) + 1]
     assert header[1:] == [SHORT_NAMES[name] for name in CLASS_NAMES]
@@ -146,3 +147,21 @@ def test_hostile_folder_and_file_names_are_text_not_markup(model_info):
     text = report_html(summarize(cells, THRESHOLD), model_info, ReportContext(source="s"),
                        cell_lists(cells, THRESHOLD, agreement=agreement), agreement)
     assert "<b>x</b>&" not in text and "neutrophil/&lt;b&gt;x&lt;/b&gt;&amp;/ig0.jpg" in text.replace("\u200b", "")
+
+
+def test_every_percentage_of_the_report_has_one_format(model_info):
+    # The counts' table once read "16.7" (the "%" in a unit column), the agreement's "100.00 %", and the
+    # calibration temperature 1.1491684984465433: a reader of one report sees one way of writing each.
+    cells = validation_batch()
+    agreement = compare(cells, THRESHOLD, reference_class)
+    info = dataclasses.replace(
+        model_info, card=dataclasses.replace(model_info.card, calibration_temperature=1.1491684984465433))
+    text = report_html(summarize(cells, THRESHOLD), info, ReportContext(source="/lab/validation"),
+                       cell_lists(cells, THRESHOLD, agreement=agreement), agreement)
+    words = html.unescape(re.sub(r"<[^>]+>", " ", text)).replace("\u200b", "")
+    shown = re.findall(r"\d[\d.]*(?:–[\d.]+)?\s*%", words)
+    assert shown and "100.0%" in shown and "60.0%" in shown  # the neutrophils' sensitivity, 3 of 5
+    # "95%" of "95% interval" is a name, not a figure; every figure has one decimal and its "%" attached.
+    figures = [value for value in shown if value != "95%"]
+    assert all(re.fullmatch(r"\d+\.\d(–\d+\.\d)?%", value) for value in figures), figures
+    assert "1.15" in words and "1.149" not in words

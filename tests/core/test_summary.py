@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
-from hemoapp.core.summary import confidence_percent, flag_for, interval_bounds_text, summarize
+from hemoapp.core.summary import (
+    confidence_percent,
+    flag_for,
+    fraction_percent,
+    interval_bounds_text,
+    interval_percent,
+    parameter_text,
+    percent_text,
+    summarize,
+)
 from hemotest.predictions import failed, make, predicted
 
 
@@ -61,20 +70,54 @@ def test_threshold_is_strict_and_flags_name_the_row_state():
 
 
 @pytest.mark.parametrize(
-    ("value", "decimals", "text"),
+    ("value", "text"),
     [
-        (0.9896, 1, "98.9%"),
-        (0.99, 1, "99.0%"),
-        (0.9996, 1, "99.9%"),  # not 100.0%: only a certain answer reads 100
-        (1.0, 1, "100.0%"),
-        (0.29, 1, "29.0%"),  # 0.29 * 1000 is 289.99999999999997 in floating point
-        (0.0, 1, "0.0%"),
-        (0.985, 0, "98%"),
-        (0.99, 0, "99%"),
+        (0.9896, "98.9%"),
+        (0.99, "99.0%"),
+        (0.9996, "99.9%"),  # not 100.0%: only a certain answer reads 100
+        (0.999, "99.9%"),  # the gallery once showed this cell as "99%", the table as 99.9%
+        (1.0, "100.0%"),
+        (0.29, "29.0%"),  # 0.29 * 1000 is 289.99999999999997 in floating point
+        (0.0, "0.0%"),
     ],
 )
-def test_confidences_are_shown_rounded_down(value, decimals, text):
-    assert confidence_percent(value, decimals) == text
+def test_confidences_are_shown_rounded_down(value, text):
+    assert confidence_percent(value) == text
+
+
+def test_confidences_have_one_format_only():
+    # No second precision to pick: a view cannot show one cell as "99%" and another as "99.9%".
+    with pytest.raises(TypeError):
+        confidence_percent(0.999, 0)
+
+
+@pytest.mark.parametrize(
+    ("percent", "text"),
+    [
+        (16.666, "16.7%"),  # to the nearest, one decimal, the "%" on the number
+        (54.5454, "54.5%"),
+        (100.0, "100.0%"),
+        (99.96, "99.9%"),  # not 100.0%: only a share of everything reads 100
+        (0.04, "0.1%"),  # not 0.0%: only a share of nothing reads 0
+        (0.0, "0.0%"),
+        (None, "—"),
+    ],
+)
+def test_shares_have_one_format(percent, text):
+    assert percent_text(percent) == text
+
+
+def test_fractions_and_intervals_read_as_shares():
+    assert fraction_percent(0.9922) == "99.2%"
+    assert fraction_percent(1.0) == "100.0%"
+    assert fraction_percent(None) == "—"
+    assert interval_percent((1.6432, 11.2835)) == "1.6–11.3%"  # rounded outwards
+    assert interval_percent(None) == ""
+
+
+def test_a_parameter_reads_to_two_decimals():
+    assert parameter_text(1.1491684984465433) == "1.15"
+    assert parameter_text(1.0) == "1.00"
 
 
 def test_a_flagged_confidence_never_reads_as_its_threshold():

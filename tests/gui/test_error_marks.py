@@ -12,13 +12,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QApplication, QListView, QStyleOptionViewItem
 
 from hemoapp.core.contract import CLASS_NAMES
-from hemoapp.gui.delegates import GalleryDelegate
 from hemoapp.gui.style import CLASS_COLORS, FLAG_COLOR
 from hemoapp.gui.table_model import Column, ResultsModel
 from hemotest.predictions import cell, unreadable
+from hemotest.qt import paint_gallery_tile
 
 
 
@@ -61,21 +60,7 @@ def test_an_unreadable_files_mark_in_the_class_column_looks_like_no_class_swatch
 
 
 def _paint_tile(model: ResultsModel, row: int) -> QImage:
-    view = QListView()  # the delegate reads fonts and palette from the option, as in the window
-    delegate = GalleryDelegate(96, view)
-    option = QStyleOptionViewItem()
-    option.initFrom(view)
-    option.palette = QApplication.palette()
-    index = model.index(row, 0)
-    size = delegate.sizeHint(option, index)
-    option.rect = QRect(0, 0, size.width(), size.height())
-    image = QImage(size, QImage.Format.Format_ARGB32)
-    image.fill(QApplication.palette().base().color())
-    painter = QPainter(image)
-    delegate.paint(painter, option, index)
-    painter.end()
-    view.deleteLater()
-    return image
+    return paint_gallery_tile(model, row)[0]
 
 
 def test_an_unreadable_files_gallery_tile_has_no_class_colour_round_it(model):

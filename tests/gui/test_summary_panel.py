@@ -24,9 +24,9 @@ def test_each_white_cell_class_has_its_95_percent_interval(qtbot):
     assert table.horizontalHeaderItem(2).toolTip() == INTERVAL_NOTE
     intervals = dict(zip(WHITE_CELL_CLASSES, _column(panel, 2)))
     # Exact limits for 5 and 95 of 100 white cells (1.64-11.28%, 88.72-98.36%), rounded outwards.
-    assert intervals["monocyte"] == "1.6–11.3 %"
-    assert intervals["neutrophil"] == "88.7–98.4 %"
-    assert intervals["basophil"] == "0.0–3.7 %"
+    assert intervals["monocyte"] == "1.6–11.3%"
+    assert intervals["neutrophil"] == "88.7–98.4%"
+    assert intervals["basophil"] == "0.0–3.7%"
     assert _column(panel, 2)[-1] == ""  # the white-cell total has no interval
     # 0 erythroblasts per 100 white cells: exact upper limit of 0 of 100, 3.62%, as a ratio 3.758.
     assert panel.erythroblast_label.text() == "0.0  (0 erythroblasts)\n95% interval 0.0–3.8"

@@ -144,7 +144,7 @@ def test_export_results_and_summary_csv(qtbot, make_window, fake_classifier, cel
     assert by_label["Batch status"]["value"] == "completed"
     assert by_label["Image files found"]["count"] == str(N_CELLS + 1)
     assert by_label["Entries skipped"]["count"] == "0"
-    assert by_label["Calibration temperature"]["value"] == "1.0"
+    assert by_label["Calibration temperature"]["value"] == "1.00"
     assert by_label["Images"]["count"] == str(N_CELLS + 1)
 
 

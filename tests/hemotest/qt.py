@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPointF, QRect, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage, QPainter
+from PySide6.QtWidgets import QApplication, QListView, QStyleOptionViewItem
 
 
 def drop_paths(window, paths: list[Path]) -> QDropEvent:
@@ -23,3 +24,27 @@ def run_folder(qtbot, window, folder, timeout: int = 20_000) -> str:
     with qtbot.waitSignal(window.controller.job_finished, timeout=timeout) as blocker:
         assert window.open_folder(folder)
     return blocker.args[0]
+
+
+def paint_gallery_tile(model, row: int, painter_class=QPainter, thumb_size: int = 96):
+    """Paint the gallery tile of ``model``'s ``row`` as the window does; return ``(image, painter)``.
+
+    ``painter_class`` may be a :class:`QPainter` subclass that records what the delegate draws.
+    """
+    from hemoapp.gui.delegates import GalleryDelegate
+
+    view = QListView()  # the delegate reads fonts and palette from the option, as in the window
+    delegate = GalleryDelegate(thumb_size, view)
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.palette = QApplication.palette()
+    index = model.index(row, 0)
+    size = delegate.sizeHint(option, index)
+    option.rect = QRect(0, 0, size.width(), size.height())
+    image = QImage(size, QImage.Format.Format_ARGB32)
+    image.fill(QApplication.palette().base().color())
+    painter = painter_class(image)
+    delegate.paint(painter, option, index)
+    painter.end()
+    view.deleteLater()
+    return image, painter

@@ -25,18 +25,14 @@ from PySide6.QtWidgets import (
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import INTERVAL_NOTE, interval_text
+from hemoapp.core.summary import INTERVAL_NOTE, interval_percent, interval_text, percent_text
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
 
 
-def _fmt_percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} %"
-
-
 def _fmt_interval(interval: tuple[float, float] | None) -> str:
-    return f"{interval_text(interval)} %" if interval is not None else "—"
+    return interval_percent(interval) or "—"
 
 
 def headline(summary: Any) -> str:
@@ -206,18 +202,18 @@ class SummaryPanel(QScrollArea):
                     name,
                     display_name(name),
                     summary.percentages.get(name, 0.0) / 100.0,
-                    f"{summary.counts.get(name, 0)}  ({summary.percentages.get(name, 0.0):.1f} %)",
+                    f"{summary.counts.get(name, 0)}  ({percent_text(summary.percentages.get(name, 0.0))})",
                 )
                 for name in CLASS_NAMES
             ]
         )
         for row, name in enumerate(WHITE_CELL_CLASSES):
             self._set_cell(row, 0, str(summary.counts.get(name, 0)))
-            self._set_cell(row, 1, _fmt_percent(summary.differential.get(name)))
+            self._set_cell(row, 1, percent_text(summary.differential.get(name)))
             self._set_cell(row, 2, _fmt_interval(summary.differential_interval(name)))
         total_row = len(WHITE_CELL_CLASSES)
         self._set_cell(total_row, 0, str(summary.white_cells))
-        self._set_cell(total_row, 1, "100.0 %" if summary.white_cells else "—")
+        self._set_cell(total_row, 1, percent_text(100.0) if summary.white_cells else "—")
         self._set_cell(total_row, 2, "")
         per_100 = summary.erythroblasts_per_100_wbc
         erythroblasts = summary.counts.get("erythroblast", 0)
