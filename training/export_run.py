@@ -27,8 +27,10 @@ from training.calibration import (
 )
 from training.config import TrainConfig
 from training.data import load_split
+from hemoapp.core.heatmap import sidecar_paths
 from training.export import build_card, card_path_for, export_tflite, write_card
 from training.provenance import training_record
+from training.sidecar import export_sidecar
 from training.train import RunPaths, log
 
 
@@ -137,10 +139,13 @@ def export_run(config: TrainConfig) -> Path:
         framing=config.framing,
     )
     write_card(card, card_path)
+    # The heatmap sidecar (last feature map + head weights) for the app's heatmaps; its card names this model.
+    export_sidecar(model, tflite_path, x_val[:64])
+    sidecar_moves = [(staged, shipped) for staged, shipped in zip(sidecar_paths(tflite_path), sidecar_paths(shipped_tflite))]
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
     check_release_floor(config, metrics["test"]["accuracy"], staging, paths)
     # The .keras first (the app never reads it), then the model, then its card: see publish.
-    publish([(keras_path, shipped_keras), (tflite_path, shipped_tflite), (card_path, shipped_card)])
+    publish([(keras_path, shipped_keras), (tflite_path, shipped_tflite), (card_path, shipped_card), *sidecar_moves])
     shutil.rmtree(staging, ignore_errors=True)
     log(f"shipped {shipped_tflite} and its card")
     return shipped_tflite
@@ -187,9 +192,12 @@ def publish(moves: list[tuple[Path, Path]]) -> None:
     sha256 names the previous model, so the app refuses the pair until the export is
     run again: it never accepts a card that does not describe the model beside it (a
     model with no card at all is refused too). A crash before the ``.tflite`` leaves the
-    previous pair intact.
+    previous pair intact. The heatmap sidecar (``heatmap/``) comes last: a crash before
+    it leaves the previous sidecar, whose card names the previous model's sha256, so the
+    app shows no heatmap until the export is run again.
     """
     for source, target in moves:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
 
 

@@ -134,6 +134,10 @@ class ModelCard:
     licence: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     model_file: str = ""
+    #: When a cell is *not assessable* (quality limits, the energy limit) and what that measured
+    #: (hemoapp.core.assessability; fitted by training/assessability.py). Optional: a card without
+    #: it declares no cell not assessable by the energy score.
+    assessability: dict[str, Any] = field(default_factory=dict)
     schema_version: int = CARD_SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -170,6 +174,7 @@ class ModelCard:
             "training_data": dict,
             "training": dict,
             "metrics": dict,
+            "assessability": dict,
         }
         wrong = [key for key, kind in expected_types.items() if not isinstance(getattr(card, key), kind)]
         if isinstance(card.classes, list) and not all(isinstance(name, str) for name in card.classes):

@@ -62,6 +62,9 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "reported_class",
     # Added after the review columns, for the same reason.
     "sample_id",
+    # Whether the model can judge the cell (hemoapp.core.assessability), added last likewise.
+    "assessable",
+    "assessable_reason",
 )
 
 #: Columns of the summary CSV, in order.
@@ -143,6 +146,9 @@ def write_predictions_csv(
     (the login name) are empty for a cell nobody reviewed, and ``reported_class`` is the class the summary counts
     it as (the reviewed one, else the predicted one; empty for an error row). ``sample_id``
     is the same in every row, so rows of several batches pasted together stay tied to their specimen.
+    ``assessable`` is ``no`` for a cell the model cannot judge (``assessable_reason`` says why: blur,
+    exposure, no single centred cell, unlike the training cells); such a cell is not in the summary's
+    counts unless a person reviewed it.
 
     Args:
         path: the CSV to (over)write.
@@ -189,9 +195,18 @@ def write_predictions_csv(
                     stamp,
                     *_review_cells(prediction, review_of(prediction, reviews)),
                     sample_id,
+                    *assessable_cells(prediction),
                 ]
             )
     return Path(path)
+
+
+def assessable_cells(prediction) -> list[str]:
+    """``assessable`` (``yes``/``no``; empty for an error row or a cell nobody checked) and its reason."""
+    assessable = getattr(prediction, "assessable", None)
+    if not prediction.ok or assessable is None:
+        return ["", ""]
+    return ["yes", ""] if assessable else ["no", safe_cell(getattr(prediction, "assessable_reason", "") or "")]
 
 
 def _review_cells(prediction, review: Review | None) -> list[str]:
@@ -234,7 +249,12 @@ def summary_rows(summary: Summary) -> list[list[str]]:
         _row("totals", "", "Flagged and not yet reviewed", str(summary.flagged_unreviewed)),
         _row("totals", "", "Reviewed by a person", str(summary.reviewed)),
         _row("totals", "", "Class changed by review (counted as reviewed)", str(summary.changed)),
+        _row("totals", "", "Not assessable (image quality, or unlike the training cells)",
+             str(summary.not_assessable)),
+        _row("totals", "", "Not assessable and not reviewed (in no count)", str(summary.not_assessable_unreviewed)),
     ]
+    for reason, count in summary.not_assessable_reasons.items():
+        rows.append(_row("not assessable", "", safe_cell(reason), str(count)))
     for name in CLASS_NAMES:
         rows.append(
             _row(

@@ -19,8 +19,10 @@ from typing import Protocol
 
 import numpy as np
 
+from hemoapp.core.assessability import Assessment, Quality, assess, measure_quality
+from hemoapp.core.classifier import softmax
 from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, IMAGE_SIZE
-from hemoapp.core.imageio import ErrorKind, ImageReadError, ModelInput, load_model_input
+from hemoapp.core.imageio import ErrorKind, ImageReadError, load_model_input
 from hemoapp.core.scan import ImageRecord
 
 #: Error kind of a row whose model output is not a probability vector (NaN, inf):
@@ -55,6 +57,10 @@ class Prediction:
         error: a human-readable reason, or ``None``.
         file_sha256: hex digest of the bytes that were classified (or failed to
             decode); ``None`` when the file could not be read at all.
+        assessable: False when the model cannot judge the cell (image quality, or unlike
+            the training cells: :mod:`hemoapp.core.assessability`); ``None`` when not
+            checked (an error row, or a classifier without a card).
+        assessable_reason: why it is not assessable (``""`` otherwise).
     """
 
     record: ImageRecord
@@ -64,6 +70,8 @@ class Prediction:
     error_kind: str | None
     error: str | None
     file_sha256: str | None = None
+    assessable: bool | None = None
+    assessable_reason: str = ""
 
     @property
     def ok(self) -> bool:
@@ -77,11 +85,15 @@ class Prediction:
         probabilities: Sequence[float],
         class_names: Sequence[str] = CLASS_NAMES,
         file_sha256: str | None = None,
+        assessment: Assessment | None = None,
     ) -> "Prediction":
         """A successful prediction; the predicted class is the most probable one."""
         values = tuple(float(p) for p in probabilities)
         best = int(np.argmax(values))
-        return cls(record, values, class_names[best], values[best], None, None, file_sha256)
+        if assessment is None:
+            return cls(record, values, class_names[best], values[best], None, None, file_sha256)
+        return cls(record, values, class_names[best], values[best], None, None, file_sha256,
+                   assessment.assessable, assessment.reason)
 
     @classmethod
     def failed(cls, record: ImageRecord, kind: str, message: str, file_sha256: str | None = None) -> "Prediction":
@@ -107,6 +119,13 @@ class BatchResult:
 
 
 @dataclass(frozen=True)
+class _Decoded:
+    array: np.ndarray
+    sha256: str
+    quality: Quality | None
+
+
+@dataclass(frozen=True)
 class _Failure:
     kind: str
     message: str
@@ -118,9 +137,11 @@ def default_decode_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _decode(record: ImageRecord, size: int, framing: str) -> ModelInput | _Failure:
+def _decode(record: ImageRecord, size: int, framing: str, check_quality: bool) -> _Decoded | _Failure:
     try:
-        return load_model_input(record.path, size, framing)
+        item = load_model_input(record.path, size, framing)
+        # The quality check runs here, in the decoder threads (about 1 ms a cell).
+        return _Decoded(item.array, item.sha256, measure_quality(item.array) if check_quality else None)
     except ImageReadError as exc:
         return _Failure(exc.kind, exc.message, exc.sha256)
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop a batch
@@ -139,14 +160,21 @@ def _wait_all(futures: list[Future], cancel: threading.Event | None) -> bool:
 
 def _classify(
     records: Sequence[ImageRecord],
-    decoded: Sequence[ModelInput | _Failure],
+    decoded: Sequence[_Decoded | _Failure],
     classifier: ArrayClassifier,
     class_names: Sequence[str],
+    block: dict | None = None,
 ) -> list[Prediction]:
     good = [index for index, item in enumerate(decoded) if not isinstance(item, _Failure)]
-    probabilities = None
+    probabilities = logits = None
     if good:
-        probabilities = np.asarray(classifier.predict_arrays(np.stack([decoded[i].array for i in good])))
+        batch = np.stack([decoded[i].array for i in good])
+        if block is not None:
+            # A checked Classifier: the logits (for the energy score), then its own calibrated softmax.
+            logits = np.asarray(classifier.predict_logits(batch))
+            probabilities = softmax(logits, classifier.temperature)
+        else:
+            probabilities = np.asarray(classifier.predict_arrays(batch))
         if probabilities.shape != (len(good), len(class_names)):
             raise RuntimeError(
                 f"the classifier returned shape {probabilities.shape}, expected {(len(good), len(class_names))}"
@@ -166,8 +194,21 @@ def _classify(
                 item.sha256,
             ))
             continue
-        predictions.append(Prediction.from_probabilities(record, row, class_names, item.sha256))
+        assessment = None if block is None else assess(item.quality, logits[row_of[index]], block)
+        predictions.append(Prediction.from_probabilities(record, row, class_names, item.sha256, assessment))
     return predictions
+
+
+def _assessability_block(classifier) -> dict | None:
+    """The card's ``assessability`` block (``{}`` for a card without one), or ``None``: no check.
+
+    Only a checked :class:`~hemoapp.core.classifier.Classifier` (a card, logits, a temperature)
+    is assessed; test fakes with ``predict_arrays`` alone are not.
+    """
+    card = getattr(getattr(classifier, "info", None), "card", None)
+    if card is None or not hasattr(classifier, "predict_logits") or not hasattr(classifier, "temperature"):
+        return None
+    return dict(getattr(card, "assessability", None) or {})
 
 
 def iter_predictions(
@@ -204,13 +245,14 @@ def iter_predictions(
     size = int(getattr(classifier, "input_size", IMAGE_SIZE))
     class_names = tuple(getattr(classifier, "class_names", CLASS_NAMES))
     framing = str(getattr(classifier, "framing", FRAMING_CENTRE_CROP))
+    block = _assessability_block(classifier)
     start = time.perf_counter()
     executor = ThreadPoolExecutor(
         max_workers=decode_workers or default_decode_workers(), thread_name_prefix="hemolens-decode"
     )
 
     def submit(first: int) -> list[Future]:
-        return [executor.submit(_decode, record, size, framing) for record in records[first : first + batch_size]]
+        return [executor.submit(_decode, record, size, framing, block is not None) for record in records[first : first + batch_size]]
 
     try:
         pending = submit(0)
@@ -224,7 +266,7 @@ def iter_predictions(
             # this one (and while the consumer handles the yield), no further.
             pending = submit(first + batch_size)
             batch = records[first : first + batch_size]
-            predictions = _classify(batch, decoded, classifier, class_names)
+            predictions = _classify(batch, decoded, classifier, class_names, block)
             yield BatchResult(predictions, first + len(batch), total, time.perf_counter() - start)
     finally:
         # Also runs when the consumer closes the generator. Queued decodes are

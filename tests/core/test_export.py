@@ -218,7 +218,8 @@ def test_csv_handles_newlines_and_quotes_in_names(tmp_path, model_info):
 def test_the_sample_id_is_in_every_results_row_and_atop_the_summary(tmp_path, predictions, model_info):
     sample = SampleDetails("=HYPERLINK(1)\tS-0042", "Smear partly\r\nhaemolysed; recount?")
     results = rows_of(write_predictions_csv(tmp_path / "r.csv", predictions, model_info, sample=sample))
-    assert PREDICTION_COLUMNS[-1] == "sample_id"  # added last: earlier columns keep their places
+    # Added after the review columns (only the assessable columns came later): earlier columns keep their places.
+    assert PREDICTION_COLUMNS[-3:] == ("sample_id", "assessable", "assessable_reason")
     # every row, error rows too, cleaned to one line and safe in a spreadsheet
     assert len(results) == len(predictions)
     assert {row["sample_id"] for row in results} == {"'=HYPERLINK(1) S-0042"}
