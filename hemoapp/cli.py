@@ -195,6 +195,10 @@ def format_summary(summary: Summary) -> str:
         count = summary.counts.get(name, 0)
         lines.append(f"{display_name(name):<22}{count:>7}{summary.percentages.get(name, 0.0):>8.1f}")
     lines.append(f"{'Total classified':<22}{summary.classified:>7}")
+    if summary.not_assessable:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in summary.not_assessable_reasons.items())
+        lines.append(f"Not assessable: {summary.not_assessable} ({reasons}); "
+                     f"{summary.not_assessable_unreviewed} left out of the counts (assessable column of the CSV)")
     if summary.white_cells:
         lines.append(f"White-cell differential ({summary.white_cells} white cells; 95% interval from counting alone):")
         for name in WHITE_CELL_CLASSES:
