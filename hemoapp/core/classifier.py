@@ -168,7 +168,7 @@ class Classifier:
 def _load_checked_model(model_path: Path) -> tuple[ModelCard, bytes, str]:
     """The model's card, its bytes and their sha256, once all checks have passed."""
     if not model_path.is_file():
-        raise ModelLoadError(f"The model file {model_path} does not exist.")
+        raise ModelLoadError(not_a_model_file(model_path))
     card_path = card_path_for(model_path)
     if not card_path.is_file():
         raise ModelLoadError(
@@ -192,6 +192,24 @@ def _load_checked_model(model_path: Path) -> tuple[ModelCard, bytes, str]:
             "to another model; reinstall the model."
         )
     return card, model_bytes, actual
+
+
+def not_a_model_file(model_path: Path) -> str:
+    """Why ``model_path`` (no regular file) cannot be loaded, and what HemoLens expects instead."""
+    expected = (
+        "HemoLens expects the path of a LiteRT model file (NAME.tflite) with its model card "
+        "(NAME.card.json) beside it"
+    )
+    if not model_path.is_dir():
+        return f"The model file {model_path} does not exist. {expected}."
+    models = sorted(p for p in model_path.glob("*.tflite") if card_path_for(p).is_file())
+    if len(models) == 1:
+        found = f"; give {models[0]} instead"
+    elif models:
+        found = f"; give one of the models in it instead ({', '.join(p.name for p in models)})"
+    else:
+        found = "; this folder holds no .tflite file with its card"
+    return f"{model_path} is a folder, not a model file. {expected}{found}."
 
 
 def _make_interpreter(model_bytes: bytes, model_path: Path, num_threads: int):
@@ -274,10 +292,16 @@ def load_default_classifier(num_threads: int | None = None) -> Classifier:
         ModelLoadError: no model is installed, or the one found cannot be used.
     """
     path = find_default_model()
+    from_env = os.environ.get(MODEL_ENV_VAR, "").strip()
     if path is None:
         raise ModelLoadError(
             "No model is installed. Put a model and its card (e.g. models/hemolens-lite0.tflite and "
             f"models/hemolens-lite0.card.json) in {SOURCE_MODELS_DIR}, set {MODEL_ENV_VAR}=/path/to/model.tflite, "
             "or pass --model PATH."
         )
-    return Classifier(path, num_threads=num_threads)
+    try:
+        return Classifier(path, num_threads=num_threads)
+    except ModelLoadError as exc:
+        if from_env and path == Path(from_env):  # say where the path came from: it is in no dialog
+            raise ModelLoadError(f"{MODEL_ENV_VAR} is set to {from_env}: {exc}") from exc
+        raise

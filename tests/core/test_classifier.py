@@ -240,3 +240,20 @@ def test_interpreter_runs_the_bytes_that_were_hashed(tiny_model, tmp_path, monke
     assert hashlib.sha256(content).hexdigest() == classifier.info.sha256
     assert content == tiny_model.model_path.read_bytes()
     assert classifier.predict_arrays(random_batch(2)).shape == (2, len(CLASS_NAMES))
+
+
+def test_a_folder_given_as_the_model_says_what_file_is_expected(tiny_model, tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv("HEMOLENS_MODEL", str(folder))
+    with pytest.raises(ModelLoadError) as raised:
+        load_default_classifier()
+    message = str(raised.value)
+    assert message.startswith(f"HEMOLENS_MODEL is set to {folder}: {folder} is a folder, not a model file.")
+    assert "does not exist" not in message
+    assert "a LiteRT model file (NAME.tflite) with its model card (NAME.card.json) beside it" in message
+    assert "this folder holds no .tflite file with its card" in message
+    # A folder that holds a model: the message names the file to give instead.
+    model = copy_model(tiny_model, folder, name="lab-model")
+    with pytest.raises(ModelLoadError, match=f"give {model} instead"):
+        Classifier(folder)
