@@ -29,6 +29,7 @@ from hemoapp.core.agreement import Agreement, compare
 from hemoapp.core.classifier import Classifier, ModelLoadError, load_default_classifier
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.export import write_predictions_csv
+from hemoapp.core.output_guard import OutputIsInputError, check_not_input
 from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
@@ -188,6 +189,29 @@ def resolve_out(out: Path | None, option: str = "--out") -> Path:
     return path
 
 
+def refuse_outputs_over_inputs(scan: ScanResult, outputs: list[tuple[str, Path | None]]) -> None:
+    """Raise :class:`FatalError` when an output names one of the scanned input files (before any is classified).
+
+    Args:
+        outputs: ``(option, path)`` pairs, e.g. ``("--out", out)``; a ``None`` path is not given.
+    """
+    inputs = [record.path for record in scan.records]
+    for option, path in outputs:
+        if path is None:
+            continue
+        try:
+            check_not_input(path, inputs, option)
+        except OutputIsInputError as exc:
+            raise FatalError(str(exc)) from exc
+
+
+def warn_if_unusual(share: UnsureShare | None, stderr: TextIO) -> None:
+    """Warn on ``stderr`` when the batch is unlike the model's validation images (as the report does)."""
+    warning = share.warning() if share is not None else None
+    if warning:
+        stderr.write(f"warning: {warning}\n")
+
+
 def format_summary(summary: Summary) -> str:
     """The end-of-run report: counts per class and the white-cell differential."""
     lines = [f"{'Class':<22}{'Count':>7}{'%':>8}"]
@@ -314,7 +338,8 @@ def save_report(path: Path, summary: Summary, info, predictions: list[Prediction
     try:
         write_summary_report(path, summary, info, context, predictions, agreement=agreement)
     except OSError as exc:
-        stderr.write(f"hemoapp: error: cannot write the report {path}: {exc.strerror or exc}\n")
+        kept = f"; {path.name} was left as it was" if path.exists() else ""
+        stderr.write(f"hemoapp: error: cannot write the report {path}: {exc.strerror or exc}{kept}\n")
         return False
     return True
 
@@ -390,6 +415,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     classifier = load_classifier(args.model, args.threads, stderr)
     info = classifier.info
     scan = scan_target(args.folder, stderr)
+    refuse_outputs_over_inputs(scan, [("--out", out), ("--out", partial_results_path(out)), ("--report", report)])
     total = len(scan.records)
 
     batch = classify_scan(scan, classifier, args.batch_size, stderr)
@@ -413,8 +439,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     )
     stdout.write(format_summary(summary) + "\n\n")
     share = unsure_share(predictions, info.card)
-    if share is not None and share.unusual:
-        stderr.write(f"warning: {share.warning()}\n")
+    warn_if_unusual(share, stderr)
     if not saved:
         # The summary is printed anyway: it may be all that is left of the batch.
         stdout.write(f"Results NOT written to {out} (see the error above).\n")

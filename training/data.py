@@ -18,6 +18,7 @@ import numpy as np
 from hemoapp.core import cellfind
 from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, IMAGE_SIZE, contract_preprocessing
 from hemoapp.core.imageio import ImageReadError, is_image_name, load_rgb
+from training import atomic
 from training.augment import lab_shift
 
 #: The training-time loader *is* the app's loader (tested in tests/core).
@@ -130,10 +131,7 @@ def load_split(
             return np.load(cache_file), files.labels, files.paths
     images = decode_files(files.paths, size, framing=framing)
     if cache_file:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npy")
-        np.save(tmp, images)
-        os.replace(tmp, cache_file)
+        atomic.save_npy(cache_file, images)  # a kill mid-write must not leave a short cache to be reused
     return images, files.labels, files.paths
 
 

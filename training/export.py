@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from hemoapp.core.atomic_write import write_bytes
 from hemoapp.core.classifier import card_path_for, sha256_of
 from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, IMAGE_SIZE, ModelCard, contract_preprocessing
 
@@ -126,20 +127,8 @@ def _representative_dataset(images: np.ndarray):
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; shipped models are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` atomically (:func:`hemoapp.core.atomic_write.write_bytes`)."""
+    write_bytes(path, data, make_parents=True)
 
 
 def export_tflite(

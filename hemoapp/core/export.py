@@ -5,7 +5,8 @@ right (without the mark it assumes the local code page). A text cell that
 starts with ``= + - @``, a tab or a carriage return is prefixed with ``'`` so a
 spreadsheet shows it instead of running it as a formula (file names come from
 whoever produced the folder). Each file is written to a temporary file in the
-same folder and renamed over the target: a crash or a full disk never leaves a
+same folder and renamed over the target once it is on the disk
+(:mod:`hemoapp.core.atomic_write`): a crash or a full disk never leaves a
 half-written CSV.
 """
 
@@ -14,13 +15,11 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import os
-import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
+from hemoapp.core.atomic_write import atomic_open
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.review import Review, reported_class, review_of
@@ -417,59 +416,10 @@ def write_summary_csv(
 
 @contextmanager
 def atomic_csv_writer(path: str | os.PathLike[str]) -> Iterator:
-    """A ``csv.writer`` whose file replaces ``path`` only if the block completes."""
-    with atomic_text_file(path) as handle:
+    """A ``csv.writer`` whose file replaces ``path`` only if the block completes and the file is on the disk.
+
+    See :func:`~hemoapp.core.atomic_write.atomic_open`: on any failure (a full disk
+    included) ``path`` is untouched and an :class:`OSError` is raised.
+    """
+    with atomic_open(path, encoding=CSV_ENCODING) as handle:
         yield csv.writer(handle)
-
-
-@contextmanager
-def atomic_text_file(path: str | os.PathLike[str], encoding: str = CSV_ENCODING) -> Iterator[IO[str]]:
-    """Open a temporary text file beside ``path``; rename it over ``path`` on success.
-
-    The temporary name starts with a dot (hidden, and ignored by the scanner).
-    On any exception the temporary file is removed and ``path`` is untouched.
-    """
-    with atomic_file_path(path) as temporary:
-        with open(temporary, "w", encoding=encoding, newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-
-
-@contextmanager
-def atomic_file_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temporary file's path beside ``path``, renamed over ``path`` if the block completes.
-
-    For writers that open the file themselves (Qt's PDF writer); :func:`atomic_text_file`
-    builds on it. On any exception the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(descriptor)
-    try:
-        yield Path(temporary)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(temporary, _target_mode(path))
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _target_mode(path: Path) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    # os.umask() can only be read by setting it, which races with other threads;
-    # Linux shows it in /proc. Elsewhere assume the usual 022.
-    with suppress(OSError, ValueError):
-        status = Path("/proc/self/status").read_text()
-        match = re.search(r"^Umask:\s*([0-7]+)", status, re.MULTILINE)
-        if match:
-            return int(match.group(1), 8)
-    return 0o022

@@ -7,8 +7,8 @@ with the same path *and* the same bytes: a replaced image starts unreviewed. The
 file keeps the folder's sample details (:class:`~hemoapp.core.sample.SampleDetails`),
 which belong to the folder as a whole.
 
-Files are replaced atomically (:func:`~hemoapp.core.export.atomic_text_file`), so a
-crash while saving leaves the previous version.
+Files are replaced atomically (:func:`~hemoapp.core.atomic_write.atomic_open`), so a
+crash or a full disk while saving leaves the previous version.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hemoapp.core.export import atomic_text_file, utc_timestamp
+from hemoapp.core.atomic_write import atomic_open
+from hemoapp.core.export import utc_timestamp
 from hemoapp.core.review import Review, clean_reviewer_name, review_key
 from hemoapp.core.sample import SampleDetails
 
@@ -117,7 +118,7 @@ class ReviewStore:
             if not sample.is_empty():
                 document["sample"] = {"sample_id": sample.sample_id, "comment": sample.comment}
             document["reviews"] = entries
-            with atomic_text_file(path, encoding="utf-8") as handle:
+            with atomic_open(path, encoding="utf-8") as handle:
                 json.dump(document, handle, ensure_ascii=False, indent=1)
         except OSError as exc:
             raise ReviewStoreError(f"could not save the reviews in {path}: {exc.strerror or exc}") from exc

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 import platform
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 import hemoapp
 from hemoapp.core.contract import display_name
+from hemoapp.core.output_guard import OutputIsInputError, check_not_input
 from hemoapp.gui.busy import run_while_busy
 
 #: Filter string of the CSV save dialogs.
@@ -269,11 +271,14 @@ def confirm_discard(parent: QWidget | None, count: int, running: bool) -> bool:
 
 
 def ask_save_path(
-    parent: QWidget | None, title: str, directory: str, suggested_name: str, file_filter: str = CSV_FILTER
+    parent: QWidget | None, title: str, directory: str, suggested_name: str, file_filter: str = CSV_FILTER,
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> Path | None:
     """Ask where to save an export; ``None`` if the user cancels or declines to overwrite.
 
     A name typed without an extension gets the suggested name's (``.csv``, ``.pdf``).
+    A file among ``inputs`` (the opened images) is refused before any overwrite question
+    (:func:`refused_as_input`).
 
     The dialog's own overwrite question is switched off so that every platform
     (native dialog or Qt's) gets exactly one, explicit question from
@@ -288,9 +293,22 @@ def ask_save_path(
     path = Path(name)
     if not path.suffix:
         path = path.with_suffix(Path(suggested_name).suffix or ".csv")
+    if refused_as_input(parent, title, path, inputs):
+        return None
     if path.exists() and not confirm_overwrite(parent, path):
         return None
     return path
+
+
+def refused_as_input(parent: QWidget | None, title: str, path: Path,
+                     inputs: Sequence[str | os.PathLike[str]]) -> bool:
+    """True, after saying so in a dialog, when ``path`` is one of ``inputs``: an export never replaces an image."""
+    try:
+        check_not_input(path, inputs, "The file")
+    except OutputIsInputError as exc:
+        error_box(parent, f"{title} refused", str(exc)).open()
+        return True
+    return False
 
 
 @dataclass
@@ -316,8 +334,11 @@ def export_file(
     write: ExportWrite,
     file_filter: str = CSV_FILTER,
     busy_text: str = "",
+    inputs: Sequence[str | os.PathLike[str]] = (),
 ) -> Path | None:
     """Export flow: ask for a path (when ``path`` is ``None``), write, report failures in a dialog.
+
+    A path that is one of ``inputs`` (the opened images) is refused with a dialog, whoever chose it.
 
     A ``path`` given by the caller is written as is (the caller decided); a path
     from the dialog is only overwritten after :func:`confirm_overwrite`. With a
@@ -329,9 +350,11 @@ def export_file(
         The path written, or ``None`` if cancelled or failed.
     """
     if path is None:
-        path = ask_save_path(parent, title, directory, suggested_name, file_filter)
+        path = ask_save_path(parent, title, directory, suggested_name, file_filter, inputs)
         if path is None:
             return None
+    elif refused_as_input(parent, title, Path(path), inputs):  # the dialog's answer is checked in ask_save_path
+        return None
     path = Path(path)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # busy, not hung
     try:

@@ -2,7 +2,8 @@
 
 Qt lays the HTML out (``QTextDocument``) and writes the PDF (``QPdfWriter``), so the
 report needs no extra library in the bundle. As with the CSVs, the PDF is written
-to a hidden temporary file beside the target and renamed over it only when complete.
+to a hidden temporary file beside the target and renamed over it only once it is whole
+(:mod:`hemoapp.core.pdf_check`) and on the disk (:mod:`hemoapp.core.atomic_write`).
 The listed cells' pictures are decoded here, from their files, and only while a file
 still has the bytes that were classified (its sha256), so a picture is always of the
 cell whose prediction stands beside it; each shows the analysed region outlined, as the
@@ -34,7 +35,8 @@ from PySide6.QtGui import (
 import hemoapp
 from hemoapp.core.agreement import Agreement
 from hemoapp.core.contract import CENTER_CROP
-from hemoapp.core.export import atomic_file_path
+from hemoapp.core.atomic_write import atomic_path
+from hemoapp.core.pdf_check import check_pdf_complete
 from hemoapp.core.report import (
     CellLists,
     ListedCell,
@@ -65,10 +67,13 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str,
     the title and "page N of M".
 
     Raises:
-        OSError: the folder cannot be written, or Qt wrote no PDF (e.g. the disk is full).
+        OSError: the folder cannot be written, or Qt wrote no whole PDF (e.g. the disk is full:
+            :class:`~hemoapp.core.atomic_write.IncompleteWriteError`); the old file is kept.
     """
     path = Path(path)
-    with atomic_file_path(path) as temporary:
+    # Qt reports no write error (a full disk leaves a PDF cut short): the whole file is checked
+    # before it replaces anything.
+    with atomic_path(path, validate=check_pdf_complete) as temporary:
         writer = QPdfWriter(str(temporary))
         writer.setResolution(RESOLUTION_DPI)
         writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
@@ -89,10 +94,6 @@ def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str,
         keep_tables_whole(document)
         _paint_pages(writer, document, title, footer_height)
         del writer  # the PDF is finished when the writer goes
-        with open(temporary, "rb") as handle:
-            if handle.read(5) != b"%PDF-":  # Qt reports no write error: check that a PDF is there
-                raise OSError(f"no PDF was written to {temporary}")
-            os.fsync(handle.fileno())
     return path
 
 

@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -428,3 +429,66 @@ def test_the_usage_names_only_real_options_and_the_report_of_each_command(capsys
         assert named <= real, (command, named - real)
         assert "--report" in named and "[OPTIONS]" in line, line
     assert "'hemoapp COMMAND --help'" in usage
+
+
+def test_a_report_on_a_full_disk_exits_2_and_leaves_the_old_report_byte_identical(pbc8_originals, tiny_model,
+                                                                                   tmp_path, repo_root):
+    """Issue 41's case: Qt wrote a cut-short PDF over a good report and the command exited 0."""
+    from hemotest.full_disk import limit_file_size
+
+    old = tmp_path / "old.pdf"
+    old.write_bytes(b"%PDF-1.4\n% an earlier, good report\n%%EOF\n")
+    before = old.read_bytes()
+    out = tmp_path / "x.csv"
+    # 200 KB: room for the results CSV (about 21 KB), not for the report (about 1.3 MB).
+    result = subprocess.run(
+        [sys.executable, "-m", "hemoapp", "classify", str(pbc8_originals), "--model", str(tiny_model.model_path),
+         "--out", str(out), "--report", str(old)],
+        capture_output=True, text=True, timeout=300, preexec_fn=lambda: limit_file_size(200_000),
+        env={**os.environ, "PYTHONPATH": str(repo_root), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"cannot write the report {old}: the PDF was cut short" in result.stderr
+    assert "is the disk full?" in result.stderr and "old.pdf was left as it was" in result.stderr
+    assert "Report written" not in result.stdout
+    assert old.read_bytes() == before
+    assert len(read_rows(out)) == 64
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.pdf", "x.csv"]  # no temporary file left
+
+
+@pytest.fixture()
+def copied_cells(pbc8_originals, tmp_path):
+    """Two classes of the analyser's images, copied where a test may (try to) write over them."""
+    folder = tmp_path / "cells"
+    for name in ("basophil", "neutrophil"):
+        shutil.copytree(pbc8_originals / name, folder / name)
+    return folder
+
+
+@pytest.mark.parametrize("option", ["--out", "--report"])
+def test_an_output_naming_an_input_image_is_refused_before_classifying(copied_cells, tiny_model, tmp_path, option):
+    image = sorted((copied_cells / "basophil").glob("*.jpg"))[0]
+    before = image.read_bytes()
+    others = ["--out", str(tmp_path / "r.csv")] if option == "--report" else []
+    code, stdout, stderr = run_cli(str(copied_cells), "--model", str(tiny_model.model_path), option, str(image),
+                                   *others)
+    assert code == 2
+    assert f"hemoapp: error: {option} {image} is one of the input images; HemoLens never writes over its input" \
+        in stderr
+    assert "Classified" not in stdout and "classified " not in stderr  # refused before the batch, not after it
+    assert image.read_bytes() == before
+    assert sorted(p.name for p in image.parent.iterdir()) == sorted(p.name for p in image.parent.glob("*.jpg"))
+
+
+def test_a_hard_link_or_another_spelling_of_an_input_is_refused_too(copied_cells, tiny_model, tmp_path):
+    image = sorted((copied_cells / "neutrophil").glob("*.jpg"))[0]
+    before = image.read_bytes()
+    backup = tmp_path / "backup.jpg"
+    os.link(image, backup)  # e.g. a backup made with cp -l
+    code, _, stderr = run_cli(str(copied_cells), "--model", str(tiny_model.model_path), "--out", str(backup))
+    assert code == 2 and f"(the same file as the input {image})" in stderr
+    spelled = copied_cells / "basophil" / ".." / "neutrophil" / image.name
+    code, _, stderr = run_cli(str(copied_cells), "--model", str(tiny_model.model_path), "--out", str(tmp_path / "r.csv"),
+                              "--report", str(spelled))
+    assert code == 2 and "is one of the input images" in stderr
+    assert image.read_bytes() == before == backup.read_bytes()

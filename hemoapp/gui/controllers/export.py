@@ -144,13 +144,15 @@ class ExportController(QObject):
             return None
         status = self._session.batch_status()
         suggested = suggested_export_name(self._session.folder_name(), kind, status)
+        scan = self._session.scan
         written = export_file(
             self.parent(), title, path, self._settings.last_dir("export"), suggested,
             ExportWrite(writer, data(), info, extra), file_filter, busy_text=busy_text,
+            # No export may replace one of the opened images.
+            inputs=[record.path for record in scan.records] if scan is not None else (),
         )
         if written is not None:
             self._settings.set_last_dir("export", written.parent)
-            scan = self._session.scan
             files_found = len(scan.records) if scan is not None else None
             self.message.emit(saved_message(written, status, self._model.rowCount(), files_found), MESSAGE_MS)
         return written
