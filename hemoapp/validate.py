@@ -32,11 +32,14 @@ from hemoapp.cli import (
     classify_scan,
     keep_interrupted,
     load_classifier,
+    partial_results_path,
+    refuse_outputs_over_inputs,
     resolve_out,
     run_command,
     save_report,
     save_results,
     scan_target,
+    warn_if_unusual,
 )
 from hemoapp.core.agreement import Agreement, compare
 from hemoapp.core.agreement_export import write_agreement_csv
@@ -151,6 +154,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     classifier = load_classifier(args.model, args.threads, stderr)
     info = classifier.info
     scan = scan_target(args.folder, stderr)
+    refuse_outputs_over_inputs(scan, [("--out", out), ("--out", partial_results_path(out)),
+                                      ("--agreement", agreement_path), ("--report", report)])
     with_reference = sum(1 for record in scan.records if reference_class(record.relpath) is not None)
     if with_reference == 0:
         raise FatalError(
@@ -166,6 +171,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
     threshold = info.card.review_threshold
     agreement = compare(batch.predictions, threshold, reference_class)
+    share = unsure_share(batch.predictions, info.card)
+    warn_if_unusual(share, stderr)  # as classify and the report do: the figures below may not mean much
     stdout.write(
         f"Model: {info.name} {info.version}, sha256 {info.sha256}\n"
         f"Classified {len(batch.predictions)} images in {batch.elapsed_s:.1f} s.\n"
@@ -191,7 +198,6 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if report is not None:
         summary = summarize(batch.predictions, threshold)
         source = str(absolute_path(Path(args.folder).expanduser()))
-        share = unsure_share(batch.predictions, info.card)
         if not save_report(report, summary, info, batch.predictions, scan, source, batch.started_at, share, sample,
                            agreement, stderr):
             return EXIT_FATAL

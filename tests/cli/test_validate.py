@@ -178,3 +178,34 @@ def test_validate_on_pbc_test_reproduces_the_model_cards_test_figures(repo_root,
     assert int(overall["Agreement"]["count"]) == round(card["accuracy"] * card["n"])
     assert int(overall["Disagreements not flagged"]["count"]) == card["review"]["unflagged_wrong"]
     assert int(overall["Flagged for review"]["count"]) == card["review"]["flagged"]
+
+
+def test_another_labs_cells_get_the_warning_that_classify_and_the_report_give(repo_root, tmp_path):
+    shipped = repo_root / "models" / "hemolens-lite0.tflite"
+    bccd = repo_root.parent / "shared" / "datasets" / "bccd-wbc"
+    if not shipped.exists() or not bccd.is_dir():
+        pytest.skip("needs the shipped model and ../shared/datasets/bccd-wbc")
+    lab = tmp_path / "other lab"
+    for folder in sorted(p for p in bccd.iterdir() if p.is_dir()):
+        (lab / folder.name).mkdir(parents=True)
+        for image in sorted(folder.glob("*.jpg"))[:5]:
+            shutil.copy(image, lab / folder.name / image.name)
+    code, _, stderr = run_validate(str(lab), "--model", str(shipped), *outputs(tmp_path))
+    assert code == 0, stderr
+    warning = re.search(r"^warning: (\d+)% of the cells \((\d+) of (\d+)\) are below the model's review threshold",
+                        stderr, re.MULTILINE)
+    assert warning, stderr
+    results = rows_of(tmp_path / "results.csv")
+    assert int(warning[2]) == sum(1 for row in results if float(row["confidence"]) < 0.99)
+    assert int(warning[3]) == len(results)
+
+
+def test_the_agreement_csv_may_not_name_an_input_image(pbc8_originals, tiny_model, tmp_path):
+    lab = tmp_path / "lab"
+    shutil.copytree(pbc8_originals / "monocyte", lab / "monocyte")
+    image = sorted((lab / "monocyte").glob("*.jpg"))[0]
+    before = image.read_bytes()
+    code, _, stderr = run_validate(str(lab), "--model", str(tiny_model.model_path), "--out",
+                                   str(tmp_path / "r.csv"), "--agreement", str(image))
+    assert code == 2 and f"--agreement {image} is one of the input images" in stderr
+    assert image.read_bytes() == before and not (tmp_path / "r.csv").exists()
