@@ -9,16 +9,21 @@ job (:func:`hemoapp.gui.controller.classification_job`, the same scan, batches a
 no window, and prints both::
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_window.py ../shared/datasets/pbc8/train
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_window.py originals --count 4096  # full-size copies
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_window.py FOLDER --tab gallery  # watching the gallery
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_window.py FOLDER --profile 25   # the window thread's top 25
 
 ``--profile`` runs cProfile on the window's thread only (the worker thread is not profiled), so its
-total is the time the window itself spent.
+total is the time the window itself spent. ``FOLDER`` may also be ``originals`` (``--count`` copies of
+the 64 full-size analyser exports) or ``224`` (``--count`` files of pbc8/train), in a temporary folder.
+Both rates are printed beside the bare inference rate of the same model measured before and after
+(:mod:`reference`) and as ratios to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import sys
@@ -26,6 +31,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference  # noqa: E402
 
 from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
@@ -79,23 +87,38 @@ def time_in_window(
 def main() -> None:
     """Print images per second with and without the window."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", type=Path, help="a folder of cell images (scanned recursively)")
+    parser.add_argument("folder", help="a folder of cell images (scanned recursively), or originals / 224")
+    parser.add_argument("--count", type=int, default=4096, help="files for originals / 224 (default 4096)")
     parser.add_argument("--tab", choices=("table", "gallery", "summary"), default="table",
                         help="the results tab shown while the cells arrive (default table)")
     parser.add_argument("--profile", type=int, metavar="N", help="print the window thread's N most costly functions")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     classifier = load_default_classifier()
-    with tempfile.TemporaryDirectory() as settings_dir:
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
-        profile = cProfile.Profile() if args.profile else None
-        images, seconds = time_in_window(app, args.folder, classifier, Path(settings_dir), args.tab, profile)
-    print(f"in the window ({args.tab}):   {images:,} images in {seconds:.1f} s, {images / seconds:.0f} images/s")
-    images, seconds = time_without_window(args.folder, classifier, 32)
-    print(f"without window:  {images:,} images in {seconds:.1f} s, {images / seconds:.0f} images/s")
+    ref = reference.Reference(classifier.model_path, classifier.num_threads)
+    print(f"machine: {reference.conditions()}")
+    ref.measure("before")
+    with contextlib.ExitStack() as stack:
+        if args.folder in reference.SOURCES:
+            folder = stack.enter_context(reference.bench_folder(args.folder, args.count))
+        else:
+            folder = Path(args.folder)
+        with tempfile.TemporaryDirectory() as settings_dir:
+            QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+            profile = cProfile.Profile() if args.profile else None
+            images, seconds = time_in_window(app, folder, classifier, Path(settings_dir), args.tab, profile)
+        window_rate = images / seconds
+        print(f"in the window ({args.tab}):   {images:,} images in {seconds:.1f} s, {window_rate:.0f} images/s",
+              flush=True)
+        images, seconds = time_without_window(folder, classifier, 32)
+        bare_rate = images / seconds
+        print(f"without window:  {images:,} images in {seconds:.1f} s, {bare_rate:.0f} images/s", flush=True)
+    ref.measure("after")
+    print(f"{ref.summary()}; machine: {reference.conditions()}")
+    print(f"  in the window ({args.tab}): {ref.describe(window_rate)}")
+    print(f"  without window: {ref.describe(bare_rate)}")
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
-
 
 if __name__ == "__main__":
     main()
