@@ -218,3 +218,36 @@ def explain_image(image: Image.Image, classifier, sidecar: Sidecar, class_name: 
         raise ValueError(f"unknown class {class_name!r}; expected one of {', '.join(names)}")
     return explain(image, index, names[index], classifier.framing, sidecar.feature_map, sidecar.kernel,
                    classifier.input_size)
+
+
+class HeatmapSource:
+    """Heatmaps of files for the window: the sidecar is loaded on the first request, never before.
+
+    ``classifier`` is the loaded :class:`~hemoapp.core.classifier.Classifier` (anything without
+    a model path and sha256 gets no heatmaps). :meth:`heat_for` raises :class:`SidecarError`
+    (no usable sidecar: the message says why) or ``ImageReadError`` (the file).
+    """
+
+    def __init__(self, classifier) -> None:
+        self._classifier = classifier
+        self._sidecar: Sidecar | None = None
+        self._error: str | None = None
+
+    def heat_for(self, path, class_name: str | None, expected_sha256: str | None = None) -> tuple[Image.Image, Explanation]:
+        """The picture at ``path`` (full size) and its :class:`Explanation` for ``class_name``."""
+        from hemoapp.core.imageio import load_display_image
+
+        if self._sidecar is None:
+            if self._error is None:
+                info = getattr(self._classifier, "info", None)
+                if info is None:
+                    self._error = "This model has no heatmap sidecar."
+                else:
+                    try:
+                        self._sidecar = Sidecar(self._classifier.model_path, info.sha256)
+                    except SidecarError as exc:
+                        self._error = str(exc)
+            if self._sidecar is None:
+                raise SidecarError(self._error)
+        image, _ = load_display_image(path, expected_sha256=expected_sha256)
+        return image, explain_image(image, self._classifier, self._sidecar, class_name)

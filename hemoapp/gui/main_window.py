@@ -16,6 +16,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeyS
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES
+from hemoapp.core.heatmap import HeatmapSource
 from hemoapp.core.pipeline import Prediction
 from hemoapp.core.review_store import ReviewStore
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
@@ -80,6 +81,8 @@ class MainWindow(QMainWindow):
         self.proxy.setSourceModel(self.results_model)
         self.start_screen = StartScreen(icon)
         self.results_view = ResultsView(self.results_model, self.proxy, self.large_images)
+        # Heatmaps only for a checked model; the sidecar loads on the first one asked for.
+        self.results_view.detail.set_heatmap_source(HeatmapSource(classifier) if model_info_of(classifier) else None)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.start_screen)
         self.stack.addWidget(self.results_view)

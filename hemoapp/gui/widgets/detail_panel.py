@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
@@ -15,6 +15,7 @@ from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.thumbnails import ThumbnailCache
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
+from hemoapp.gui.widgets.heatmap_controls import HeatmapControls
 from hemoapp.gui.widgets.image_view import ImageView
 from hemoapp.gui.widgets.review_box import ReviewBox
 
@@ -68,6 +69,10 @@ class DetailPanel(QScrollArea):
         self.image_view = ImageView()
         self.image_view.set_placeholder("Select a cell to see it here.")
         self.image_view.setToolTip("The dashed box is the central part of the field the model analyses.")
+        self.heatmap = HeatmapControls()
+        self.heatmap.changed.connect(self._refresh_heatmap)
+        self._heatmap_source = None
+        self.heatmap.hide()  # until the window gives a source (a real model)
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         font = self.title_label.font()
@@ -98,6 +103,7 @@ class DetailPanel(QScrollArea):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.image_view)
+        layout.addWidget(self.heatmap)
         layout.addWidget(self.title_label)
         layout.addWidget(self.verdict_label)
         layout.addWidget(self.chart)
@@ -206,7 +212,37 @@ class DetailPanel(QScrollArea):
         text = f"{display_name(pred.predicted)} · {confidence_percent(pred.confidence)} confidence"
         if below_threshold(pred, self._threshold.value):
             text += f"\n⚠ Flagged for review (below {self._threshold.value:.0%})"
+        if getattr(pred, "assessable", None) is False:
+            text += f"\n⚠ Not assessable: {pred.assessable_reason} (left out of the counts unless reviewed)"
         self.verdict_label.setText(text)
+
+    def set_heatmap_source(self, source) -> None:
+        """Where heatmaps come from (a :class:`hemoapp.core.heatmap.HeatmapSource`; ``None``: none)."""
+        self._heatmap_source = source
+        self.heatmap.setVisible(source is not None)
+
+    @Slot()
+    def _refresh_heatmap(self) -> None:
+        """Draw the heatmap over the picture when it is switched on; computed only then, for this cell."""
+        pred = self._prediction
+        if pred is None or not pred.ok or self._heatmap_source is None:
+            return
+        if not self.heatmap.on:
+            self.image_view.show_cell(self._images, pred)
+            return
+        from hemoapp.core.heatmap import SidecarError, overlay
+        from hemoapp.core.imageio import ImageReadError
+
+        try:
+            image, explanation = self._heatmap_source.heat_for(pred.record.path, pred.predicted, pred.file_sha256)
+        except (SidecarError, ImageReadError) as exc:
+            self.heatmap.set_note(f"No heatmap: {getattr(exc, 'message', None) or exc}")
+            return
+        shown = overlay(image, explanation.heat, self.heatmap.opacity_value())
+        data = shown.tobytes()
+        qimage = QImage(data, shown.width, shown.height, 3 * shown.width, QImage.Format.Format_RGB888).copy()
+        self.image_view.set_pixmap(QPixmap.fromImage(qimage))
+        self.heatmap.set_note(f"Where the model looked for {display_name(explanation.class_name)}")
 
     def _show_image_if_loaded(self) -> bool:
         pred = self._prediction
@@ -215,6 +251,8 @@ class DetailPanel(QScrollArea):
         entry = self.image_view.show_cell(self._images, pred)
         if entry is None:
             return False
+        if self.heatmap.on:
+            self._refresh_heatmap()
         info = entry.info
         if entry.image is None:
             self.dimensions_value.setText("—")
