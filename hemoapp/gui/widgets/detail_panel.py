@@ -126,7 +126,7 @@ class DetailPanel(QScrollArea):
         layout = self._layout
         margins = layout.contentsMargins()
         inner = max(1, width - margins.left() - margins.right())
-        below_image = [self.title_label, self.verdict_label, self.chart, self.review_box]
+        below_image = [self.heatmap, self.title_label, self.verdict_label, self.chart, self.review_box]
         shown = [widget for widget in below_image if not widget.isHidden()]
         needed = margins.top() + layout.spacing() * len(shown)
         for widget in shown:
