@@ -60,12 +60,14 @@ class CellBox:
         cx, cy: centre of the cell (the nucleus blob's bounding-box centre).
         extent: larger side of the nucleus blob's bounding box, in pixels.
         found: False when no stained cell was found (then the box is the picture's centre).
+        blob_sizes: pixels (of the WORK_SIZE copy) of every stained blob, for counting cells.
     """
 
     cx: float
     cy: float
     extent: float
     found: bool
+    blob_sizes: tuple[int, ...] = ()
 
 
 def stain_score(rgb: np.ndarray) -> np.ndarray:
@@ -99,28 +101,48 @@ def otsu_threshold(values: np.ndarray) -> float:
     return float(centres[int(np.argmax(between))])
 
 
-def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
-    """Binary dilation by ``steps`` pixels (8-neighbourhood), in numpy."""
-    out = mask.copy()
-    for _ in range(steps):
-        grown = out.copy()
-        grown[1:] |= out[:-1]
-        grown[:-1] |= out[1:]
-        grown[:, 1:] |= out[:, :-1]
-        grown[:, :-1] |= out[:, 1:]
-        out = grown
-    return out
+def label_blobs(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """4-connected components of a 2-D boolean mask: ``(labels, count)``, labels 1..count, 0 outside.
 
+    Runs of each row are joined to the overlapping runs of the row above (union-find over
+    runs): about 0.1 ms for a 64 px mask, where growing each blob pixel by pixel took ms.
+    """
+    height = mask.shape[0]
+    runs: list[tuple[int, int, int]] = []  # (row, start, stop)
+    parent: list[int] = []
 
-def _component_from(seed: tuple[int, int], allowed: np.ndarray) -> np.ndarray:
-    """The connected part of ``allowed`` that holds ``seed`` (geodesic dilation)."""
-    region = np.zeros_like(allowed)
-    region[seed] = True
-    while True:
-        grown = _dilate(region, 1) & allowed
-        if grown.sum() == region.sum():
-            return grown
-        region = grown
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    padded = np.zeros((height, mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    step = np.diff(padded, axis=1)
+    starts_r, starts_c = np.nonzero(step == 1)  # row-major: the runs in reading order
+    _, stops_c = np.nonzero(step == -1)
+    previous: list[int] = []
+    current: list[int] = []
+    last_row = -1
+    for row, start, stop in zip(starts_r.tolist(), starts_c.tolist(), stops_c.tolist()):
+        if row != last_row:
+            previous, current = (current if row == last_row + 1 else []), []
+            last_row = row
+        index = len(runs)
+        runs.append((row, start, stop))
+        parent.append(index)
+        for other in previous:
+            _, o_start, o_stop = runs[other]
+            if o_start < stop and start < o_stop:  # the columns overlap: 4-connected
+                a, b = root(index), root(other)
+                parent[max(a, b)] = min(a, b)
+        current.append(index)
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    names: dict[int, int] = {}
+    for index, (row, start, stop) in enumerate(runs):
+        labels[row, start:stop] = names.setdefault(root(index), len(names) + 1)
+    return labels, len(names)
 
 
 def find_cell(image: Image.Image) -> CellBox:
@@ -145,12 +167,13 @@ def find_cell(image: Image.Image) -> CellBox:
     centre = (WORK_SIZE - 1) / 2
     distance = np.hypot(ys - centre, xs - centre) / WORK_SIZE
     best = int(np.argmax(score[ys, xs] * (1.0 - distance)))
-    blob = _component_from((int(ys[best]), int(xs[best])), mask)
-    ys, xs = np.nonzero(blob)
+    labels, _ = label_blobs(mask)
+    sizes = tuple(int(n) for n in np.bincount(labels.ravel())[1:])
+    ys, xs = np.nonzero(labels == labels[ys[best], xs[best]])
     x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
     scale_x, scale_y = width / WORK_SIZE, height / WORK_SIZE
     extent = max((x1 - x0) * scale_x, (y1 - y0) * scale_y)
-    return CellBox((x0 + x1) / 2 * scale_x, (y0 + y1) / 2 * scale_y, float(extent), True)
+    return CellBox((x0 + x1) / 2 * scale_x, (y0 + y1) / 2 * scale_y, float(extent), True, sizes)
 
 
 def square_for(image_size: tuple[int, int], cell: CellBox, crop: float) -> tuple[float, float, float, float]:

@@ -13,10 +13,10 @@ from hemoapp.core.assessability import (
     assess,
     assess_input,
     energy_score,
-    label_blobs,
     measure_quality,
     ood_limit,
 )
+from hemoapp.core.cellfind import label_blobs
 from hemoapp.core.imageio import frame_input
 
 
