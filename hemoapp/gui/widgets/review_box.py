@@ -75,6 +75,9 @@ class ReviewBox(QGroupBox):
             self.status_label.setText("")
         elif not prediction.ok:
             self.status_label.setText("An unreadable file has nothing to review.")
+        elif review is None and getattr(prediction, "assessable", None) is False:
+            # The summary leaves such a cell out until a person classifies it (core.summary).
+            self.status_label.setText("Not reviewed: not assessable, so left out of the counts until reviewed.")
         elif review is None:
             name = display_name(prediction.predicted)
             self.status_label.setText(f"Not reviewed: counted as {name} (the model's class).")
