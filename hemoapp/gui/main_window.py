@@ -81,13 +81,16 @@ class MainWindow(QMainWindow):
         self.proxy.setSourceModel(self.results_model)
         self.start_screen = StartScreen(icon)
         self.results_view = ResultsView(self.results_model, self.proxy, self.large_images)
-        # Heatmaps only for a checked model; the sidecar loads on the first one asked for.
-        self.results_view.detail.set_heatmap_source(HeatmapSource(classifier) if model_info_of(classifier) else None)
+        # Heatmaps only for a checked model; the sidecar loads on the first one asked for (one source
+        # for the detail panel and the enlarged cell, so it loads once).
+        heatmaps = HeatmapSource(classifier) if model_info_of(classifier) else None
+        self.results_view.detail.set_heatmap_source(heatmaps)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.start_screen)
         self.stack.addWidget(self.results_view)
         self.setCentralWidget(self.stack)
         self.cell_viewer = CellViewer(self.full_images, self)
+        self.cell_viewer.set_heatmap_source(heatmaps)
         viewer_geometry = self.settings.viewer_geometry()
         if viewer_geometry is not None:
             # Where the reviewer left it, e.g. on a second screen; a screen that is gone

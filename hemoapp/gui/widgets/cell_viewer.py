@@ -5,6 +5,9 @@ window: smaller than the file. Granules and chromatin, what tells an immature
 granulocyte from a monocyte, need the image at full size or larger, so a reviewer
 opens this window (Space, or a double-click on the detail image), may put it on a
 second screen, and goes on selecting and reviewing; it shows each selected cell.
+Under the picture, as in the detail panel, a Heatmap switch and an opacity slider
+(:class:`~hemoapp.gui.widgets.heatmap_controls.HeatmapControls`) draw where the model
+looked, computed only while switched on.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hemoapp.core.contract import display_name
 from hemoapp.core.review import is_changed
 from hemoapp.core.summary import confidence_percent
 from hemoapp.gui.thumbnails import ThumbnailCache
+from hemoapp.gui.widgets.heatmap_controls import HeatmapControls
 from hemoapp.gui.widgets.image_view import ImageView
 
 #: Longest side the viewer decodes: full size for analyser exports, bounded for huge files.
@@ -57,10 +61,13 @@ class CellViewer(QDialog):
         self.image_view = ImageView()
         self.image_view.setMinimumSize(360, 360)
         self.image_view.setToolTip("The dashed box is the central part of the field the model analyses.")
+        self.heatmap = HeatmapControls()  # hidden until the window gives a source (a real model)
+        self.heatmap.changed.connect(self._refresh_heatmap)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.image_view, 1)
+        layout.addWidget(self.heatmap)
         layout.addWidget(self.caption)
         self.resize(760, 800)
         self.show_prediction(None, None)
@@ -68,6 +75,10 @@ class CellViewer(QDialog):
     def prediction(self) -> Any:
         """The prediction shown, or ``None``."""
         return self._prediction
+
+    def set_heatmap_source(self, source: Any) -> None:
+        """Where heatmaps come from (a :class:`hemoapp.core.heatmap.HeatmapSource`; ``None``: no controls)."""
+        self.heatmap.set_source(source)
 
     def show_prediction(self, prediction: Any, review: Any) -> None:
         """Show ``prediction``'s image and caption (``None``: a hint to select a cell)."""
@@ -98,7 +109,17 @@ class CellViewer(QDialog):
         super().closeEvent(event)
 
     def _show_if_loaded(self) -> bool:
-        return self.image_view.show_cell(self._images, self._prediction) is not None
+        if self.image_view.show_cell(self._images, self._prediction) is None:
+            return False
+        if self.heatmap.on:
+            self._refresh_heatmap()
+        return True
+
+    @Slot()
+    def _refresh_heatmap(self) -> None:
+        """Draw the heatmap over the picture when it is switched on; computed only then, for this cell."""
+        if self._prediction is not None:
+            self.heatmap.show_on(self.image_view, self._images, self._prediction)
 
     @Slot(object)
     def _on_images_loaded(self, keys: list) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from hemoapp.core.contract import CLASS_NAMES, display_name
@@ -70,9 +70,7 @@ class DetailPanel(QScrollArea):
         self.image_view.set_placeholder("Select a cell to see it here.")
         self.image_view.setToolTip("The dashed box is the central part of the field the model analyses.")
         self.heatmap = HeatmapControls()
-        self.heatmap.changed.connect(self._refresh_heatmap)
-        self._heatmap_source = None
-        self.heatmap.hide()  # until the window gives a source (a real model)
+        self.heatmap.changed.connect(self._refresh_heatmap)  # hidden until the window gives a source (a real model)
         self.title_label = QLabel()
         self.title_label.setWordWrap(True)
         font = self.title_label.font()
@@ -218,31 +216,12 @@ class DetailPanel(QScrollArea):
 
     def set_heatmap_source(self, source) -> None:
         """Where heatmaps come from (a :class:`hemoapp.core.heatmap.HeatmapSource`; ``None``: none)."""
-        self._heatmap_source = source
-        self.heatmap.setVisible(source is not None)
+        self.heatmap.set_source(source)
 
     @Slot()
     def _refresh_heatmap(self) -> None:
         """Draw the heatmap over the picture when it is switched on; computed only then, for this cell."""
-        pred = self._prediction
-        if pred is None or not pred.ok or self._heatmap_source is None:
-            return
-        if not self.heatmap.on:
-            self.image_view.show_cell(self._images, pred)
-            return
-        from hemoapp.core.heatmap import SidecarError, overlay
-        from hemoapp.core.imageio import ImageReadError
-
-        try:
-            image, explanation = self._heatmap_source.heat_for(pred.record.path, pred.predicted, pred.file_sha256)
-        except (SidecarError, ImageReadError) as exc:
-            self.heatmap.set_note(f"No heatmap: {getattr(exc, 'message', None) or exc}")
-            return
-        shown = overlay(image, explanation.heat, self.heatmap.opacity_value())
-        data = shown.tobytes()
-        qimage = QImage(data, shown.width, shown.height, 3 * shown.width, QImage.Format.Format_RGB888).copy()
-        self.image_view.set_pixmap(QPixmap.fromImage(qimage))
-        self.heatmap.set_note(f"Where the model looked for {display_name(explanation.class_name)}")
+        self.heatmap.show_on(self.image_view, self._images, self._prediction)
 
     def _show_image_if_loaded(self) -> bool:
         pred = self._prediction
