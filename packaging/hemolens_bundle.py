@@ -29,6 +29,7 @@ import json
 import os
 import posixpath
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,14 +222,49 @@ def check_model(model: Path) -> None:
         )
 
 
+#: Where the app reads a model's heatmap sidecar (``hemoapp.core.heatmap``: ``heatmap/<stem>.*``), literal here.
+SIDECAR_DIR, SIDECAR_SUFFIXES = "heatmap", (".tflite", ".npz", ".json")
+
+
+def sidecar_datas(model: Path) -> list[tuple[str, str]]:
+    """``(source, "models/heatmap")`` pairs of ``model``'s heatmap sidecar (none, with a warning, without one).
+
+    Raises:
+        BundleError: the sidecar is incomplete, unreadable, made for another model, or its
+            files do not match its card: the packaged app would refuse it and show no heatmap.
+    """
+    files = [model.parent / SIDECAR_DIR / f"{model.stem}{suffix}" for suffix in SIDECAR_SUFFIXES]
+    if not any(path.is_file() for path in files):
+        print(f"hemolens_bundle: warning: {model.name} has no heatmap sidecar ({SIDECAR_DIR}/{model.stem}.*), "
+              "so the bundle shows no heatmaps (python -m training.sidecar writes one)", file=sys.stderr)
+        return []
+    missing = ", ".join(path.name for path in files if not path.is_file())
+    if missing:
+        raise BundleError(f"the heatmap sidecar of {model.name} is incomplete: {missing} missing")
+    tflite, weights, card = files
+    try:
+        data = json.loads(card.read_text(encoding="utf-8"))
+        base, expected = str(data["base_model"]["sha256"]).lower(), str(data["sha256"]).lower()
+        weights_expected = str(data["weights_sha256"]).lower()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"the heatmap sidecar's card {card} cannot be read: {exc}") from exc
+    if base != _sha256(model):
+        raise BundleError(f"the heatmap sidecar {card.name} was made for another model (sha256 {base[:12]}…), not "
+                          f"{model.name}: export it again (python -m training.sidecar MODEL.keras MODEL.tflite)")
+    if _sha256(tflite) != expected or _sha256(weights) != weights_expected:
+        raise BundleError(f"the heatmap sidecar files of {model.name} do not match their card {card.name} (sha256)")
+    return [(str(path), f"models/{SIDECAR_DIR}") for path in files]
+
+
 def model_datas(config: BundleConfig) -> list[tuple[str, str]]:
-    """``(source, "models")`` pairs for every bundled model and its card.
+    """``(source, "models")`` pairs for every bundled model and its card (its sidecar: :func:`sidecar_datas`).
 
     Default: every ``models/*.tflite`` of the checkout (each must have a matching
     card). ``HEMOLENS_BUNDLE_MODEL`` bundles that one model instead.
 
     Raises:
-        BundleError: no model, a model without its card, or a sha256 mismatch.
+        BundleError: no model, a model without its card, or a sha256 mismatch (of a
+            model or of its sidecar).
     """
     if config.model is not None:
         models = [config.model]
@@ -243,6 +279,7 @@ def model_datas(config: BundleConfig) -> list[tuple[str, str]]:
     for model in models:
         check_model(model)
         datas += [(str(model), "models"), (str(card_path_for(model)), "models")]
+        datas += sidecar_datas(model)
     return datas
 
 

@@ -164,6 +164,65 @@ def test_an_explicit_model_replaces_the_models_folder(tmp_path, tiny_model):
     assert [Path(source).name for source, _ in datas] == [tiny_model.model_path.name, tiny_model.card_path.name]
 
 
+def _spec_datas(repo_root: Path, monkeypatch, tmp_path: Path) -> list[tuple[str, str]]:
+    """``datas`` as build.spec computes them: the spec run up to its Analysis (PyInstaller not needed)."""
+    source = (repo_root / "build.spec").read_text(encoding="utf-8")
+    prefix = source[: source.index("a = Analysis(")]
+    monkeypatch.setattr("sys.argv", ["pyinstaller", "build.spec"])
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))  # the spec inserts packaging/
+    for name in ("HEMOLENS_BUNDLE_MODEL", "HEMOLENS_ONEFILE", "HEMOLENS_SAMPLES_SRC"):
+        monkeypatch.delenv(name, raising=False)
+    spec_globals = {"SPECPATH": str(repo_root), "workpath": str(tmp_path), "__name__": "build_spec"}
+    exec(compile(prefix, str(repo_root / "build.spec"), "exec"), spec_globals)
+    return spec_globals["datas"]
+
+
+def test_the_spec_bundles_the_heatmap_sidecar(repo_root, monkeypatch, tmp_path, pbc8_originals):
+    """The packaged app has heatmaps: build.spec's datas carry models/heatmap/ beside the model."""
+    datas = _spec_datas(repo_root, monkeypatch, tmp_path)
+    sidecar = {(Path(source).relative_to(repo_root).as_posix(), dest) for source, dest in datas
+               if dest == "models/heatmap"}
+    assert sidecar == {(f"models/heatmap/hemolens-lite0{suffix}", "models/heatmap")
+                       for suffix in (".tflite", ".npz", ".json")}
+    # Where the app looks for it, once the bundle's models/ is its models folder.
+    from hemoapp.core.heatmap import sidecar_paths
+
+    bundled = {f"{dest}/{Path(source).name}" for source, dest in datas}
+    assert {f"models/heatmap/{path.name}" for path in sidecar_paths(Path("models/hemolens-lite0.tflite"))} <= bundled
+
+
+def _repo_with_sidecar(tmp_path: Path, repo_root: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(repo_root / "models" / "heatmap", root / "models" / "heatmap")
+    for name in ("hemolens-lite0.tflite", "hemolens-lite0.card.json"):
+        shutil.copyfile(repo_root / "models" / name, root / "models" / name)
+    return root
+
+
+def test_a_sidecar_for_another_model_or_not_matching_its_card_fails_the_build(tmp_path, repo_root):
+    root = _repo_with_sidecar(tmp_path, repo_root)
+    assert len([dest for _, dest in hb.model_datas(_config(root)) if dest == "models/heatmap"]) == 3
+    card = root / "models" / "heatmap" / "hemolens-lite0.json"
+    data = json.loads(card.read_text(encoding="utf-8"))
+    card.write_text(json.dumps({**data, "base_model": {**data["base_model"], "sha256": "0" * 64}}), encoding="utf-8")
+    with pytest.raises(hb.BundleError, match="made for another model"):
+        hb.model_datas(_config(root))
+    card.write_text(json.dumps(data), encoding="utf-8")
+    (root / "models" / "heatmap" / "hemolens-lite0.npz").write_bytes(b"not the weights")
+    with pytest.raises(hb.BundleError, match="do not match their card"):
+        hb.model_datas(_config(root))
+    (root / "models" / "heatmap" / "hemolens-lite0.npz").unlink()
+    with pytest.raises(hb.BundleError, match="incomplete: hemolens-lite0.npz missing"):
+        hb.model_datas(_config(root))
+
+
+def test_a_model_without_a_sidecar_is_bundled_without_heatmaps_and_says_so(tmp_path, repo_root, capsys):
+    root = _repo_with_sidecar(tmp_path, repo_root)
+    shutil.rmtree(root / "models" / "heatmap")
+    assert [dest for _, dest in hb.model_datas(_config(root))] == ["models", "models"]
+    assert "no heatmap sidecar" in capsys.readouterr().err
+
+
 def test_resources_are_bundled(repo_root):
     names = {Path(source).name for source, dest in hb.resource_datas(repo_root)}
     assert {"hemolens.svg", "hemolens-256.png"} <= names
