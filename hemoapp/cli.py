@@ -34,7 +34,7 @@ from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import FolderError, ScanResult, absolute_path, display_text, records_from_paths, scan_folder
-from hemoapp.core.summary import Summary, confidence_percent, interval_text, summarize
+from hemoapp.core.summary import Summary, confidence_percent, interval_text, not_assessable_text, summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 
 #: Results file name used when ``--out`` is not given (in the current directory,
@@ -220,9 +220,7 @@ def format_summary(summary: Summary) -> str:
         lines.append(f"{display_name(name):<22}{count:>7}{summary.percentages.get(name, 0.0):>8.1f}")
     lines.append(f"{'Total classified':<22}{summary.classified:>7}")
     if summary.not_assessable:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in summary.not_assessable_reasons.items())
-        lines.append(f"Not assessable: {summary.not_assessable} ({reasons}); "
-                     f"{summary.not_assessable_unreviewed} left out of the counts (assessable column of the CSV)")
+        lines.append(f"{not_assessable_text(summary)} (assessable column of the CSV)")
     if summary.white_cells:
         lines.append(f"White-cell differential ({summary.white_cells} white cells; 95% interval from counting alone):")
         for name in WHITE_CELL_CLASSES:

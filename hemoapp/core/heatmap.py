@@ -220,6 +220,23 @@ def explain_image(image: Image.Image, classifier, sidecar: Sidecar, class_name: 
                    classifier.input_size)
 
 
+def explain_for_card(image: Image.Image, class_name: str, sidecar: Sidecar, card) -> Explanation:
+    """The heatmap of ``class_name`` for a decoded picture, framed as ``card`` (a ``ModelCard``) says.
+
+    For a caller that has the model's card but not its classifier (the report, from the
+    predictions' :class:`~hemoapp.core.classifier.ModelInfo`): the class is given, so no
+    logits are needed.
+    """
+    from hemoapp.core.contract import card_framing
+
+    names = tuple(card.classes)
+    if class_name not in names:
+        raise ValueError(f"unknown class {class_name!r}; expected one of {', '.join(names)}")
+    index = names.index(class_name)
+    return explain(image, index, class_name, card_framing(card), sidecar.feature_map, sidecar.kernel,
+                   card.input_size)
+
+
 class HeatmapSource:
     """Heatmaps of files for the window: the sidecar is loaded on the first request, never before.
 

@@ -40,7 +40,14 @@ from hemoapp.core.report_markup import (
 from hemoapp.core.review import Review, review_of
 from hemoapp.core.sample import NO_SAMPLE_ID, SampleDetails
 from hemoapp.core.scan import ScanResult
-from hemoapp.core.summary import FLAG_REVIEW, INTERVAL_NOTE, Summary, confidence_percent, flag_for
+from hemoapp.core.summary import (
+    FLAG_REVIEW,
+    INTERVAL_NOTE,
+    Summary,
+    confidence_percent,
+    flag_for,
+    not_assessable_text,
+)
 from hemoapp.core.unsure_share import UnsureShare
 
 #: Cells listed one by one per list at most (the results CSV has every cell): a report of
@@ -130,12 +137,16 @@ class ListedCell:
         review: a person's review of it, or ``None``.
         picture: the name under which the document holds the cell's picture, or ``None``.
         picture_note: why there is no picture (e.g. the file changed since it was classified).
+        heatmap: the name of the picture with its heatmap over it (flagged cells), or ``None``.
+        heatmap_note: why a flagged cell has no heatmap (``""``: the table has no heatmap column).
     """
 
     prediction: Any
     review: Review | None = None
     picture: str | None = None
     picture_note: str = ""
+    heatmap: str | None = None
+    heatmap_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,8 @@ class CellLists:
         disagreeing: cells HemoLens put in another class than their folder names
             (:class:`~hemoapp.core.agreement.Agreement`), flagged or not, reviewed or not.
         totals: how many of each there were before the cut, by list name.
+        heatmaps_note: a line above the flagged cells about their heatmaps (none for another
+            model's sidecar, only the first few), or ``""``.
     """
 
     flagged: tuple[ListedCell, ...] = ()
@@ -159,6 +172,7 @@ class CellLists:
     unreadable: tuple[Any, ...] = ()
     disagreeing: tuple[ListedCell, ...] = ()
     totals: Mapping[str, int] = field(default_factory=dict)
+    heatmaps_note: str = ""
 
 
 def cell_lists(predictions: Iterable[Any], review_threshold: float,
@@ -225,6 +239,8 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
         )
     if summary.errors:
         warnings.append(f"{summary.errors} images could not be classified and are in no count.")
+    if summary.not_assessable_unreviewed:
+        warnings.append(f"{not_assessable_text(summary)}.")
     if not context.sample.sample_id:
         warnings.append(NO_SAMPLE_ID)  # last: the counts are right, only what they belong to is unsaid
     return warnings
@@ -278,6 +294,10 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
                      f"<ul style='color:{ALERT_COLOUR}'>{items}</ul>")
     parts.append("<h3>Totals</h3>")
     parts.append(_section_table(rows, ("totals",), ("", "Count")))
+    if summary.not_assessable:
+        parts.append("<h3>Not assessable</h3>")
+        parts.append(f"<p>{text(not_assessable_text(summary))}.</p>")
+        parts.append(_section_table(rows, ("not assessable",), ("Reason", "Cells")))
     parts.append("<h3>White-cell differential</h3>")
     parts.append(_section_table(rows, ("differential",), ("", "Cells", "Value", "Unit", "95% interval")))
     parts.append(f"<p><small>{text(INTERVAL_NOTE)}</small></p>")
@@ -315,6 +335,8 @@ def _cell_sections(cells: CellLists, review_threshold: float) -> list[str]:
         parts.append(f"<h3>Flagged cells (confidence below {confidence_percent(review_threshold)})</h3>")
         parts.append(_listed_above_note(flagged_above, "flagged"))
         parts.append(cut_note(cells.flagged, cells.totals.get("flagged", 0)))
+        if cells.heatmaps_note:
+            parts.append(f"<p><i>{text(cells.heatmaps_note)}</i></p>")
         parts.append(_listed_table(cells.flagged, cell_headers))
     if cells.reviewed or reviewed_above:
         parts.append("<h3>Other reviewed cells</h3>")
@@ -347,16 +369,27 @@ def _listed_above_note(count: int, kind: str) -> str:
 #: Column widths of a listed-cells table, in percent: picture, file, model, review, reviewer.
 _LISTED_WIDTHS = (17, 27, 18, 18, 20)
 
+#: The same with the heatmap beside the picture (flagged cells): picture, heatmap, file, model, review, reviewer.
+_HEATMAP_WIDTHS = (15, 15, 20, 15, 16, 19)
+
 
 def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
-    """One row per cell: picture, file, the model's class and confidence, and the review (or its absence)."""
+    """One row per cell: picture, file, the model's class and confidence, and the review (or its absence).
+
+    When a cell has a heatmap (or a note why not), a heatmap column follows the picture.
+    """
+    heatmaps = any(cell.heatmap is not None or cell.heatmap_note for cell in cells)
     rows = []
     for cell in cells:
         prediction = cell.prediction
         model = f"{text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
         verdict, who = review_markup(prediction, cell.review)
-        picture = picture_cell(cell.picture, cell.picture_note)
-        rows.append((picture, file_text(prediction.record.relpath), model, verdict, who))
+        pictures = [picture_cell(cell.picture, cell.picture_note)]
+        if heatmaps:
+            pictures.append(picture_cell(cell.heatmap, cell.heatmap_note or "no heatmap"))
+        rows.append((*pictures, file_text(prediction.record.relpath), model, verdict, who))
+    if heatmaps:
+        return row_tables(rows, (headers[0], "Where the model looked", *headers[1:]), _HEATMAP_WIDTHS)
     return row_tables(rows, headers, _LISTED_WIDTHS)
 
 

@@ -254,3 +254,23 @@ def summarize(
 def reason_word(reason: str) -> str:
     """The short form of a not-assessable reason: its words before any parenthesis ("blurred")."""
     return (reason or "not assessable").split(" (")[0].strip()
+
+
+def not_assessable_text(summary: Summary) -> str:
+    """One line on the cells the model cannot judge, with their reasons counted, or ``""`` when there are none.
+
+    "3 not assessable, left out of the counts and the differential (blurred 2, too dark 1)";
+    the summary tab, the report and ``hemoapp classify`` all say it so.
+    """
+    total = summary.not_assessable
+    if not total:
+        return ""
+    reasons = ", ".join(f"{reason} {count}" for reason, count in summary.not_assessable_reasons.items())
+    left_out = summary.not_assessable_unreviewed
+    if left_out == total:
+        return f"{total} not assessable, left out of the counts and the differential ({reasons})"
+    reviewed = f"{total - left_out} reviewed, counted as the person classed them"
+    if not left_out:
+        return f"{total} not assessable ({reasons}): all {reviewed}"
+    return (f"{total} not assessable ({reasons}): {left_out} not reviewed, left out of the counts and the "
+            f"differential; {reviewed}")

@@ -7,7 +7,9 @@ to a hidden temporary file beside the target and renamed over it only once it is
 The listed cells' pictures are decoded here, from their files, and only while a file
 still has the bytes that were classified (its sha256), so a picture is always of the
 cell whose prediction stands beside it; each shows the analysed region outlined, as the
-app's views do.
+app's views do. Beside each flagged cell's picture is its heatmap, where the model looked
+for the class it chose (:func:`with_heatmaps`, the first :data:`MAX_HEATMAPS` flagged cells),
+from the model's heatmap sidecar; without a usable sidecar the report says why instead.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from hemoapp.core.report_markup import PICTURE_WIDTH
 from hemoapp.core.review import Review
 from hemoapp.core.summary import Summary
 from hemoapp.gui.thumbnails import decode_images
+from hemoapp.gui.widgets.heatmap_controls import pil_to_qimage
 from hemoapp.gui.widgets.image_view import draw_region_outline
 
 #: Print resolution: sharp text, small file.
@@ -56,6 +59,10 @@ RESOLUTION_DPI = 300
 
 #: Pixels on the long side of a listed cell's picture: sharp at its printed size of about 2 cm.
 PICTURE_PIXELS = 192
+
+#: Flagged cells that get a heatmap at most: each is one more decode and pass of the sidecar
+#: (about 10 ms), so a large batch's report is still written in seconds.
+MAX_HEATMAPS = 100
 
 
 def write_report_pdf(path: str | os.PathLike[str], html_text: str, title: str,
@@ -174,6 +181,7 @@ def write_summary_report(path: str | os.PathLike[str], summary: Summary, model_i
     """
     lists = cell_lists(predictions, summary.review_threshold, reviews, agreement=agreement)
     cells, pictures = with_pictures(lists)
+    cells = with_heatmaps(cells, model_info, pictures)
     html_text = report_html(summary, model_info, context, cells, agreement)
     return write_report_pdf(path, html_text, report_title(context), pictures)
 
@@ -208,6 +216,51 @@ def with_pictures(cells: CellLists) -> tuple[CellLists, dict[str, QImage]]:
         reviewed=tuple(map(pictured, cells.reviewed)),
         disagreeing=tuple(map(pictured, cells.disagreeing)),
     ), pictures
+
+
+def with_heatmaps(cells: CellLists, model_info: Any, pictures: dict[str, QImage],
+                  limit: int = MAX_HEATMAPS) -> CellLists:
+    """``cells`` with a heatmap beside each flagged cell's picture (the first ``limit``), added to ``pictures``.
+
+    The heatmap is the class activation map of the class the model chose, from the
+    sidecar of ``model_info``'s model (:class:`~hemoapp.core.heatmap.Sidecar`), drawn over
+    the cell's file as classified (its sha256 checked). A missing sidecar, or one made
+    for another model, gives no heatmaps and :attr:`CellLists.heatmaps_note` says why; a
+    cell whose file cannot be shown says so in its heatmap's place. Never stops the report.
+    """
+    from hemoapp.core.heatmap import DEFAULT_OPACITY, Sidecar, SidecarError, explain_for_card, overlay
+    from hemoapp.core.imageio import ImageReadError, load_display_image
+
+    if not cells.flagged or model_info is None:
+        return cells
+    try:
+        sidecar = Sidecar(model_info.path, model_info.sha256)
+    except SidecarError as exc:
+        return dataclasses.replace(cells, heatmaps_note=f"No heatmaps: {exc}")
+
+    def drawn(index: int, cell: ListedCell) -> ListedCell:
+        if index >= limit:
+            return dataclasses.replace(cell, heatmap_note=f"heatmaps of the first {limit} flagged cells only")
+        if cell.picture is None:
+            return dataclasses.replace(cell, heatmap_note=cell.picture_note or "no picture")
+        prediction = cell.prediction
+        try:
+            image, _ = load_display_image(prediction.record.path, expected_sha256=prediction.file_sha256)
+            explanation = explain_for_card(image, prediction.predicted, sidecar, model_info.card)
+        except (ImageReadError, SidecarError, ValueError) as exc:
+            return dataclasses.replace(cell, heatmap_note=f"no heatmap: {getattr(exc, 'message', None) or exc}")
+        shown = overlay(image, explanation.heat, DEFAULT_OPACITY)
+        shown.thumbnail((PICTURE_PIXELS, PICTURE_PIXELS))
+        name = f"hemolens-heatmap:{len(pictures)}"
+        pictures[name] = outlined(pil_to_qimage(shown))
+        return dataclasses.replace(cell, heatmap=name)
+
+    flagged = tuple(drawn(index, cell) for index, cell in enumerate(cells.flagged))
+    note = ("Beside each picture, where the model looked for the class it chose (class activation map: "
+            "the warmer the colour, the more that place pushed the class).")
+    if len(flagged) > limit:
+        note += f" Heatmaps of the first {limit} flagged cells only; hemoapp explain draws any other."
+    return dataclasses.replace(cells, flagged=flagged, heatmaps_note=note)
 
 
 def outlined(image: QImage) -> QImage:

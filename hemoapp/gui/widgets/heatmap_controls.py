@@ -18,12 +18,16 @@ from hemoapp.core.contract import display_name
 from hemoapp.core.heatmap import DEFAULT_OPACITY
 
 
-def pil_to_pixmap(image: Any) -> QPixmap:
-    """A PIL RGB picture as a ``QPixmap`` (copied: the pixmap owns its pixels)."""
+def pil_to_qimage(image: Any) -> QImage:
+    """A PIL picture as an RGB ``QImage`` (copied: the image owns its pixels)."""
     image = image.convert("RGB")
     data = image.tobytes()
-    qimage = QImage(data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(qimage)
+    return QImage(data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888).copy()
+
+
+def pil_to_pixmap(image: Any) -> QPixmap:
+    """A PIL picture as a ``QPixmap``."""
+    return QPixmap.fromImage(pil_to_qimage(image))
 
 
 class HeatmapControls(QWidget):

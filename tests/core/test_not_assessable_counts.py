@@ -1,0 +1,55 @@
+"""Not-assessable cells counted apart, with their reasons, in the same words in the summary, report and CLI."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hemoapp.core.report import ReportContext, report_html, report_warnings
+from hemoapp.core.review import Review, review_key
+from hemoapp.core.summary import not_assessable_text, summarize
+from hemotest.predictions import predicted
+
+
+def _batch():
+    sure = [predicted("neutrophil", index=i) for i in range(4)]
+    blurred = [replace(predicted("lymphocyte", index=10 + i), assessable=False,
+                       assessable_reason="blurred (sharpness 3.0, at least 14.8 needed)") for i in range(2)]
+    unlike = replace(predicted("monocyte", index=20), assessable=False,
+                     assessable_reason="unlike the training cells (energy -2.1, at most -4.0)")
+    return sure + blurred + [unlike]
+
+
+def test_the_line_counts_them_apart_with_their_reasons():
+    cells = _batch()
+    summary = summarize(cells, 0.9)
+    assert not_assessable_text(summary) == (
+        "3 not assessable, left out of the counts and the differential (blurred 2, unlike the training cells 1)")
+    reviews = {review_key(cells[-1]): Review("monocyte", by="J. Doe")}
+    partly = summarize(cells, 0.9, reviews)
+    assert not_assessable_text(partly) == (
+        "3 not assessable (blurred 2, unlike the training cells 1): 2 not reviewed, left out of the counts and "
+        "the differential; 1 reviewed, counted as the person classed them")
+    assert not_assessable_text(summarize(cells[:4], 0.9)) == ""
+
+
+def test_the_report_warns_and_lists_the_reasons(model_info):
+    summary = summarize(_batch(), 0.9)
+    context = ReportContext(source="/data/slide 7")
+    assert f"{not_assessable_text(summary)}." in report_warnings(summary, context)
+    html = report_html(summary, model_info, context)
+    assert "<h3>Not assessable</h3>" in html
+    assert "<td>blurred</td><td align='right'>2</td>" in html
+    assert "<td>unlike the training cells</td><td align='right'>1</td>" in html
+    # A batch where every cell could be judged says nothing of it.
+    plain = summarize(_batch()[:4], 0.9)
+    assert "Not assessable</h3>" not in report_html(plain, model_info, context)
+    assert not any("not assessable" in line for line in report_warnings(plain, context))
+
+
+def test_the_cli_summary_counts_them_apart():
+    from hemoapp import cli
+
+    summary = summarize(_batch(), 0.9)
+    text = cli.format_summary(summary)
+    assert "3 not assessable" in text and "blurred 2" in text and "unlike the training cells 1" in text
+    assert "left out of the" in text
