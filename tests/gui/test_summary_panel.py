@@ -40,3 +40,22 @@ def test_no_white_cells_and_no_results_show_no_interval(qtbot):
     assert _column(panel, 2)[:-1] == ["—"] * len(WHITE_CELL_CLASSES)
     panel.set_summary(None)
     assert _column(panel, 2) == ["—"] * (len(WHITE_CELL_CLASSES) + 1)
+
+
+def test_not_assessable_cells_are_counted_apart_with_their_reasons(qtbot):
+    from dataclasses import replace
+
+    from hemoapp.gui.widgets.summary_panel import headline
+    from hemotest.predictions import predicted
+
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    cells = [predicted("neutrophil", index=i) for i in range(3)]
+    cells += [replace(predicted("monocyte", index=9), assessable=False, assessable_reason="blurred (sharpness 2.0)")]
+    summary = summarize(cells, 0.9)
+    panel.set_summary(summary)
+    assert panel.not_assessable_label.text() == "1 not assessable, left out of the counts and the differential (blurred 1)"
+    assert "1 not assessable" in panel.headline_label.text()
+    assert _column(panel, 0)[-1] == "3"  # 3 white cells: the monocyte is in no count
+    panel.set_summary(summarize(cells[:3], 0.9))
+    assert panel.not_assessable_label.text() == "0" and "not assessable" not in headline(summarize(cells[:3], 0.9))

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import INTERVAL_NOTE, interval_percent, interval_text, percent_text
+from hemoapp.core.summary import INTERVAL_NOTE, interval_percent, interval_text, not_assessable_text, percent_text
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
@@ -42,6 +42,8 @@ def headline(summary: Any) -> str:
     parts.append(f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.0%})")
     if summary.reviewed:
         parts.append(f"{summary.reviewed} reviewed, {summary.changed} changed")
+    if summary.not_assessable:
+        parts.append(f"{summary.not_assessable} not assessable")
     return " · ".join(parts)
 
 
@@ -131,6 +133,12 @@ class SummaryPanel(QScrollArea):
         self.reviewed_label = QLabel()
         self.reviewed_label.setToolTip("Cells a person confirmed or changed; they count with the class the person gave")
         self.errors_label = QLabel()
+        self.not_assessable_label = QLabel()
+        self.not_assessable_label.setWordWrap(True)
+        self.not_assessable_label.setToolTip(
+            "Cells the model cannot judge (image quality, or unlike the training cells): in no count and not in "
+            "the differential until a person reviews them"
+        )
         other_box = QGroupBox("Reported apart")
         other_layout = QGridLayout(other_box)
         for row, (title, label) in enumerate(
@@ -140,6 +148,7 @@ class SummaryPanel(QScrollArea):
                 ("Flagged for review:", self.flagged_label),
                 ("Reviewed:", self.reviewed_label),
                 ("Unreadable files:", self.errors_label),
+                ("Not assessable:", self.not_assessable_label),
             )
         ):
             other_layout.addWidget(QLabel(title), row, 0)
@@ -191,7 +200,8 @@ class SummaryPanel(QScrollArea):
                 for column in range(self.differential_table.columnCount()):
                     self.differential_table.setItem(row, column, QTableWidgetItem("—"))
             for label in (
-                self.erythroblast_label, self.platelet_label, self.flagged_label, self.reviewed_label, self.errors_label
+                self.erythroblast_label, self.platelet_label, self.flagged_label, self.reviewed_label, self.errors_label,
+                self.not_assessable_label,
             ):
                 label.setText("—")
             return
@@ -228,6 +238,7 @@ class SummaryPanel(QScrollArea):
         )
         self.reviewed_label.setText(f"{summary.reviewed}  ({summary.changed} changed)")
         self.errors_label.setText(str(summary.errors))
+        self.not_assessable_label.setText(not_assessable_text(summary) or "0")
         self._fit_differential_width()
 
     def _fit_differential_width(self) -> None:
