@@ -19,6 +19,8 @@ usage: hemoapp [FOLDER_OR_IMAGE ...]      open the HemoLens app (optionally with
                                            classify without a window: a results CSV, and a report PDF if asked
        hemoapp validate FOLDER [--out results.csv] [--agreement agreement.csv] [--report report.pdf] [OPTIONS]
                                            compare with your lab's classes: FOLDER holds a folder per class
+       hemoapp adapt FOLDER --out lab.hlprofile.json
+                                           fit a lab profile from your reviewed cells (a folder per class)
        hemoapp explain IMAGE --out heatmap.png [--class NAME] [--opacity 0.5]
                                            where the model looked: the heatmap over the picture, as a PNG
        hemoapp --self-test                 check an installation: classify the bundled samples, exit 0/1
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         from hemoapp import validate
 
         return validate.main(args[1:])
+    if args and args[0] == "adapt":
+        from hemoapp import adapt
+
+        return adapt.main(args[1:])
     if args and args[0] == "explain":
         from hemoapp import explain
 

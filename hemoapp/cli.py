@@ -29,6 +29,7 @@ from hemoapp.core.agreement import Agreement, compare
 from hemoapp.core.classifier import Classifier, ModelLoadError, load_default_classifier
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.export import write_predictions_csv
+from hemoapp.core.lab_profile import ProfileError, is_profile_path, open_profile_classifier
 from hemoapp.core.output_guard import OutputIsInputError, check_not_input
 from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.reference_labels import reference_class
@@ -80,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--model``, ``--batch-size`` and ``--threads``, as ``classify`` and ``validate`` share them."""
-    parser.add_argument("--model", type=Path, default=None, help="a .tflite model with its .card.json beside it")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a .tflite model with its .card.json beside it, or a lab profile (.hlprofile.json)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
     parser.add_argument("--threads", type=positive_int, default=None, help="inference threads (default: all cores)")
 
@@ -141,11 +143,13 @@ def _duration(seconds: float) -> str:
 def load_classifier(model: Path | None, threads: int | None, stderr: TextIO) -> Classifier:
     """The classifier of ``--model`` (else the default model), named on ``stderr``; :class:`FatalError` if none."""
     try:
-        if model is not None:
+        if model is not None and is_profile_path(model):  # a lab profile on the installed model
+            classifier = open_profile_classifier(model, threads)
+        elif model is not None:
             classifier = Classifier(model, num_threads=threads)
         else:
             classifier = load_default_classifier(num_threads=threads)
-    except ModelLoadError as exc:
+    except (ModelLoadError, ProfileError) as exc:
         raise FatalError(str(exc)) from exc
     info = classifier.info
     stderr.write(f"Model: {info.name} {info.version} (sha256 {info.sha256[:12]}), {classifier.num_threads} threads\n")

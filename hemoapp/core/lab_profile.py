@@ -370,3 +370,22 @@ def _too_few(counts: dict, minimum: int) -> str:
     have = ", ".join(f"{c} {n}" for c, n in counts.items()) or "none"
     return (f"Too few reviewed cells for a lab profile: a class needs at least {minimum} (have: {have}). "
             "Review more cells.")
+
+
+def is_profile_path(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` names a lab profile file (``*.hlprofile.json``)."""
+    return str(path).lower().endswith(PROFILE_SUFFIX)
+
+
+def open_profile_classifier(path: str | os.PathLike[str], num_threads: int | None = None,
+                            base: Classifier | None = None) -> ProfileClassifier:
+    """A :class:`ProfileClassifier` for the profile at ``path`` on ``base`` (default: the installed model).
+
+    Raises:
+        ProfileError: the profile cannot be read, or is for another model.
+        ModelLoadError: no base model can be loaded.
+    """
+    from hemoapp.core.classifier import load_default_classifier
+
+    profile = load_profile(path)
+    return ProfileClassifier(profile, base or load_default_classifier(num_threads=num_threads))

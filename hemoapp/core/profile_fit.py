@@ -129,7 +129,8 @@ def adapted_classes(labels: np.ndarray, min_cells: int, class_count: int) -> tup
 
 def fit_head(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bias: np.ndarray,
              settings: FitSettings = FitSettings(), energy_limit: float | None = None,
-             temperature: float = 1.0, cancel: threading.Event | None = None) -> Head:
+             temperature: float = 1.0, cancel: threading.Event | None = None,
+             adapted: Sequence[int] | None = None) -> Head:
     """Fit a :class:`Head` on reviewed cells.
 
     Args:
@@ -141,6 +142,8 @@ def fit_head(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bias:
         energy_limit: the base model card's energy limit (used when ``settings.gate``).
         temperature: the base model's calibration temperature.
         cancel: when set, :class:`FitCancelled` is raised between steps.
+        adapted: the classes to adapt (default: those with ``settings.min_cells`` cells here; the
+            cross-validation passes those of all the reviewed cells, so each fold fits the same classes).
 
     Raises:
         ValueError: no class has ``settings.min_cells`` cells.
@@ -150,7 +153,9 @@ def fit_head(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bias:
         features = features[:, None]
     labels = np.asarray(labels, dtype=np.int64)
     class_count = int(np.asarray(kernel).shape[1])
-    adapted = adapted_classes(labels, settings.min_cells, class_count)
+    if adapted is None:
+        adapted = adapted_classes(labels, settings.min_cells, class_count)
+    adapted = tuple(int(c) for c in adapted if np.any(labels == c))
     if not adapted:
         raise ValueError(f"no class has {settings.min_cells} reviewed cells")
     views = max(1, min(settings.views, features.shape[1]))
@@ -240,7 +245,8 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray,
     """Stratified k-fold cross-validation of :func:`fit_head`, beside the base model.
 
     Each fold is held out once; the head is fitted on the other folds (a fold whose training
-    part has no class with ``min_cells`` cells gives the base model's answers). ``folds`` is
+    part has no cell of the adapted classes gives the base model's answers). Each fold adapts the
+    classes that have ``min_cells`` among all the cells, as the profile itself does. ``folds`` is
     ``settings.folds``, fewer when the smallest adapted class has fewer cells (at least 2).
     ``progress(done, total)`` after each fold.
 
@@ -265,7 +271,8 @@ def cross_validate(features: np.ndarray, labels: np.ndarray, kernel: np.ndarray,
             raise FitCancelled("the fit was cancelled")
         train = np.setdiff1d(np.arange(len(labels)), held)
         try:
-            head = fit_head(features[train], labels[train], kernel, bias, settings, energy_limit, temperature, cancel)
+            head = fit_head(features[train], labels[train], kernel, bias, settings, energy_limit, temperature, cancel,
+                            adapted)
             profile_pred[held] = np.argmax(head_logits(head, features[held, 0], kernel, bias), axis=1)
         except ValueError:
             profile_pred[held] = base_pred[held]
