@@ -53,3 +53,18 @@ def test_the_cli_summary_counts_them_apart():
     text = cli.format_summary(summary)
     assert "3 not assessable" in text and "blurred 2" in text and "unlike the training cells 1" in text
     assert "left out of the" in text
+
+
+def test_the_summary_csv_counts_them_and_each_reason(tmp_path, model_info):
+    import csv
+
+    from hemoapp.core.export import write_summary_csv
+
+    path = write_summary_csv(tmp_path / "summary.csv", summarize(_batch(), 0.9), model_info)
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    by_label = {(row["section"], row["label"]): row["count"] for row in rows}
+    assert by_label[("totals", "Not assessable (image quality, or unlike the training cells)")] == "3"
+    assert by_label[("totals", "Not assessable and not reviewed (in no count)")] == "3"
+    assert by_label[("not assessable", "blurred")] == "2"
+    assert by_label[("not assessable", "unlike the training cells")] == "1"
+    assert by_label[("counts", "Lymphocyte")] == "0" and by_label[("counts", "Neutrophil")] == "4"
