@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BENCH_ARGS ?=
 
-.PHONY: run test bench bench-baseline bench-quantization package install install-dev lint-imports
+.PHONY: run test test-slow bench bench-baseline bench-quantization package install install-dev lint-imports
 
 # The virtual environment is made once, and installed into again only when pyproject.toml
 # changes (the stamp files): the project is installed in editable mode, so code changes need
@@ -25,11 +25,19 @@ install: $(VENV)/.installed-app
 
 install-dev: $(VENV)/.installed-dev
 
+# Qt's platform plugin (xcb unless QT_QPA_PLATFORM says otherwise) needs system libraries the wheel
+# does not carry: the script names the missing ones and installs them as root, or prints the apt-get line.
 run: install
+	@PY=$(PY) packaging/qt-system-libs.sh ensure "$$(echo "$${QT_QPA_PLATFORM:-xcb}" | cut -d: -f1)"
 	$(PY) -m hemoapp
 
+# Two tiers (the `slow` marker, pyproject.toml): `make test` leaves out the end-to-end training runs,
+# `make test-slow` runs only them; .ci/run runs both. Times are in the README.
 test: install-dev
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
+
+test-slow: install-dev
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m slow
 
 # Classify 2,000 files end to end; e.g. `make bench BENCH_ARGS="--count 10000 --model models/x.tflite"`.
 bench: install

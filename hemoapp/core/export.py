@@ -314,8 +314,13 @@ def batch_rows(
     calibration_temperature: float | None = None,
     unsure: UnsureShare | None = None,
     folder_changes: FolderChanges | None = None,
+    entries_unreadable: int | None = None,
 ) -> list[list[str]]:
     """Rows saying how complete the batch behind a summary is and how it was classified.
+
+    ``entries_skipped`` counts every entry of the folder that is no row (each is named by
+    the scan); ``entries_unreadable`` those among them that could not be read, the rest
+    were left out on purpose (files of other types, folders reached again through a link).
 
     A cancelled or failed batch keeps what it classified, so its summary counts
     only part of the folder; a folder the scan could not list holds images that
@@ -332,6 +337,8 @@ def batch_rows(
         rows.append(_row("batch", "", "Image files found", str(files_found)))
     if entries_skipped is not None:
         rows.append(_row("batch", "", "Entries skipped", str(entries_skipped)))
+    if entries_unreadable is not None:
+        rows.append(_row("batch", "", "Entries skipped that could not be read", str(entries_unreadable)))
     if calibration_temperature is not None:
         # To read, 2 decimals ("1.15"); every row of the results CSV has the exact value.
         rows.append(_row("batch", "", "Calibration temperature", "", parameter_text(calibration_temperature)))
@@ -375,6 +382,7 @@ def write_summary_csv(
     unsure_share: UnsureShare | None = None,
     sample: SampleDetails | None = None,
     folder_changes: FolderChanges | None = None,
+    entries_unreadable: int | None = None,
 ) -> Path:
     """Write the summary (totals, counts per class, differential) as a CSV.
 
@@ -391,8 +399,10 @@ def write_summary_csv(
         batch_status: how the batch ended ("completed", "cancelled", "failed", "running");
             written first, so a partial count is never mistaken for the whole folder.
         files_found: image files the scan found (the summary's total counts those processed).
-        entries_skipped: files or folders the scan could not look into (their images are
-            in no count).
+        entries_skipped: entries of the folder that are no row: other file types, folders
+            reached again through a link, and those the scan could not look into.
+        entries_unreadable: those of ``entries_skipped`` that could not be read (their
+            images are in no count).
         unsure_share: the batch's cells below the card's review threshold, against its
             validation images (:func:`~hemoapp.core.unsure_share.unsure_share`), or ``None``.
         sample: the specimen's sample ID and comment (empty when ``None``).
@@ -407,7 +417,7 @@ def write_summary_csv(
         writer.writerow(SUMMARY_COLUMNS)
         batch = batch_rows(
             batch_status, files_found, entries_skipped, model_info.card.calibration_temperature, unsure_share,
-            folder_changes,
+            folder_changes, entries_unreadable,
         )
         for row in sample_rows(sample) + batch + summary_rows(summary):
             writer.writerow([*row, *tail])

@@ -33,17 +33,25 @@ MAX_PIXELS: int = 64_000_000
 #: Refuse files larger than this without reading them.
 MAX_FILE_BYTES: int = 256 * 1024 * 1024
 
-#: File extensions the scanner picks up (lower case, with the dot).
+#: File extensions the scanner picks up (lower case, with the dot); a file of any other
+#: type is named among the scan's skipped entries.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff"}
+    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".gif", ".webp"}
 )
+
+#: The formats read, as said to a person (the README lists the same).
+READ_FORMATS_TEXT = "JPEG, PNG, BMP, TIFF, GIF and WebP"
 
 #: Pillow format names :func:`open_image` may decode, matching IMAGE_EXTENSIONS.
 #: Pillow picks the decoder from the file's content, not its name: without this
 #: list an EPS file named ``cell.jpg`` would be handed to Ghostscript (an external
 #: program), and exotic decoders are attack surface the app does not need.
 #: (JPEG also covers MPO, the multi-picture JPEG some cameras write.)
-DECODE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "DIB", "TIFF")
+DECODE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "DIB", "TIFF", "GIF", "WEBP")
+
+#: Formats whose frames are an animation (other pictures), not pages of one picture
+#: (TIFF) or a JPEG's preview (MPO): an animated file is not classified by its first frame.
+ANIMATION_FORMATS: frozenset[str] = frozenset({"GIF", "WEBP"})
 
 _RESAMPLE = {
     "bilinear": Image.Resampling.BILINEAR,
@@ -68,6 +76,8 @@ class ErrorKind:
     BLANK = "blank-image"
     #: Cell-centred framing found nothing stained like a white cell's nucleus.
     NO_CELL = "no-cell-found"
+    #: An animated GIF or WebP: several pictures, none of them the cell's by right.
+    ANIMATED = "animated-image"
     #: Not from classifying: a file whose bytes differ from those that were classified.
     CHANGED = "changed-since-classified"
 
@@ -218,7 +228,7 @@ def _unidentified_error(data: bytes) -> ImageReadError:
         return ImageReadError(ErrorKind.NOT_AN_IMAGE, "not an image, or a format HemoLens cannot read")
     return ImageReadError(
         ErrorKind.UNSUPPORTED,
-        f"the file looks like a {other} image; HemoLens reads only JPEG, PNG, BMP and TIFF",
+        f"the file looks like a {other} image; HemoLens reads only {READ_FORMATS_TEXT}",
     )
 
 
@@ -344,6 +354,22 @@ def check_not_blank(model_input: np.ndarray) -> None:
         )
 
 
+def check_single_picture(info: ImageInfo) -> None:
+    """Raise :class:`ImageReadError` (``animated-image``) for an animated GIF or WebP.
+
+    Its frames are different pictures: classifying the first would report a cell nobody
+    chose, so the file gets an error row saying what to do instead. (A multi-page TIFF's
+    first page is its picture, and is classified.)
+    """
+    if info.format in ANIMATION_FORMATS and info.frames > 1:
+        frames = f"{info.frames}" if info.frames < MAX_COUNTED_PAGES else f"at least {info.frames}"
+        raise ImageReadError(
+            ErrorKind.ANIMATED,
+            f"an animated {info.format.replace('WEBP', 'WebP')} of {frames} frames: HemoLens classifies one picture "
+            "per file; save the frame to classify as an image of its own",
+        )
+
+
 def to_model_input(image: Image.Image, size: int = IMAGE_SIZE, crop: float = CENTER_CROP) -> np.ndarray:
     """Crop the central ``crop`` fraction of each side and resize it to ``size``x``size``; uint8 HxWx3."""
     width, height = image.size
@@ -437,7 +463,8 @@ def load_model_input(
     # the GIL, so it runs in parallel on the decoder threads.
     digest = hashlib.sha256(data).hexdigest()
     try:
-        image, _ = open_image(data, draft_size=math.ceil(size / CENTER_CROP))
+        image, info = open_image(data, draft_size=math.ceil(size / CENTER_CROP))
+        check_single_picture(info)
         try:
             array = frame_input(image, size, framing)
         except ImageReadError as exc:

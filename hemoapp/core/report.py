@@ -69,7 +69,9 @@ class ReportContext:
         source: the folder (or files) that were opened, as shown to the user.
         batch_status: how the batch ended ("completed", "cancelled", "failed", "running"), or ``None``.
         files_found: image files the scan found, or ``None`` when unknown.
-        entries_skipped: files or folders the scan could not look into, or ``None``.
+        entries_skipped: entries of the folder that are no row (each named by the scan), or ``None``.
+        entries_unreadable: those of ``entries_skipped`` that could not be read (the rest were
+            left out on purpose: other file types, folders reached again through a link), or ``None``.
         classified_at: when the batch started, or ``None``.
         reviewers: names under which the cells were reviewed, in first-seen order.
         created: when the report is written (default: now).
@@ -91,6 +93,7 @@ class ReportContext:
     unsure_share: UnsureShare | None = None
     sample: SampleDetails = field(default_factory=SampleDetails)
     folder_changes: FolderChanges | None = None
+    entries_unreadable: int | None = None  # last: the fields before it are also given by position
 
     def __post_init__(self) -> None:
         if self.sample is None:  # a frozen dataclass: set through object.__setattr__
@@ -120,6 +123,7 @@ def batch_context(
         batch_status=batch_status,
         files_found=len(scan.records) if scan is not None else None,
         entries_skipped=len(scan.skipped) if scan is not None else None,
+        entries_unreadable=len(scan.unreadable) if scan is not None else None,
         classified_at=classified_at,
         reviewers=tuple(dict.fromkeys(review.by for review in (reviews or {}).values())),
         unsure_share=unsure_share,
@@ -231,8 +235,11 @@ def report_warnings(summary: Summary, context: ReportContext) -> list[str]:
         )
     if context.folder_changes:
         warnings.append(context.folder_changes.warning())
-    if context.entries_skipped:
-        warnings.append(f"{context.entries_skipped} files or folders could not be read by the scan and are in no count.")
+    if context.entries_unreadable:
+        # Only what could not be read: a link loop or a .txt left out on purpose hides no image.
+        warnings.append(
+            f"{context.entries_unreadable} files or folders could not be read by the scan and are in no count."
+        )
     if summary.flagged_unreviewed:
         warnings.append(
             f"{summary.flagged_unreviewed} of {summary.flagged} flagged cells have not been reviewed by a person."
@@ -268,6 +275,7 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
         model_info.card.calibration_temperature,
         context.unsure_share,
         context.folder_changes,
+        context.entries_unreadable,
     )
     sample = context.sample
     # The specimen first: a printed report is matched to its sample by this line.

@@ -213,14 +213,35 @@ class ReviewStore:
         return folder, SavedFolder(reviews, details), total
 
     def set_aside(self, root: str | os.PathLike[str]) -> Path | None:
-        """Rename an unreadable file of ``root`` out of the way (kept for support); return its new path."""
+        """Rename an unreadable file of ``root`` out of the way (kept for support); return its new path.
+
+        A file set aside before is never replaced: the second becomes ``NAME.2.unreadable.json``,
+        and so on (each may hold reviews someone wants back).
+        """
         path = self.path_for(root)
-        aside = path.with_suffix(UNREADABLE_SUFFIX)
-        try:
-            os.replace(path, aside)
-        except OSError:
-            return None
-        return aside
+        for number in range(1, 10_000):
+            infix = "" if number == 1 else f".{number}"
+            aside = path.with_name(f"{path.stem}{infix}{UNREADABLE_SUFFIX}")
+            try:
+                # A hard link fails on an existing name, so no earlier file is ever overwritten.
+                os.link(path, aside)
+            except FileExistsError:
+                continue
+            except OSError:
+                # No hard links on this file system (some network shares): rename if the name is free.
+                if os.path.lexists(aside):
+                    continue
+                try:
+                    os.replace(path, aside)
+                except OSError:
+                    return None
+                return aside
+            try:
+                os.unlink(path)
+            except OSError:
+                pass  # both names hold the file; the next load reads the same content and sets it aside again
+            return aside
+        return None
 
 
 def saved_key(prediction: Any) -> tuple[str, str] | None:

@@ -4,7 +4,11 @@ A microscope export folder can hold tens of thousands of files, odd names, links
 and junk written by file managers. :func:`scan_folder` lists it with
 :func:`os.scandir` (the file type comes with the directory entry, so only image
 files are stat-ed, once, for their size) and never raises for what it finds
-inside: a sub-folder it cannot list goes into ``ScanResult.skipped``.
+inside: a sub-folder it cannot list goes into ``ScanResult.skipped``. Every entry that is not
+hidden or file-manager junk is accounted for: an image file becomes a record (classified, or an
+error row), anything else a named entry in ``skipped``, where what was left out on purpose (a
+file of another type, a folder reached again through a link) is told apart from what could not
+be read (:attr:`ScanResult.unreadable`).
 """
 
 from __future__ import annotations
@@ -62,13 +66,36 @@ class ScanResult:
     Attributes:
         root: the scanned folder.
         records: image files in natural order.
-        skipped: ``(relpath, reason)`` for entries that could not be listed or
-            were left out on purpose (e.g. a folder reached twice through links).
+        skipped: ``(relpath, reason)`` for every entry that is not a record: those that
+            could not be listed and those left out on purpose.
+        left_out: the entries of ``skipped`` left out on purpose (a file that is not an
+            image type HemoLens reads, a folder reached again through a link): nothing in
+            them went unread.
     """
 
     root: Path
     records: list[ImageRecord] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def unreadable(self) -> list[tuple[str, str]]:
+        """The entries of ``skipped`` that could not be read (not left out on purpose)."""
+        on_purpose = set(self.left_out)
+        return [entry for entry in self.skipped if entry not in on_purpose]
+
+    def leave_out(self, relpath: str, reason: str) -> None:
+        """Skip an entry on purpose: counted and named in ``skipped``, and in ``left_out``."""
+        self.skipped.append((relpath, reason))
+        self.left_out.append((relpath, reason))
+
+
+#: Why a file of another type is not classified (HemoLens reads only the types of
+#: :data:`~hemoapp.core.imageio.IMAGE_EXTENSIONS`).
+NOT_AN_IMAGE_TYPE = "not an image file type"
+
+#: Why a folder is not scanned again.
+ALREADY_SCANNED = "folder already scanned (a link back into the tree)"
 
 
 def display_text(name: str) -> str:
@@ -200,7 +227,7 @@ def _walk(root: str, root_entries: list[os.DirEntry], recursive: bool, result: S
             relpath = prefix + display_text(entry.name)
             identity = _dir_identity(entry.path)
             if identity is not None and identity in visited:
-                result.skipped.append((relpath, "folder already scanned (a link back into the tree)"))
+                result.leave_out(relpath, ALREADY_SCANNED)
                 continue
             if identity is not None:
                 visited.add(identity)
@@ -209,6 +236,9 @@ def _walk(root: str, root_entries: list[os.DirEntry], recursive: bool, result: S
             # Regular files, links to files, broken links and special files all
             # become records: the decoder says clearly why a non-file cannot be read.
             yield _record(entry, prefix + display_text(entry.name))
+        else:
+            # Named, so that no file of the folder goes unmentioned (a .webp once did).
+            result.leave_out(prefix + display_text(entry.name), NOT_AN_IMAGE_TYPE)
 
 
 def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> ScanResult:
@@ -216,9 +246,9 @@ def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> ScanRes
 
     Hidden entries (dot-prefixed, or hidden on Windows) and file-manager junk
     (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``, ``__MACOSX``) are ignored;
-    only files with an extension in :data:`~hemoapp.core.imageio.IMAGE_EXTENSIONS`
-    are kept. Links to files are followed; each folder is entered at most once,
-    so link cycles end.
+    files with an extension in :data:`~hemoapp.core.imageio.IMAGE_EXTENSIONS`
+    become records, every other file a :attr:`ScanResult.left_out` entry. Links to
+    files are followed; each folder is entered at most once, so link cycles end.
 
     Args:
         root: the folder to scan.
@@ -289,9 +319,11 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
             for record in scanned.records:
                 add(dataclasses.replace(record, relpath=f"{label}/{record.relpath}"))
             result.skipped.extend((f"{label}/{rel}", reason) for rel, reason in scanned.skipped)
+            result.left_out.extend((f"{label}/{rel}", reason) for rel, reason in scanned.left_out)
+        elif not os.path.lexists(path):
+            result.skipped.append((label, "not found"))
         elif not _is_image_name(path.name):
-            reason = "not found" if not os.path.lexists(path) else "not an image file type"
-            result.skipped.append((label, reason))
+            result.leave_out(label, NOT_AN_IMAGE_TYPE)
         else:
             # Dropped explicitly: kept even if hidden; a broken link gets an error row.
             try:

@@ -7,7 +7,7 @@ roles, the style draws the selection background, text uses palette colours.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette, QPen, QTextLayout, QTextOption
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from hemoapp.core.contract import SHORT_NAMES, display_name
@@ -45,6 +45,59 @@ class FileNameDelegate(QStyledItemDelegate):
     def initStyleOption(self, option: QStyleOptionViewItem, index: _Index) -> None:
         super().initStyleOption(option, index)
         option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
+def wrapped_lines(text: str, font, width: int, max_lines: int) -> list[str]:
+    """``text`` broken into at most ``max_lines`` lines of ``width`` pixels; the last one ends in "…" if text is left.
+
+    Words wrap; a word longer than the width (a path) breaks anywhere.
+    """
+    if max_lines < 1 or width <= 0 or not text:
+        return []
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    spans = []
+    layout.beginLayout()
+    while len(spans) <= max_lines:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        spans.append((line.textStart(), line.textLength()))
+    layout.endLayout()
+    lines = [text[start:start + length].rstrip() for start, length in spans[:max_lines]]
+    if len(spans) > max_lines:
+        rest = text[spans[max_lines - 1][0]:]
+        lines[-1] = QFontMetrics(font).elidedText(rest, Qt.TextElideMode.ElideRight, width)
+    return lines
+
+
+class WrappedTextDelegate(QStyledItemDelegate):
+    """Draws a long text (the Error column's reason) over as many lines as the row has, not one cut line.
+
+    On one line every reason read "the image is al…"; a row of the table has room for three.
+    The whole text is in the tooltip and in the detail panel.
+    """
+
+    MARGIN = 4
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Paint the text wrapped to the cell, the last line that fits elided."""
+        _draw_background(painter, option, index, self)
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        rect = option.rect.adjusted(self.MARGIN, 2, -self.MARGIN, -2)
+        metrics = option.fontMetrics
+        lines = wrapped_lines(str(text), option.font, rect.width(), max(1, rect.height() // metrics.lineSpacing()))
+        painter.save()
+        painter.setPen(option.palette.color(_text_role(option)))
+        painter.setFont(option.font)
+        top = rect.top() + (rect.height() - len(lines) * metrics.lineSpacing()) // 2
+        for number, line in enumerate(lines):
+            line_rect = QRect(rect.left(), top + number * metrics.lineSpacing(), rect.width(), metrics.lineSpacing())
+            painter.drawText(line_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), line)
+        painter.restore()
 
 
 def tile_confidence_text(pred, review, flag) -> str:

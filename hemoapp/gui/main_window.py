@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         for controller in (session, reviews, exports):
             controller.message.connect(self.status.say)
         reviews.reviews_at_risk.connect(self.status.warn_reviews)
+        reviews.reviews_at_risk.connect(view.reviews_warning.set_text)
         reviews.sample_changed.connect(self._show_sample)
         session.replacing.connect(self._on_session_replacing)
         session.state_changed.connect(self._on_session_state_changed)

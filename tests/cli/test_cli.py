@@ -66,6 +66,27 @@ def test_hostile_corpus_every_file_gets_a_row(corpus, tiny_model, tmp_path):
     assert "'=formula.png" in files
 
 
+def test_every_file_of_the_folder_is_a_row_or_a_named_skip(tiny_model, tmp_path):
+    """A still GIF and a WebP are classified, an animated GIF is an error row, a .txt is named as skipped."""
+    from PIL import Image
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    c.rgb_image(200, 200).save(folder / "still.gif")
+    c.rgb_image(200, 200).save(folder / "cell.webp", "WEBP", quality=90)
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ("red", "blue")]
+    frames[0].save(folder / "moving.gif", save_all=True, append_images=frames[1:], duration=100)
+    (folder / "notes.txt").write_text("not an image\n")
+    out = tmp_path / "r.csv"
+    code, stdout, stderr = run_cli(str(folder), "--model", str(tiny_model.model_path), "--out", str(out))
+    assert code == 0, stderr
+    rows = {row["file"]: row for row in read_rows(out)}
+    assert set(rows) == {"cell.webp", "moving.gif", "still.gif"}
+    assert rows["still.gif"]["predicted_class"] in CLASS_NAMES and rows["cell.webp"]["predicted_class"] in CLASS_NAMES
+    assert rows["moving.gif"]["error_kind"] == "animated-image" and "2 frames" in rows["moving.gif"]["error"]
+    assert "warning: skipped notes.txt: not an image file type" in stderr
+
+
 def test_real_analyser_images_end_to_end(pbc8_originals, tiny_model, tmp_path):
     out = tmp_path / "pbc.csv"
     code, stdout, stderr = run_cli(str(pbc8_originals), "--model", str(tiny_model.model_path), "--out", str(out))

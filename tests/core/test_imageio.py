@@ -24,6 +24,7 @@ from hemoapp.core.imageio import (
     is_image_name,
     load_display_image,
     load_model_input,
+    READ_FORMATS_TEXT,
     load_rgb,
     open_image,
 )
@@ -164,7 +165,8 @@ def test_display_image_is_full_size_or_thumbnail(tmp_path):
 
 def test_is_image_name():
     assert is_image_name("a.JPG") and is_image_name("b.tiff") and is_image_name("c.bmp")
-    assert not is_image_name("d.gif") and not is_image_name("e") and not is_image_name("f.jpg.txt")
+    assert is_image_name("d.gif") and is_image_name("g.WebP")
+    assert not is_image_name("d.svg") and not is_image_name("e") and not is_image_name("f.jpg.txt")
 
 
 def test_decoding_in_threads_leaves_warning_filters_alone():
@@ -268,7 +270,7 @@ def _encoded_as(fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("fmt", ["EPS", "GIF", "PCX", "ICO", "SGI"])
+@pytest.mark.parametrize("fmt", ["EPS", "PCX", "ICO", "SGI"])
 def test_other_formats_named_jpg_are_refused_without_their_decoder(fmt, tmp_path, monkeypatch):
     """Pillow picks decoders by content: an EPS named .jpg must never reach Ghostscript."""
     data = _encoded_as(fmt)
@@ -289,7 +291,7 @@ def test_other_formats_named_jpg_are_refused_without_their_decoder(fmt, tmp_path
     with pytest.raises(ImageReadError) as caught:
         load_rgb(path)
     assert caught.value.kind == ErrorKind.UNSUPPORTED
-    assert fmt in caught.value.message and "JPEG, PNG, BMP and TIFF" in caught.value.message
+    assert fmt in caught.value.message and READ_FORMATS_TEXT in caught.value.message
     assert opened == [], f"the {fmt} decoder was run"
 
 
@@ -339,3 +341,26 @@ def test_a_file_that_grows_while_read_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ImageReadError, match="grew while it was read") as caught:
         imageio.read_bytes(path)
     assert caught.value.kind == ErrorKind.UNREADABLE
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_a_still_gif_or_webp_is_classified(fmt, tmp_path):
+    """Pillow reads both; a lab's export in either once got no row at all."""
+    path = tmp_path / f"cell.{fmt.lower()}"
+    c.rgb_image(300, 300).save(path, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    loaded = load_model_input(path)
+    array, digest = loaded.array, loaded.sha256
+    assert array.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and array.dtype == np.uint8
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_an_animated_gif_or_webp_is_an_error_row_that_says_why(fmt, tmp_path):
+    path = tmp_path / f"moving.{fmt.lower()}"
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ("red", "green", "blue")]
+    frames[0].save(path, fmt, save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(ImageReadError) as caught:
+        load_model_input(path)
+    assert caught.value.kind == ErrorKind.ANIMATED
+    assert "animated" in caught.value.message and "3 frames" in caught.value.message
+    assert "save the frame" in caught.value.message

@@ -72,7 +72,7 @@ def test_the_report_has_every_number_of_the_summary_csv(model_info):
 
 def test_warnings_come_first_and_say_what_is_missing(model_info):
     summary = _summary()
-    context = ReportContext("/lab/run 7", "cancelled", files_found=40, entries_skipped=2)
+    context = ReportContext("/lab/run 7", "cancelled", files_found=40, entries_skipped=5, entries_unreadable=2)
     warnings = report_warnings(summary, context)
     assert warnings == [
         "Incomplete batch (cancelled): these counts cover 14 of 40 images.",
@@ -87,6 +87,10 @@ def test_warnings_come_first_and_say_what_is_missing(model_info):
     done = summarize(make({"neutrophil": 3}), 0.9)
     named = ReportContext("/lab", "completed", 3, 0, sample=SampleDetails("S-1"))
     assert report_warnings(done, named) == []
+    # A symlink loop or a notes.txt left out on purpose hides no image: no "could not be read" warning.
+    on_purpose = ReportContext("/lab", "completed", 3, entries_skipped=1, entries_unreadable=0,
+                               sample=SampleDetails("S-1"))
+    assert report_warnings(done, on_purpose) == []
     assert "Read first" not in report_html(done, model_info, named)
     assert report_warnings(done, dataclasses.replace(named, sample=None)) == [NO_SAMPLE_ID]
     assert report_warnings(done, dataclasses.replace(named, sample=SampleDetails("", "a comment"))) == [NO_SAMPLE_ID]

@@ -90,6 +90,18 @@ def test_an_unreadable_file_is_an_error_and_can_be_set_aside(tmp_path, content):
     assert aside.read_text(encoding="utf-8") == content and store.load(tmp_path / "folder") == {}
 
 
+def test_a_second_unreadable_file_is_set_aside_beside_the_first_not_over_it(tmp_path):
+    store = ReviewStore(tmp_path)
+    folder = tmp_path / "folder"
+    names = []
+    for content in ("{ first", "{ second", "{ third"):
+        store.path_for(folder).write_text(content, encoding="utf-8")
+        names.append(store.set_aside(folder))
+    assert [p.read_text(encoding="utf-8") for p in names] == ["{ first", "{ second", "{ third"]
+    assert len(set(names)) == 3 and all(p.name.endswith(".unreadable.json") for p in names)
+    assert not store.path_for(folder).exists()
+
+
 def test_a_failed_save_is_an_error_and_keeps_the_previous_file(tmp_path, monkeypatch):
     store = ReviewStore(tmp_path)
     first = {("a.jpg", "aa" * 32): Review("ig", AT)}

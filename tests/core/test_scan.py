@@ -59,7 +59,22 @@ def test_filters_hidden_junk_and_other_extensions(tmp_path):
         touch(tmp_path / junk)
     touch(tmp_path / ".cache" / "inside.jpg")
     touch(tmp_path / "__MACOSX" / "inside.jpg")
-    assert relpaths(scan_folder(tmp_path)) == ["keep.bmp", "keep.JPEG"]
+    result = scan_folder(tmp_path)
+    assert relpaths(result) == ["keep.bmp", "keep.JPEG"]
+    # Junk is ignored; a file of another type is named, as left out on purpose, not as unreadable.
+    assert result.skipped == result.left_out == [
+        ("jpg", "not an image file type"), ("notes.txt", "not an image file type"),
+        ("x.jpg.part", "not an image file type"),
+    ]
+    assert result.unreadable == []
+
+
+def test_gif_and_webp_are_listed_as_images(tmp_path):
+    for name in ("a.gif", "b.WEBP", "c.svg"):
+        touch(tmp_path / name)
+    result = scan_folder(tmp_path)
+    assert relpaths(result) == ["a.gif", "b.WEBP"]
+    assert result.skipped == [("c.svg", "not an image file type")]
 
 
 def test_records_have_size_time_path_and_posix_relpath(tmp_path):
@@ -94,6 +109,7 @@ def test_links_followed_cycles_end_broken_links_kept(tmp_path):
     skipped = dict(result.skipped)
     assert set(skipped) == {"real/loop", "zz_alias"}
     assert all("already scanned" in reason for reason in skipped.values())
+    assert sorted(result.left_out) == sorted(result.skipped) and result.unreadable == []  # on purpose, not lost
 
 
 def test_absolute_path_drops_dot_dot_from_a_path_given_relative_to_the_start(tmp_path, monkeypatch):

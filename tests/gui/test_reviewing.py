@@ -360,8 +360,18 @@ def test_an_unreadable_reviews_file_is_said_and_set_aside(qtbot, make_window, fa
     text = window.results_view.progress.label.text()
     assert "could not be restored" in text and "unreadable.json" in text
     assert not store_file.exists() and store_file.with_suffix(".unreadable.json").exists()
+    # The whole note, path and all, stays above the results to read and copy (the status bar cut it at "/root/…").
+    banner = window.results_view.reviews_warning
+    assert banner.isVisible() and str(store_file.with_suffix(".unreadable.json")) in banner.text()
+    assert banner.text_label.wordWrap()
     window.results_view.select_next_flagged(0)
     assert window.confirm_selected() and store_file.exists()  # reviewing goes on, and is saved again
+    # A second unreadable file keeps the first one's copy.
+    store_file.write_text("also not json", encoding="utf-8")
+    second = make_window(fake_classifier())
+    run_folder(qtbot, second, cell_folder)
+    kept = sorted(p.read_text(encoding="utf-8") for p in store_file.parent.glob("*.unreadable.json"))
+    assert kept == ["also not json", "not json"]
 
 
 def test_a_review_that_cannot_be_saved_is_said(qtbot, reviewing, monkeypatch):

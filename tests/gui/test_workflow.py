@@ -172,6 +172,7 @@ def test_skipped_entries_stay_visible_and_reach_the_summary(
     with open(window.export_summary(tmp_path / "s.csv"), newline="", encoding="utf-8-sig") as handle:
         by_label = {r["label"]: r for r in csv.DictReader(handle)}
     assert by_label["Entries skipped"]["count"] == "1"
+    assert by_label["Entries skipped that could not be read"]["count"] == "0"  # the loop was left out on purpose
 
 
 def test_export_dialog_asks_before_overwriting(qtbot, make_window, fake_classifier, cell_folder, tmp_path, monkeypatch):

@@ -30,6 +30,7 @@ def trained_run(tiny_pbc, tmp_path_factory):
     return config
 
 
+@pytest.mark.slow
 def test_training_writes_checkpoints_histories_and_model(trained_run):
     paths = RunPaths(trained_run.run_dir)
     state = json.loads(paths.state.read_text())
@@ -40,6 +41,7 @@ def test_training_writes_checkpoints_histories_and_model(trained_run):
     assert paths.stage2_history.read_text().startswith("epoch,")
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_from_stage_1(trained_run, tmp_path):
     """With stage 1 done and stage 2 not, a new call skips stage 1 (its features are not recomputed)."""
     paths = RunPaths(trained_run.run_dir)
@@ -58,6 +60,7 @@ class _Killed(BaseException):
     """Stands for a kill: not an Exception, so no ``except Exception`` swallows it."""
 
 
+@pytest.mark.slow
 def test_a_kill_while_saving_the_final_model_leaves_the_run_incomplete(trained_run, monkeypatch):
     """Keras writes model.keras in place; a kill mid-save must not leave a file the next call calls finished."""
     paths = RunPaths(trained_run.run_dir)
@@ -80,6 +83,7 @@ def test_a_kill_while_saving_the_final_model_leaves_the_run_incomplete(trained_r
     assert paths.read_state()["complete"] and paths.stage2_history.read_text() == stage2_log
 
 
+@pytest.mark.slow
 def test_an_export_that_dies_while_measuring_leaves_the_shipped_files_alone(trained_run, tmp_path, monkeypatch):
     """The new model is measured in a staging folder; models/ changes only once its final card is written."""
     import dataclasses
@@ -108,6 +112,7 @@ def test_an_export_that_dies_while_measuring_leaves_the_shipped_files_alone(trai
     Classifier(tflite)  # the app still loads the previous, measured pair
 
 
+@pytest.mark.slow
 def test_keras_and_tflite_exports_agree(trained_run, tmp_path):
     from hemoapp.core.classifier import Classifier
 
@@ -131,6 +136,7 @@ def test_keras_and_tflite_exports_agree(trained_run, tmp_path):
     assert sha == sha256_of(tflite) == card.sha256
 
 
+@pytest.mark.slow
 def test_int8_export_quantises_activations_and_keeps_the_float_interface(trained_run, tmp_path):
     """Full-integer export: int8 tensors inside, float32 in and out, predictions close to the float model."""
     from ai_edge_litert.interpreter import Interpreter
@@ -162,6 +168,7 @@ def test_int8_export_quantises_activations_and_keeps_the_float_interface(trained
     assert export_and_count_int8(tmp_path / "mixed.tflite", 3) < all_int8
 
 
+@pytest.mark.slow
 def test_int8_error_ranking_is_worst_first(trained_run):
     import tensorflow as tf
 
@@ -189,6 +196,7 @@ def test_calibration_sample_is_stratified_and_seeded():
         tflite_bytes(None, "int4")
 
 
+@pytest.mark.slow
 def test_bccd_evaluation_counts_the_cells_the_app_would_not_flag(trained_run, tiny_pbc, tmp_path):
     """Domain-shift metrics: recall per class and the confident (unflagged) answers, wrong ones counted."""
     import dataclasses
@@ -236,6 +244,7 @@ def test_card_round_trip_and_contract_check(tmp_path):
         check_card(loaded)
 
 
+@pytest.mark.slow
 def test_an_export_below_the_release_floor_leaves_the_shipped_model(trained_run, tmp_path, capsys):
     """A candidate under the floor is kept in the run folder for inspection; models/ is not touched."""
     import dataclasses
@@ -257,6 +266,7 @@ def test_an_export_below_the_release_floor_leaves_the_shipped_model(trained_run,
     assert not export_module.staging_dir(shipped).exists()
 
 
+@pytest.mark.slow
 def test_export_and_evaluate_commands(trained_run, capsys):
     """`python -m training export` then `evaluate` write the shipped files and a full report."""
     args = ["--run-dir", trained_run.run_dir, "--data-dir", trained_run.data_dir, "--models-dir", trained_run.models_dir,
@@ -300,6 +310,7 @@ def test_wrong_layout_gives_a_clear_error_and_exit_code_2(tmp_path, capsys):
     assert "unknown class folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ema_checkpoint_holds_the_validated_averaged_weights(tiny_pbc, tmp_path):
     """With Polyak averaging on, the kept model is the one whose val loss was logged."""
     import csv
@@ -333,6 +344,7 @@ def _random_draws_config(tiny_pbc, run_dir, seed: int = 5, **overrides) -> Train
     return TrainConfig(**{**settings, **overrides})
 
 
+@pytest.mark.slow
 def test_the_same_config_trains_the_same_weights(tiny_pbc, tmp_path):
     """Reproducible training: two runs of one config (in two folders) end bit for bit equal.
 
@@ -350,6 +362,7 @@ def test_the_same_config_trains_the_same_weights(tiny_pbc, tmp_path):
     assert any(not np.array_equal(a, c) for a, c in zip(first, other_seed))
 
 
+@pytest.mark.slow
 def test_an_interrupted_and_resumed_run_trains_the_same_weights_as_an_unbroken_one(tiny_pbc, tmp_path,
                                                                                      monkeypatch):
     """A kill after stage 2's second epoch, then the same command: bit for bit the unbroken run's weights.
@@ -382,6 +395,7 @@ def test_an_interrupted_and_resumed_run_trains_the_same_weights_as_an_unbroken_o
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_label_smoothing_and_mixup_train_with_the_smoothed_loss(tiny_pbc, tmp_path):
     """Both stages run on one-hot targets; the logged val loss is the smoothed cross-entropy."""
     import csv
@@ -411,6 +425,7 @@ def test_label_smoothing_and_mixup_train_with_the_smoothed_loss(tiny_pbc, tmp_pa
     assert model.evaluate(val_ds, verbose=0, return_dict=True)["loss"] != pytest.approx(logged, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_a_distilled_run_records_its_teacher_and_refuses_another_on_resume(tiny_pbc, tmp_path):
     teacher_path = tmp_path / "teacher.keras"
     build_classifier("lite0", "none", seed=1)[0].save(teacher_path)
@@ -461,6 +476,7 @@ def _same_weights(model, weights_file) -> bool:
     return all(np.array_equal(a, b) for a, b in zip(model.get_weights(), reference.get_weights()))
 
 
+@pytest.mark.slow
 def test_stage_3_that_does_not_beat_stage_2_leaves_its_weights(three_stage_run):
     paths = RunPaths(three_stage_run.run_dir)
     assert paths.read_state() == {"stage1_done": True, "stage2_done": True, "stage3_done": True, "complete": True}
@@ -470,6 +486,7 @@ def test_stage_3_that_does_not_beat_stage_2_leaves_its_weights(three_stage_run):
     assert _same_weights(model, paths.end_weights(2))
 
 
+@pytest.mark.slow
 def test_interrupted_stage_3_resumes_without_redoing_stage_2(three_stage_run):
     paths = RunPaths(three_stage_run.run_dir)
     stage2_log = paths.history(2).read_text()
@@ -482,6 +499,7 @@ def test_interrupted_stage_3_resumes_without_redoing_stage_2(three_stage_run):
     assert _same_weights(keras.models.load_model(paths.final_model, compile=False), paths.end_weights(2))
 
 
+@pytest.mark.slow
 def test_stage_3_curves_are_in_the_report_histories(three_stage_run):
     from training.evaluate import _load_histories
 

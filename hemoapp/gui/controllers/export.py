@@ -128,6 +128,7 @@ class ExportController(QObject):
             "batch_status": self._session.batch_status(),
             "files_found": len(scan.records) if scan is not None else None,
             "entries_skipped": len(scan.skipped) if scan is not None else None,
+            "entries_unreadable": len(scan.unreadable) if scan is not None else None,
             "unsure_share": self._summary.current_unsure_share(),
             "sample": self._reviews.sample_details(),
             # What the last look at the folder found (None before the first, seconds after the batch).

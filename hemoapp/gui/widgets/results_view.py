@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hemoapp.gui.delegates import ConfidenceBarDelegate, FileNameDelegate, GalleryDelegate
+from hemoapp.gui.delegates import ConfidenceBarDelegate, FileNameDelegate, GalleryDelegate, WrappedTextDelegate
 from hemoapp.gui.filter_proxy import FlagFilter, ResultsFilterProxy
 from hemoapp.gui.table_model import Column, Flag, ResultsModel, Role
 from hemoapp.gui.thumbnails import ThumbnailCache
@@ -53,6 +53,7 @@ def _make_table(proxy: ResultsFilterProxy) -> QTableView:
     table.verticalHeader().setDefaultSectionSize(50)
     table.setItemDelegateForColumn(Column.FILE, FileNameDelegate(table))
     table.setItemDelegateForColumn(Column.CONFIDENCE, ConfidenceBarDelegate(table))
+    table.setItemDelegateForColumn(Column.ERROR, WrappedTextDelegate(table))
     header = table.horizontalHeader()
     header.setHighlightSections(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -111,6 +112,9 @@ class ResultsView(QWidget):
         self.batch_warning = WarningBanner()
         #: Shown when the folder has changed since its batch was scanned (see ``FolderWatch``).
         self.folder_warning = WarningBanner()
+        #: Reviews not saved or not restored: the whole message, paths included, wrapped and selectable
+        #: (a status bar message cut it short at "/root/…").
+        self.reviews_warning = WarningBanner()
         self.filter_bar = FilterBar(model.threshold)
         self.table = _make_table(proxy)
         self.gallery = _make_gallery(proxy)
@@ -138,6 +142,7 @@ class ResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addWidget(self.progress)
+        layout.addWidget(self.reviews_warning)
         layout.addWidget(self.folder_warning)
         layout.addWidget(self.batch_warning)
         layout.addWidget(self.filter_bar)
@@ -235,6 +240,7 @@ class ResultsView(QWidget):
         self.summary.set_summary(None)
         self.batch_warning.set_text(None)
         self.folder_warning.set_text(None)
+        self.reviews_warning.set_text(None)
 
     @Slot()
     def _on_filter_bar_filters_changed(self) -> None:
