@@ -47,6 +47,7 @@ from hemoapp.core.summary import (
     confidence_percent,
     flag_for,
     not_assessable_text,
+    reason_word,
 )
 from hemoapp.core.unsure_share import UnsureShare
 
@@ -391,6 +392,9 @@ def _listed_table(cells: Sequence[ListedCell], headers: tuple[str, ...]) -> str:
     for cell in cells:
         prediction = cell.prediction
         model = f"{text(display_name(prediction.predicted))}<br>{confidence_percent(prediction.confidence)}"
+        if getattr(prediction, "assessable", None) is False:
+            why = text(reason_word(prediction.assessable_reason))
+            model += f"<br><span style='color:{ALERT_COLOUR}'>not assessable: {why}</span>"
         verdict, who = review_markup(prediction, cell.review)
         pictures = [picture_cell(cell.picture, cell.picture_note)]
         if heatmaps:

@@ -68,3 +68,13 @@ def test_the_summary_csv_counts_them_and_each_reason(tmp_path, model_info):
     assert by_label[("not assessable", "blurred")] == "2"
     assert by_label[("not assessable", "unlike the training cells")] == "1"
     assert by_label[("counts", "Lymphocyte")] == "0" and by_label[("counts", "Neutrophil")] == "4"
+
+
+def test_a_listed_cell_that_is_not_assessable_says_so_with_its_reason(model_info):
+    from hemoapp.core.report import cell_lists
+
+    cells = _batch()
+    summary = summarize(cells, 1.01)  # every cell flagged, so every cell is listed
+    html = report_html(summary, model_info, ReportContext(source="x"), cell_lists(cells, 1.01))
+    assert html.count("not assessable: blurred</span>") == 2
+    assert html.count("not assessable: unlike the training cells</span>") == 1
