@@ -22,12 +22,14 @@ from hemoapp.core.review_store import ReviewStore
 from hemoapp.gui.actions import build_actions, build_menus, build_toolbar
 from hemoapp.gui.controller import ClassificationController
 from hemoapp.gui.controllers.export import ExportController
+from hemoapp.gui.controllers.profiles import ProfilesController
 from hemoapp.gui.controllers.review import ReviewController
 from hemoapp.gui.controllers.session import SessionController
 from hemoapp.gui.controllers.status import StatusMessages
 from hemoapp.gui.controllers.summary import SummaryController, model_info_of
 from hemoapp.gui.dialogs import ModelCardDialog, error_box
 from hemoapp.gui.locations import droppable_paths
+from hemoapp.gui.profile_dialogs import install_profile_menus, model_text
 from hemoapp.gui.review_keeper import ReviewKeeper
 from hemoapp.gui.review_threshold import ReviewThreshold
 from hemoapp.gui.settings import AppSettings
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         self.folder_watch = self.session.folder_watch
         self.exports = ExportController(self.controller, model, self.session, self.reviews, self.summary,
                                         self.settings, self)
+        self.profiles = ProfilesController(self.controller, self.settings, parent=self)  # may switch the model
         # The public API (menus, drops, the command line and tests use these).
         s, r, e, m = self.session, self.reviews, self.exports, self.summary
         self.open_folder, self.open_files, self.open_samples = s.open_folder, s.open_files, s.open_samples
@@ -136,8 +139,10 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         a, view = self.actions, self.results_view
         session, reviews, exports = self.session, self.reviews, self.exports
-        for controller in (session, reviews, exports):
+        for controller in (session, reviews, exports, self.profiles):
             controller.message.connect(self.status.say)
+        self.profiles.model_changed.connect(self._on_model_changed)
+        self.profile_menus = install_profile_menus(self, self.profiles, reviews.reviewer, a.export_agreement)
         reviews.reviews_at_risk.connect(self.status.warn_reviews)
         reviews.reviews_at_risk.connect(view.reviews_warning.set_text)
         reviews.sample_changed.connect(self._show_sample)
@@ -247,7 +252,8 @@ class MainWindow(QMainWindow):
             self.status.say("No model is loaded: classification is disabled.", 0)
             self.results_view.detail.set_model_text("—")
             return
-        name = f"{info.name} {info.version}" if info else type(self.controller.classifier).__name__
+        name = model_text(self.profiles) or (f"{info.name} {info.version}" if info else
+                                             type(self.controller.classifier).__name__)
         self.start_screen.set_model_status(name, ok=True)
         self.status.show_model(name, info.sha256 if info else None)
         self.results_view.detail.set_model_text(name)
@@ -307,6 +313,11 @@ class MainWindow(QMainWindow):
         if self.results_model.rowCount() or self.controller.is_running():
             self.stack.setCurrentWidget(self.results_view)
         self.results_view.tabs.setCurrentIndex(tab)
+
+    @Slot()
+    def _on_model_changed(self) -> None:
+        self._show_model_status(None)
+        self._update_actions()
 
     @Slot()
     def _on_shortcuts_triggered(self) -> None:
@@ -376,6 +387,7 @@ class MainWindow(QMainWindow):
             return
         self.summary.timer.stop()
         self.session.shutdown()
+        self.profiles.shutdown()
         self.controller.shutdown()
         self.thumbnails.shutdown()
         self.large_images.shutdown()
