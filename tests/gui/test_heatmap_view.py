@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 from PIL import Image
 
 from hemotest.qt import run_folder
+from hemotest.shipped_models import copy_shipped_models
 
 
 def shipped_classifier(models):
@@ -36,21 +34,21 @@ def test_the_heatmap_is_drawn_over_the_picture_when_switched_on(qtbot, make_wind
 
 def test_a_sidecar_for_another_model_gives_no_heatmap_and_says_why(qtbot, make_window, cell_folder, repo_root,
                                                                    tmp_path):
-    models = tmp_path / "models"
-    shutil.copytree(repo_root / "models" / "heatmap", models / "heatmap")
-    for name in ("hemolens-lite0.tflite", "hemolens-lite0.card.json"):
-        shutil.copy(repo_root / "models" / name, models / name)
-    card = models / "heatmap" / "hemolens-lite0.json"
-    data = json.loads(card.read_text())
-    data["base_model"]["sha256"] = "0" * 64
-    card.write_text(json.dumps(data))
-    window = make_window(classifier=shipped_classifier(models))
+    model = copy_shipped_models(repo_root, tmp_path / "models", sidecar="another model")
+    window = make_window(classifier=shipped_classifier(model.parent))
     run_folder(qtbot, window, cell_folder)
     panel = window.results_view.detail
     panel.set_prediction(window.results_model.prediction_at(0))
     panel.heatmap.toggle.setChecked(True)
     assert "another model" in panel.heatmap.note.text()
-
+    # The enlarged cell says so too, and keeps the picture.
+    window.results_view.select_proxy_row(0)
+    window.actions.enlarge_cell.trigger()
+    viewer = window.cell_viewer
+    qtbot.waitUntil(lambda: viewer.image_view.pixmap() is not None, timeout=10_000)
+    viewer.heatmap.toggle.setChecked(True)
+    assert "another model" in viewer.heatmap.note.text()
+    assert viewer.image_view.pixmap() is not None
 
 def _pixels(pixmap):
     image = pixmap.toImage().convertToFormat(pixmap.toImage().Format.Format_RGB888)
@@ -94,25 +92,4 @@ def test_the_enlarged_cell_has_the_heatmap_switch_and_follows_the_selection(qtbo
     again = _pixels(viewer.image_view.pixmap())
     viewer.heatmap.toggle.setChecked(True)
     assert _pixels(viewer.image_view.pixmap()) != again
-
-
-def test_the_enlarged_cell_says_why_a_sidecar_for_another_model_gives_no_heatmap(qtbot, make_window, cell_folder,
-                                                                                repo_root, tmp_path):
-    models = tmp_path / "models"
-    shutil.copytree(repo_root / "models" / "heatmap", models / "heatmap")
-    for name in ("hemolens-lite0.tflite", "hemolens-lite0.card.json"):
-        shutil.copy(repo_root / "models" / name, models / name)
-    card = models / "heatmap" / "hemolens-lite0.json"
-    data = json.loads(card.read_text())
-    data["base_model"]["sha256"] = "0" * 64
-    card.write_text(json.dumps(data))
-    window = make_window(classifier=shipped_classifier(models))
-    run_folder(qtbot, window, cell_folder)
-    window.results_view.select_proxy_row(0)
-    window.actions.enlarge_cell.trigger()
-    viewer = window.cell_viewer
-    qtbot.waitUntil(lambda: viewer.image_view.pixmap() is not None, timeout=10_000)
-    viewer.heatmap.toggle.setChecked(True)
-    assert "another model" in viewer.heatmap.note.text()
-    assert viewer.image_view.pixmap() is not None  # the picture stays
 

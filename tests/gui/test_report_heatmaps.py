@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
@@ -13,6 +12,7 @@ from hemoapp.core.scan import scan_folder
 from hemoapp.core.report import ReportContext, cell_lists, report_html
 from hemoapp.core.summary import summarize
 from hemoapp.gui.report_pdf import PICTURE_PIXELS, with_heatmaps, with_pictures, write_summary_report
+from hemotest.shipped_models import copy_shipped_models
 
 #: Above every confidence: every cell is flagged, so every cell is listed with a heatmap.
 EVERY_CELL = 1.01
@@ -35,14 +35,6 @@ def four_cells(tmp_path, cell_folder):
         if path.name != "zz_broken.jpg":
             shutil.copyfile(path, folder / path.name)
     return folder
-
-
-def _copied_models(repo_root, tmp_path):
-    models = tmp_path / "models"
-    shutil.copytree(repo_root / "models" / "heatmap", models / "heatmap")
-    for name in ("hemolens-lite0.tflite", "hemolens-lite0.card.json"):
-        shutil.copy(repo_root / "models" / name, models / name)
-    return models
 
 
 def test_each_flagged_cell_has_its_heatmap_beside_its_picture(qapp, repo_root, four_cells, tmp_path):
@@ -78,14 +70,7 @@ def test_a_changed_file_gets_no_heatmap_and_says_why(qapp, repo_root, four_cells
 @pytest.mark.parametrize("broken", ["another model", "missing"])
 def test_without_a_usable_sidecar_the_report_says_so_and_is_still_written(qapp, repo_root, four_cells, tmp_path,
                                                                          broken):
-    models = _copied_models(repo_root, tmp_path)
-    card = models / "heatmap" / "hemolens-lite0.json"
-    if broken == "missing":
-        shutil.rmtree(models / "heatmap")
-    else:
-        data = json.loads(card.read_text())
-        data["base_model"]["sha256"] = "0" * 64
-        card.write_text(json.dumps(data))
+    models = copy_shipped_models(repo_root, tmp_path / "models", sidecar=broken).parent
     info, predictions = _classify(models, four_cells)
     cells, pictures = with_pictures(cell_lists(predictions, EVERY_CELL))
     cells = with_heatmaps(cells, info, pictures)

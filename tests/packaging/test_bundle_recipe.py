@@ -192,11 +192,9 @@ def test_the_spec_bundles_the_heatmap_sidecar(repo_root, monkeypatch, tmp_path, 
 
 
 def _repo_with_sidecar(tmp_path: Path, repo_root: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(repo_root / "models" / "heatmap", root / "models" / "heatmap")
-    for name in ("hemolens-lite0.tflite", "hemolens-lite0.card.json"):
-        shutil.copyfile(repo_root / "models" / name, root / "models" / name)
-    return root
+    from hemotest.shipped_models import copy_shipped_models
+
+    return copy_shipped_models(repo_root, tmp_path / "repo" / "models").parents[1]
 
 
 def test_a_sidecar_for_another_model_or_not_matching_its_card_fails_the_build(tmp_path, repo_root):
