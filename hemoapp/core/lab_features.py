@@ -8,16 +8,14 @@ cell gives both the base model's logits and the profile's. Nothing here imports 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from hemoapp.core.heatmap import Sidecar, SidecarError
+from hemoapp.core.heatmap import Sidecar
 
 #: The eight symmetries of the square (rotations by 0/90/180/270 degrees, each also mirrored):
 #: a cell under the microscope has no "up", so each is as much that cell as the picture itself.
@@ -59,20 +57,10 @@ class FeatureExtractor:
     """
 
     def __init__(self, model_path: str | os.PathLike[str], base_sha256: str, num_threads: int = 1) -> None:
-        sidecar = Sidecar(model_path, base_sha256, num_threads)
-        # Sidecar checked the bytes on disk against its card; the bytes read here are checked
-        # again so that LiteRT runs exactly what was checked.
-        model_bytes = Path(sidecar.path).read_bytes()
-        if hashlib.sha256(model_bytes).hexdigest() != str(sidecar.card["sha256"]).lower():
-            raise SidecarError(f"The sidecar {sidecar.path.name} changed while it was loaded: no lab profile.")
-        self.card = sidecar.card
-        self.kernel = sidecar.kernel
-        self.bias = sidecar.bias
-        self.num_threads = max(1, int(num_threads))
-        self._model_bytes = model_bytes
-        self._interpreter = None
-        self._batch = 0
-        self._lock = threading.Lock()
+        self._sidecar = Sidecar(model_path, base_sha256, max(1, int(num_threads)))
+        self.card = self._sidecar.card
+        self.kernel = self._sidecar.kernel
+        self.bias = self._sidecar.bias
 
     @property
     def width(self) -> int:
@@ -86,29 +74,10 @@ class FeatureExtractor:
     def pooled(self, batch: np.ndarray) -> np.ndarray:
         """float32 ``(N, C)``: the mean of the last feature map of each uint8 input ``(N, S, S, 3)``."""
         batch = np.asarray(batch)
-        if batch.ndim != 4 or batch.shape[0] == 0:
-            return np.zeros((0, self.width), dtype=np.float32)
-        with self._lock:
-            if self._interpreter is None:
-                from ai_edge_litert.interpreter import Interpreter
-
-                try:
-                    self._interpreter = Interpreter(model_content=self._model_bytes, num_threads=self.num_threads)
-                    self._interpreter.allocate_tensors()
-                except (ValueError, RuntimeError) as exc:
-                    raise SidecarError(f"The heatmap sidecar is not a valid LiteRT model: {exc}") from exc
-                self._batch = int(self._interpreter.get_input_details()[0]["shape"][0])
-            interpreter = self._interpreter
-            details = interpreter.get_input_details()[0]
-            if batch.shape[0] != self._batch:
-                interpreter.resize_tensor_input(details["index"], list(batch.shape), strict=True)
-                interpreter.allocate_tensors()
-                self._batch = batch.shape[0]
-                details = interpreter.get_input_details()[0]
-            interpreter.set_tensor(details["index"], batch.astype(details["dtype"], copy=False))
-            interpreter.invoke()
-            maps = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-            return np.asarray(maps, dtype=np.float32).mean(axis=(1, 2))
+        out = np.zeros((len(batch) if batch.ndim == 4 else 0, self.width), dtype=np.float32)
+        for row, model_input in enumerate(batch if batch.ndim == 4 else ()):
+            out[row] = self._sidecar.feature_map(model_input).mean(axis=(0, 1))
+        return out
 
     def pooled_views(self, batch: np.ndarray, views: Sequence[tuple[int, bool]] = DIHEDRAL) -> np.ndarray:
         """float32 ``(N, V, C)``: :meth:`pooled` of each of ``views`` (dihedral symmetries) of ``batch``."""

@@ -121,10 +121,12 @@ def export_reviewed_cells(cells: ReviewedCells, target: str | os.PathLike[str]) 
         folder = target / cell.class_name
         folder.mkdir(parents=True, exist_ok=True)
         destination = folder / cell.path.name
+        if destination.exists() and _file_sha256(destination) == cell.sha256:
+            continue  # the same cell, copied before
         if destination.exists():
             destination = folder / f"{cell.path.stem}-{cell.sha256[:8]}{cell.path.suffix}"
         if destination.exists():
-            continue  # the same cell, copied before
+            continue  # the same cell under its digest's name, copied before
         shutil.copyfile(cell.path, destination)
         written.append(destination)
     return written

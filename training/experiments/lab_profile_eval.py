@@ -85,6 +85,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--ks", default="5,10,20")
+    parser.add_argument("--tta", action="store_true",
+                        help="score the held-out cells on the mean logits of their 8 dihedral views (not in the app)")
     parser.add_argument("--no-gate", action="store_true", help="the lab's head decides every cell")
     parser.add_argument("--json", type=Path, default=None, help="write the table here too")
     args = parser.parse_args(argv)
@@ -94,7 +96,8 @@ def main(argv=None) -> int:
     classifier = Classifier(find_default_model(), num_threads=args.threads)
     info = classifier.info
     extractor = FeatureExtractor(classifier.model_path, info.sha256, num_threads=args.threads)
-    print(f"Base model {info.name} {info.version} sha256 {info.sha256}; framing {args.framing}")
+    print(f"Base model {info.name} {info.version} sha256 {info.sha256}; framing {args.framing}"
+          f"{'; held-out cells scored on 8 views' if args.tta else ''}")
     settings = FitSettings(gate=not args.no_gate)
     limit = ood_limit(info.card.assessability)
     temperature = info.card.calibration_temperature
@@ -119,7 +122,9 @@ def main(argv=None) -> int:
                 start = time.perf_counter()
                 head = fit_head(feats[train], y[train], extractor.kernel, extractor.bias, settings, limit, temperature)
                 times.append(time.perf_counter() - start)
-                pred = head_logits(head, feats[rest, 0], extractor.kernel, extractor.bias).argmax(1)
+                views = range(feats.shape[1]) if args.tta else [0]
+                pred = np.mean([head_logits(head, feats[rest, v], extractor.kernel, extractor.bias)
+                                for v in views], axis=0).argmax(1)
                 accs.append(float(np.mean(pred == y[rest])))
                 if lab == "bccd-wbc":
                     pbc_pred = head_logits(head, pbc["features"][:, 0], extractor.kernel, extractor.bias).argmax(1)
@@ -137,7 +142,7 @@ def main(argv=None) -> int:
                   flush=True)
     if args.json:
         args.json.write_text(json.dumps({"model": {"name": info.name, "version": info.version,
-                                                   "sha256": info.sha256}, "framing": args.framing,
+                                                   "sha256": info.sha256}, "framing": args.framing, "tta": args.tta,
                                          "settings": str(settings), "table": table}, indent=2))
     return 0
 
