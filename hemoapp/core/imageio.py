@@ -21,6 +21,13 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from hemoapp.core import cellfind
+from hemoapp.core.image_formats import (  # noqa: F401 - the names imageio has always given
+    ANIMATION_FORMATS,
+    DECODE_FORMATS,
+    IMAGE_EXTENSIONS,
+    READ_FORMATS_TEXT,
+    is_image_name,
+)
 from hemoapp.core.contract import CENTER_CROP, FRAMING_CELL_CENTRED, FRAMING_CENTRE_CROP, IMAGE_SIZE, RESIZE_METHOD
 
 # Decoding a partial image would hand the model invented pixels: refuse instead.
@@ -32,26 +39,6 @@ MAX_PIXELS: int = 64_000_000
 
 #: Refuse files larger than this without reading them.
 MAX_FILE_BYTES: int = 256 * 1024 * 1024
-
-#: File extensions the scanner picks up (lower case, with the dot); a file of any other
-#: type is named among the scan's skipped entries.
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".gif", ".webp"}
-)
-
-#: The formats read, as said to a person (the README lists the same).
-READ_FORMATS_TEXT = "JPEG, PNG, BMP, TIFF, GIF and WebP"
-
-#: Pillow format names :func:`open_image` may decode, matching IMAGE_EXTENSIONS.
-#: Pillow picks the decoder from the file's content, not its name: without this
-#: list an EPS file named ``cell.jpg`` would be handed to Ghostscript (an external
-#: program), and exotic decoders are attack surface the app does not need.
-#: (JPEG also covers MPO, the multi-picture JPEG some cameras write.)
-DECODE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "BMP", "DIB", "TIFF", "GIF", "WEBP")
-
-#: Formats whose frames are an animation (other pictures), not pages of one picture
-#: (TIFF) or a JPEG's preview (MPO): an animated file is not classified by its first frame.
-ANIMATION_FORMATS: frozenset[str] = frozenset({"GIF", "WEBP"})
 
 _RESAMPLE = {
     "bilinear": Image.Resampling.BILINEAR,
@@ -500,8 +487,3 @@ def load_display_image(
         image = image.copy()
         image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
     return image, info
-
-
-def is_image_name(name: str | Path) -> bool:
-    """True if the file name has an image extension the scanner accepts."""
-    return os.path.splitext(str(name))[1].lower() in IMAGE_EXTENSIONS
