@@ -35,7 +35,7 @@ from hemoapp.core.pipeline import Prediction, iter_predictions
 from hemoapp.core.reference_labels import reference_class
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import FolderError, ScanResult, absolute_path, display_text, records_from_paths, scan_folder
-from hemoapp.core.summary import Summary, confidence_percent, interval_text, not_assessable_text, summarize
+from hemoapp.core.summary import SHARE_BASE, Summary, confidence_percent, interval_text, not_assessable_text, summarize
 from hemoapp.core.unsure_share import UnsureShare, unsure_share
 
 #: Results file name used when ``--out`` is not given (in the current directory,
@@ -217,12 +217,13 @@ def warn_if_unusual(share: UnsureShare | None, stderr: TextIO) -> None:
 
 
 def format_summary(summary: Summary) -> str:
-    """The end-of-run report: counts per class and the white-cell differential."""
-    lines = [f"{'Class':<22}{'Count':>7}{'%':>8}"]
+    """The end-of-run report: counts per class (their % of the counted cells) and the white-cell differential."""
+    lines = [f"{'Class':<22}{'Count':>7}{'%':>8}  (% of {SHARE_BASE})"]
     for name in CLASS_NAMES:
         count = summary.counts.get(name, 0)
         lines.append(f"{display_name(name):<22}{count:>7}{summary.percentages.get(name, 0.0):>8.1f}")
     lines.append(f"{'Total classified':<22}{summary.classified:>7}")
+    lines.append(f"{'Counted (base of %)':<22}{summary.counted:>7}")
     if summary.not_assessable:
         lines.append(f"{not_assessable_text(summary)} (assessable column of the CSV)")
     if summary.white_cells:

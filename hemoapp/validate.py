@@ -7,7 +7,9 @@ and the command classifies them as ``hemoapp classify`` does, writes the same
 results CSV, and compares: overall agreement and Cohen's kappa, each class's
 sensitivity and positive predictive value with exact 95% intervals, the confusion
 matrix, every disagreement with its file, and how many disagreements the review
-flag would have caught (:mod:`hemoapp.core.agreement`). All of it goes to the
+flag would have caught (:mod:`hemoapp.core.agreement`), over the cells the model can
+judge: the not-assessable ones (:mod:`hemoapp.core.assessability`) are counted apart, per
+folder class, as the differential leaves them out. All of it goes to the
 agreement CSV as well (:mod:`hemoapp.core.agreement_export`). With ``--report`` it
 also writes the batch report PDF with the comparison and a picture of every
 disagreeing cell (:mod:`hemoapp.core.report_agreement`): the record a lab files.
@@ -45,6 +47,7 @@ from hemoapp.core.agreement import Agreement, compare
 from hemoapp.core.agreement_export import write_agreement_csv
 from hemoapp.core.contract import CLASS_NAMES, SHORT_NAMES, display_name
 from hemoapp.core.reference_labels import reference_class
+from hemoapp.core.report_agreement import not_assessable_note
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.scan import absolute_path
 from hemoapp.core.summary import confidence_percent, fraction_interval_bounds_text, summarize
@@ -96,12 +99,17 @@ def _share(value: float | None) -> str:
 
 
 def format_agreement(agreement: Agreement) -> str:
-    """The comparison as a terminal shows it: the figures, a table per class, the confusion matrix."""
+    """The comparison as a terminal shows it: the figures, a table per class, the confusion matrix.
+
+    Over the assessable cells, as the window and the report: the not-assessable cells in class
+    folders are counted apart (how many, and per folder class), never in the agreement.
+    """
     n = agreement.compared
     kappa = agreement.kappa
     disagreements = len(agreement.disagreements)
+    cells = "assessable cells" if agreement.not_assessable else "cells"
     lines = [
-        f"Agreement with the folders' classes: {_share(agreement.overall)} ({agreement.agreed} of {n} cells; "
+        f"Agreement with the folders' classes: {_share(agreement.overall)} ({agreement.agreed} of {n} {cells}; "
         f"95% interval {_interval(agreement.overall_interval)}%), Cohen's kappa "
         + ("–" if kappa is None else f"{kappa:.4f}"),
         f"Flagged for review (confidence below {confidence_percent(agreement.review_threshold)}): "
@@ -114,14 +122,23 @@ def format_agreement(agreement: Agreement) -> str:
             f"95% interval {_interval(agreement.unflagged_interval)}%)."
             if agreement.unflagged else "Not flagged: none; every cell is flagged for review."
         ),
+    ]
+    if agreement.not_assessable:
+        lines.append(f"Not assessable: {not_assessable_note(agreement)}.")
+    apart = agreement.not_assessable > 0
+    lines += [
         "",
-        f"{'Class (reference)':<22}{'Cells':>7}{'HemoLens':>10}  {'Sensitivity (95% interval)':<32}"
-        "Positive predictive value (95% interval)",
+        f"{'Class (reference)':<22}{'Cells':>7}" + (f"{'N/A':>5}" if apart else "")
+        + f"{'HemoLens':>10}  {'Sensitivity (95% interval)':<32}Positive predictive value (95% interval)",
     ]
     for row in agreement.classes:
         sensitivity = f"{_share(row.sensitivity)} ({_interval(row.sensitivity_interval)})" if row.reference else "–"
         ppv = f"{_share(row.ppv)} ({_interval(row.ppv_interval)})" if row.predicted else "–"
-        lines.append(f"{display_name(row.name):<22}{row.reference:>7}{row.predicted:>10}  {sensitivity:<32}{ppv}")
+        left_out = f"{row.not_assessable:>5}" if apart else ""
+        lines.append(f"{display_name(row.name):<22}{row.reference:>7}{left_out}{row.predicted:>10}  "
+                     f"{sensitivity:<32}{ppv}")
+    if apart:
+        lines.append("(Cells: compared; N/A: not assessable, left out.)")
     lines += ["", "Confusion matrix (rows: the folders' class, columns: HemoLens):"]
     lines.append(" " * 22 + "".join(f"{SHORT_NAMES[name]:>6}" for name in CLASS_NAMES))
     for name, counts in zip(CLASS_NAMES, agreement.matrix):

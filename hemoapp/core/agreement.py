@@ -12,6 +12,10 @@ review flag catches: a disagreement on an unflagged cell is one a technician wou
 not have been asked to look at.
 
 It compares the *model's* class, never a person's review: it measures the model.
+A cell the model cannot judge (*not assessable*: :mod:`hemoapp.core.assessability`)
+is not compared, reviewed or not: it is counted apart (:attr:`Agreement.not_assessable`,
+per reference class :attr:`ClassAgreement.not_assessable`), as the differential leaves
+it out, so the agreement is over the cells whose class the model reports.
 """
 
 from __future__ import annotations
@@ -34,12 +38,15 @@ class ClassAgreement:
         reference: cells the reference puts in this class.
         predicted: cells HemoLens puts in this class (among cells with a reference).
         agreed: cells both put in this class.
+        not_assessable: cells the reference puts in this class that the model cannot judge
+            (not compared, so in none of the other counts).
     """
 
     name: str
     reference: int
     predicted: int
     agreed: int
+    not_assessable: int = 0
 
     @property
     def sensitivity(self) -> float | None:
@@ -86,6 +93,8 @@ class Agreement:
         unreadable: files with a reference class that could not be classified.
         flagged: compared cells below the review threshold.
         review_threshold: the threshold the flags were computed with.
+        not_assessable: classified cells with a reference class that the model cannot judge
+            (:mod:`hemoapp.core.assessability`): not compared, counted apart.
     """
 
     matrix: tuple[tuple[int, ...], ...]
@@ -95,11 +104,17 @@ class Agreement:
     unreadable: int
     flagged: int
     review_threshold: float
+    not_assessable: int = 0
 
     @property
     def compared(self) -> int:
-        """Cells with both a reference class and a prediction."""
+        """Assessable cells with both a reference class and a prediction (the agreement's denominator)."""
         return sum(map(sum, self.matrix))
+
+    @property
+    def with_reference(self) -> int:
+        """Classified cells with a reference class: the compared ones and the not-assessable ones."""
+        return self.compared + self.not_assessable
 
     @property
     def agreed(self) -> int:
@@ -162,12 +177,17 @@ class Agreement:
         return proportion_interval(self.unflagged_agreed, self.unflagged)
 
 
+def is_not_assessable(prediction: Any) -> bool:
+    """Whether a classified cell is one the model cannot judge (and so is not compared)."""
+    return getattr(prediction, "assessable", None) is False
+
+
 def disagrees(prediction: Any, reference_of: Callable[[str], str | None]) -> bool:
     """Whether HemoLens put a classified cell in another class than its reference, as :func:`compare` counts it.
 
-    False for a file that was not classified or has no reference class.
+    False for a file that was not classified, has no reference class or is not assessable.
     """
-    if not prediction.ok:
+    if not prediction.ok or is_not_assessable(prediction):
         return False
     reference = reference_of(prediction.record.relpath)
     return reference is not None and prediction.predicted != reference
@@ -189,6 +209,7 @@ def compare(
     index = {name: i for i, name in enumerate(CLASS_NAMES)}
     matrix = [[0] * len(CLASS_NAMES) for _ in CLASS_NAMES]
     disagreements: list[Disagreement] = []
+    not_assessable = [0] * len(CLASS_NAMES)
     without_reference = unreadable = flagged = 0
     for prediction in predictions:
         reference = reference_of(prediction.record.relpath)
@@ -197,6 +218,9 @@ def compare(
             continue
         if not prediction.ok:
             unreadable += 1
+            continue
+        if is_not_assessable(prediction):
+            not_assessable[index[reference]] += 1
             continue
         matrix[index[reference]][index[prediction.predicted]] += 1
         is_flagged = below_threshold(prediction, review_threshold)
@@ -211,6 +235,7 @@ def compare(
             reference=sum(matrix[i]),
             predicted=sum(row[i] for row in matrix),
             agreed=matrix[i][i],
+            not_assessable=not_assessable[i],
         )
         for i, name in enumerate(CLASS_NAMES)
     )
@@ -222,4 +247,5 @@ def compare(
         unreadable=unreadable,
         flagged=flagged,
         review_threshold=review_threshold,
+        not_assessable=sum(not_assessable),
     )

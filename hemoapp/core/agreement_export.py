@@ -1,7 +1,8 @@
 """The agreement CSV: a batch compared with a lab's own classes, one fact per row.
 
 Long format, so a spreadsheet filters it by ``section`` and a script reads it without
-parsing layout: the overall figures, a sensitivity and a positive predictive value
+parsing layout: the overall figures (the cells not compared because they are not
+assessable among them), a sensitivity, a positive predictive value and a not-assessable
 row per class (with the count they are ``of``), the 64 cells of the confusion matrix,
 then one row per disagreement with its file. Every row repeats the model's identity
 and the review threshold. Written like the other CSVs (:mod:`hemoapp.core.export`):
@@ -55,6 +56,8 @@ def agreement_rows(agreement: Agreement) -> list[list[str]]:
     kappa = agreement.kappa
     rows = [
         _row("overall", "Cells compared (reference class and a prediction)", agreement.compared),
+        _row("overall", "Not assessable (reference class, not compared)", agreement.not_assessable,
+             agreement.with_reference),
         _row("overall", "Agreement", agreement.agreed, agreement.compared, _percent(agreement.overall), "%",
              agreement.overall_interval),
         _row("overall", "Cohen's kappa", value="" if kappa is None else f"{kappa:.4f}"),
@@ -72,6 +75,8 @@ def agreement_rows(agreement: Agreement) -> list[list[str]]:
                          row.sensitivity_interval, reference=row.name))
         rows.append(_row("class", "Positive predictive value", row.agreed, row.predicted, _percent(row.ppv), "%",
                          row.ppv_interval, hemolens=row.name))
+        rows.append(_row("class", "Not assessable (not compared)", row.not_assessable,
+                         row.reference + row.not_assessable, reference=row.name))
     for i, reference in enumerate(CLASS_NAMES):
         for j, predicted in enumerate(CLASS_NAMES):
             rows.append(_row("matrix", "Cells", agreement.matrix[i][j], reference=reference, hemolens=predicted))

@@ -25,6 +25,7 @@ from hemoapp.core.folder_changes import FolderChanges
 from hemoapp.core.review import Review, reported_class, review_of
 from hemoapp.core.sample import SampleDetails
 from hemoapp.core.summary import (
+    SHARE_BASE,
     Summary,
     confidence_percent,
     flag_for,
@@ -251,6 +252,8 @@ def summary_rows(summary: Summary) -> list[list[str]]:
         _row("totals", "", "Not assessable (image quality, or unlike the training cells)",
              str(summary.not_assessable)),
         _row("totals", "", "Not assessable and not reviewed (in no count)", str(summary.not_assessable_unreviewed)),
+        _row("totals", "", "Counted cells (classified, less those in no count): the base of the class shares",
+             str(summary.counted)),
     ]
     for reason, count in summary.not_assessable_reasons.items():
         rows.append(_row("not assessable", "", safe_cell(reason), str(count)))
@@ -262,7 +265,7 @@ def summary_rows(summary: Summary) -> list[list[str]]:
                 display_name(name),
                 str(summary.counts.get(name, 0)),
                 _share_number(summary.percentages.get(name)),
-                "% of classified images",
+                f"% of {SHARE_BASE}",
             )
         )
     for name in WHITE_CELL_CLASSES:

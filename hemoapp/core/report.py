@@ -43,6 +43,7 @@ from hemoapp.core.scan import ScanResult
 from hemoapp.core.summary import (
     FLAG_REVIEW,
     INTERVAL_NOTE,
+    SHARE_BASE_NOTE,
     Summary,
     confidence_percent,
     flag_for,
@@ -312,6 +313,8 @@ def report_html(summary: Summary, model_info: Any, context: ReportContext, cells
     parts.append(f"<p><small>{text(INTERVAL_NOTE)}</small></p>")
     parts.append("<h3>Cells per class</h3>")
     parts.append(_section_table(rows, ("counts", "other"), ("Class", "Cells", "Share", "Of")))
+    if summary.counted != summary.classified:
+        parts.append(f"<p><small>{text(SHARE_BASE_NOTE)}</small></p>")
     parts.append("<h3>Batch and model</h3>")
     parts.append(
         label_table(

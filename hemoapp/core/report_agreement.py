@@ -46,16 +46,35 @@ def interval_text(interval: tuple[float, float] | None) -> str:
     return interval_percent((100.0 * interval[0], 100.0 * interval[1]))
 
 
+def not_assessable_note(agreement: Agreement) -> str:
+    """The cells in class folders that were not compared because the model cannot judge them, or ``""``.
+
+    "3 of the 24 cells in class folders are not assessable and left out of the agreement (Neutrophil 2,
+    Lymphocyte 1)", by the folders' class: the window, the report and ``hemoapp validate`` say it so.
+    """
+    if not agreement.not_assessable:
+        return ""
+    by_class = ", ".join(f"{display_name(row.name)} {row.not_assessable}"
+                         for row in sorted(agreement.classes, key=lambda row: -row.not_assessable)
+                         if row.not_assessable)
+    verb = "is" if agreement.not_assessable == 1 else "are"
+    return (f"{agreement.not_assessable} of the {agreement.with_reference} cells in class folders {verb} not "
+            f"assessable and left out of the agreement ({by_class})")
+
+
 def agreement_text(agreement: Agreement) -> str:
-    """The comparison in two sentences: agreement, kappa, and what the review flag caught."""
+    """The comparison in a few sentences: agreement, kappa, what the review flag caught, what was not compared."""
     kappa = "—" if agreement.kappa is None else f"{agreement.kappa:.3f}"
+    cells = "assessable cells" if agreement.not_assessable else "cells"
     words = (
         f"HemoLens agrees with the folders' classes on {share_text(agreement.overall)} of {agreement.compared} "
-        f"cells ({agreement.agreed}; 95% interval {interval_text(agreement.overall_interval)}), Cohen's kappa "
+        f"{cells} ({agreement.agreed}; 95% interval {interval_text(agreement.overall_interval)}), Cohen's kappa "
         f"{kappa}. "
     )
     disagreements = len(agreement.disagreements)
-    if not disagreements:
+    if not agreement.compared:
+        words += "No cell was compared."
+    elif not disagreements:
         words += "No cell disagrees."
     elif not agreement.unflagged:
         subject = "The disagreement is" if disagreements == 1 else f"All {disagreements} disagreements are"
@@ -67,6 +86,8 @@ def agreement_text(agreement: Agreement) -> str:
     if agreement.without_reference:
         loose = agreement.without_reference
         words += f" {loose} classified {'cell is' if loose == 1 else 'cells are'} in no class folder and not compared."
+    if agreement.not_assessable:
+        words += f" {not_assessable_note(agreement)}."
     return words
 
 
@@ -75,7 +96,7 @@ _DISAGREEMENT_WIDTHS = (16, 24, 15, 15, 12, 18)
 
 
 def agreement_sections(agreement: Agreement, disagreeing: Sequence[Any] = (), total_disagreeing: int = 0) -> list[str]:
-    """The report's section on the comparison, as HTML parts; empty when no cell was compared.
+    """The report's section on the comparison, as HTML parts; empty when no cell is in a class folder.
 
     Args:
         agreement: the comparison.
@@ -83,7 +104,7 @@ def agreement_sections(agreement: Agreement, disagreeing: Sequence[Any] = (), to
             (:class:`~hemoapp.core.report.ListedCell`, in batch order; may be cut short).
         total_disagreeing: how many there were before the cut.
     """
-    if not agreement.compared:
+    if not agreement.with_reference:
         return []
     parts = [
         "<h3>Agreement with the folders' classes</h3>",
@@ -108,12 +129,18 @@ def agreement_sections(agreement: Agreement, disagreeing: Sequence[Any] = (), to
 
 
 def _class_table(agreement: Agreement) -> str:
-    """Per class: cells in its folder, HemoLens's cells, sensitivity and PPV with their intervals."""
+    """Per class: cells in its folder, HemoLens's cells, sensitivity and PPV with their intervals.
+
+    With not-assessable cells, a column counts the folder's cells left out as not assessable.
+    """
+    apart = agreement.not_assessable > 0
     headers = ("Class", "Folder's cells", "HemoLens's cells", "Sensitivity", "95% interval", "PPV", "95% interval")
+    if apart:
+        headers = (headers[0], "Folder's cells compared", "Not assessable (not compared)", *headers[2:])
     lines = []
     for row in agreement.classes:
         values = (
-            display_name(row.name), row.reference, row.predicted,
+            display_name(row.name), row.reference, *((row.not_assessable,) if apart else ()), row.predicted,
             share_text(row.sensitivity), interval_text(row.sensitivity_interval),
             share_text(row.ppv), interval_text(row.ppv_interval),
         )

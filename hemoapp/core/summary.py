@@ -24,6 +24,16 @@ from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES
 from hemoapp.core.flags import FLAG_ERROR, FLAG_REVIEW, flag_for
 from hemoapp.core.review import Review, is_changed, reported_class, review_of
 
+#: What each class's share is a share of, wherever it is shown (window, summary CSV, report, CLI): the
+#: counted cells, i.e. the classified ones less the not-assessable ones nobody reviewed (:attr:`Summary.counted`).
+SHARE_BASE = "counted cells"
+
+#: The same, said in full where there is room (a tooltip, the report's note, the CLI's footnote).
+SHARE_BASE_NOTE = (
+    "Each class's share is of the counted cells: the classified cells less the not-assessable ones nobody "
+    "reviewed, which are in no count (a reviewed one counts with the class the person gave it)."
+)
+
 #: What the differential's 95% interval means, wherever it is shown.
 INTERVAL_NOTE = (
     "95% interval: where the class's true share of the white cells lies, with 95% confidence, given only how "
@@ -119,7 +129,8 @@ class Summary:
         review_threshold: the threshold used for ``flagged``.
         counts: cells per class (the reviewed class where a person gave one, else the
             model's), every class in contract order (zeros included).
-        percentages: percent of classified files per class (0.0 when none).
+        percentages: percent of the :attr:`counted` cells per class (0.0 when none): of the
+            counted cells, not of the classified ones (:data:`SHARE_BASE`).
         white_cells: classified files counted in a white-cell class.
         differential: percent of white cells for each white-cell class, in
             :data:`WHITE_CELL_CLASSES` order; ``None`` values when there are no white cells.
@@ -154,6 +165,12 @@ class Summary:
     not_assessable: int = 0
     not_assessable_unreviewed: int = 0
     not_assessable_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counted(self) -> int:
+        """Cells in the class counts, the base of :attr:`percentages`: classified, less the not-assessable
+        ones nobody reviewed."""
+        return self.classified - self.not_assessable_unreviewed
 
     def differential_interval(self, name: str) -> tuple[float, float] | None:
         """The 95% interval, in percent of white cells, of white-cell class ``name``'s share.

@@ -36,16 +36,26 @@ def test_the_shipped_model_on_the_analysers_own_cells(repo_root, pbc8_originals,
     assert code == 0, stderr
     results = rows_of(tmp_path / "results.csv")
     assert len(results) == 64
-    # The comparison is what the results CSV says, file by file, against each file's folder.
+    # The comparison is what the results CSV says, file by file, against each file's folder: the assessable
+    # cells compared, the not-assessable ones counted apart per folder.
     expected = {(a, b): 0 for a in CLASS_NAMES for b in CLASS_NAMES}
+    apart = {name: 0 for name in CLASS_NAMES}
     for row in results:
-        expected[(row["file"].split("/")[0], row["predicted_class"])] += 1
+        if row["assessable"] == "no":
+            apart[row["file"].split("/")[0]] += 1
+        else:
+            expected[(row["file"].split("/")[0], row["predicted_class"])] += 1
     rows = rows_of(tmp_path / "agreement.csv")
     matrix = {(r["reference_class"], r["hemolens_class"]): int(r["count"]) for r in rows if r["section"] == "matrix"}
     assert matrix == expected
+    assert {r["reference_class"]: int(r["count"]) for r in rows
+            if r["section"] == "class" and r["label"] == "Not assessable (not compared)"} == apart
     agreed = sum(expected[(name, name)] for name in CLASS_NAMES)
-    assert f"({agreed} of 64 cells;" in stdout
-    wrong = [r["file"] for r in results if r["file"].split("/")[0] != r["predicted_class"]]
+    compared, left_out = 64 - sum(apart.values()), sum(apart.values())
+    assert f"({agreed} of {compared} {'assessable cells' if left_out else 'cells'};" in stdout
+    assert (f"Not assessable: {left_out} of the 64 cells" in stdout) == (left_out > 0)
+    wrong = [r["file"] for r in results
+             if r["assessable"] != "no" and r["file"].split("/")[0] != r["predicted_class"]]
     assert [r["file"] for r in rows if r["section"] == "disagreement"] == wrong
     assert all(r["model_sha256"] == results[0]["model_sha256"] for r in rows)
     assert f"sha256 {results[0]['model_sha256']}" in stdout
@@ -170,14 +180,20 @@ def test_validate_on_pbc_test_reproduces_the_model_cards_test_figures(repo_root,
     test_split = repo_root.parent / "shared" / "datasets" / "pbc8" / "test"
     if not shipped.exists() or not test_split.is_dir():
         pytest.skip("needs the shipped model and ../shared/datasets/pbc8/test")
-    card = json.loads(shipped.with_suffix(".card.json").read_text())["metrics"]["test"]
+    card = json.loads(shipped.with_suffix(".card.json").read_text())
+    # Over the assessable cells, as the card's assessability block measured them through the app's path.
+    measured = card["assessability"]["measured"]["test"]
     code, stdout, stderr = run_validate(str(test_split), "--model", str(shipped), *outputs(tmp_path))
     assert code == 0, stderr
     overall = {r["label"]: r for r in rows_of(tmp_path / "agreement.csv") if r["section"] == "overall"}
-    assert int(overall["Agreement"]["of"]) == card["n"]
-    assert int(overall["Agreement"]["count"]) == round(card["accuracy"] * card["n"])
-    assert int(overall["Disagreements not flagged"]["count"]) == card["review"]["unflagged_wrong"]
-    assert int(overall["Flagged for review"]["count"]) == card["review"]["flagged"]
+    assessable = measured["n"] - measured["not_assessable"]
+    assert measured["n"] == card["metrics"]["test"]["n"]
+    assert int(overall["Not assessable (reference class, not compared)"]["count"]) == measured["not_assessable"]
+    assert int(overall["Agreement"]["of"]) == assessable
+    assert int(overall["Agreement"]["count"]) == round(measured["accuracy_assessable"] * assessable)
+    assert int(overall["Disagreements not flagged"]["count"]) == measured["assessable_unflagged_wrong"]
+    assert int(overall["Flagged for review"]["count"]) == assessable - measured["assessable_unflagged"]
+    assert f"Not assessable: {measured['not_assessable']} of the {measured['n']} cells in class folders" in stdout
 
 
 def test_another_labs_cells_get_the_warning_that_classify_and_the_report_give(repo_root, tmp_path):
@@ -209,3 +225,49 @@ def test_the_agreement_csv_may_not_name_an_input_image(pbc8_originals, tiny_mode
                                    str(tmp_path / "r.csv"), "--agreement", str(image))
     assert code == 2 and f"--agreement {image} is one of the input images" in stderr
     assert image.read_bytes() == before and not (tmp_path / "r.csv").exists()
+
+
+def test_the_printed_agreement_is_over_the_assessable_cells():
+    from dataclasses import replace
+
+    cells = [in_folder("neutrophil", predicted("neutrophil", index=i)) for i in range(5)]
+    cells += [in_folder("neutrophil", replace(predicted("lymphocyte", index=9), assessable=False,
+                                              assessable_reason="blurred (sharpness 2.0)"))]
+    text = validate.format_agreement(compare(cells, 0.9, reference_class))
+    assert "Agreement with the folders' classes: 100.00% (5 of 5 assessable cells;" in text
+    assert ("Not assessable: 1 of the 6 cells in class folders is not assessable and left out of the agreement "
+            "(Neutrophil 1).") in text
+    assert re.search(r"^Neutrophil +5 +1 +5 ", text, re.MULTILINE)  # compared, not assessable, HemoLens's
+    plain = validate.format_agreement(compare(cells[:5], 0.9, reference_class))
+    assert "(5 of 5 cells;" in plain and "Not assessable" not in plain
+
+
+def test_a_blurred_cell_in_a_class_folder_is_left_out_of_the_agreement(repo_root, pbc8_originals, tmp_path):
+    from PIL import Image, ImageFilter
+
+    shipped = repo_root / "models" / "hemolens-lite0.tflite"  # a card with its assessability block
+    if not shipped.exists():
+        pytest.skip("needs the shipped model")
+
+    lab = tmp_path / "lab"
+    (lab / "Neutrophils").mkdir(parents=True)
+    for image in sorted((pbc8_originals / "neutrophil").glob("*.jpg"))[:3]:
+        shutil.copy(image, lab / "Neutrophils" / image.name)
+    # A blank picture is an error row; a blurred cell is classified but not assessable.
+    sharp = Image.open(sorted((pbc8_originals / "neutrophil").glob("*.jpg"))[3]).convert("RGB")
+    sharp.filter(ImageFilter.GaussianBlur(8)).save(lab / "Neutrophils" / "blurred.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    code, stdout, stderr = run_validate(str(lab), "--model", str(shipped), *outputs(out))
+    assert code == 0, stderr
+    results = {row["file"]: row for row in rows_of(out / "results.csv")}
+    assert results["Neutrophils/blurred.png"]["assessable"] == "no"
+    assert results["Neutrophils/blurred.png"]["assessable_reason"].startswith("blurred")
+    assessable = [row for row in results.values() if row["assessable"] == "yes"]
+    agreed = sum(1 for row in assessable if row["predicted_class"] == "neutrophil")
+    left_out = len(results) - len(assessable)
+    assert f"({agreed} of {len(assessable)} assessable cells;" in stdout
+    assert f"Not assessable: {left_out} of the 4 cells in class folders" in stdout
+    overall = {r["label"]: r for r in rows_of(out / "agreement.csv") if r["section"] == "overall"}
+    assert overall["Cells compared (reference class and a prediction)"]["count"] == str(len(assessable))
+    assert overall["Not assessable (reference class, not compared)"]["count"] == str(left_out)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from html import escape
 
 from hemoapp.core.report import ReportContext, report_html, report_warnings
 from hemoapp.core.review import Review, review_key
@@ -78,3 +80,45 @@ def test_a_listed_cell_that_is_not_assessable_says_so_with_its_reason(model_info
     html = report_html(summary, model_info, ReportContext(source="x"), cell_lists(cells, 1.01))
     assert html.count("not assessable: blurred</span>") == 2
     assert html.count("not assessable: unlike the training cells</span>") == 1
+
+
+def _lab_slide():
+    """24 classified cells, 3 not assessable: the class shares are of the 21 counted cells."""
+    cells = [predicted("neutrophil", index=i) for i in range(18)]
+    cells += [predicted("lymphocyte", index=30 + i) for i in range(3)]
+    return cells + [replace(predicted("monocyte", index=40 + i), assessable=False,
+                            assessable_reason="blurred (sharpness 3.0)") for i in range(3)]
+
+
+def test_the_class_shares_say_they_are_of_the_counted_cells(tmp_path, model_info):
+    # 3 lymphocytes of 21 counted cells is 14.3%: labelled "of classified images" (24) it read as 12.5%.
+    import csv
+
+    from hemoapp import cli
+    from hemoapp.core.export import summary_rows, write_summary_csv
+    from hemoapp.core.summary import SHARE_BASE_NOTE
+
+    summary = summarize(_lab_slide(), 0.9)
+    assert (summary.classified, summary.counted) == (24, 21)
+    assert summary.percentages["lymphocyte"] == 100 * 3 / 21
+    counts = {row[1]: row for row in summary_rows(summary) if row[0] == "counts"}
+    assert counts["lymphocyte"][3:6] == ["3", "14.3", "% of counted cells"]
+    assert all(row[5] == "% of counted cells" for row in counts.values())
+    rows = list(csv.DictReader(write_summary_csv(tmp_path / "s.csv", summary, model_info).open(encoding="utf-8-sig")))
+    totals = {row["label"]: row["count"] for row in rows if row["section"] == "totals"}
+    assert totals["Counted cells (classified, less those in no count): the base of the class shares"] == "21"
+    assert totals["Classified"] == "24" and totals["Not assessable and not reviewed (in no count)"] == "3"
+
+    html = report_html(summary, model_info, ReportContext(source="x"))
+    assert "<td>Lymphocyte</td><td align='right'>3</td><td align='right'>14.3%</td><td>of counted cells</td>" in html
+    assert "of classified images</td>" not in html.split("<h3>Batch and model</h3>")[0]
+    assert escape(SHARE_BASE_NOTE) in html  # said in full under the table
+
+    text = cli.format_summary(summary)
+    assert "(% of counted cells)" in text.splitlines()[0]
+    assert re.search(r"^Counted \(base of %\) +21$", text, re.MULTILINE)
+    assert re.search(r"^Lymphocyte +3 +14\.3$", text, re.MULTILINE)
+    # With every cell counted the two agree, and the report adds no note.
+    plain = summarize(_lab_slide()[:21], 0.9)
+    assert plain.counted == plain.classified == 21
+    assert escape(SHARE_BASE_NOTE) not in report_html(plain, model_info, ReportContext(source="x"))

@@ -62,7 +62,7 @@ def test_the_report_has_every_number_of_the_summary_csv(model_info):
     assert ["Neutrophil", "6", "54.5%", "of white cells", "23.3–83.3%"] in rows
     assert ["Immature granulocyte", "1", "9.1%", "of white cells", "0.2–41.3%"] in rows
     assert html.escape(INTERVAL_NOTE) in text
-    assert ["Immature granulocyte", "1", "7.7%", "of classified images"] in rows  # 13 classified
+    assert ["Immature granulocyte", "1", "7.7%", "of counted cells"] in rows  # 13 classified, all counted
     cells = _cells(text)
     for expected in ("/lab/run 7", "2026-11-24T09:30:05Z", "J. Doe", "completed", model_info.sha256,
                      f"{model_info.name} {model_info.version}", "1.37", "0.9"):

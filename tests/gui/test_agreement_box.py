@@ -114,3 +114,22 @@ def test_show_disagreeing_cells_lists_exactly_the_disagreements(qtbot, make_wind
     item = bar.flag_combo.model().item(bar.flag_combo.findData(FlagFilter.DISAGREES))
     assert not item.isEnabled() and bar.flag_filter == FlagFilter.ALL
     assert view._proxy.rowCount() == model.rowCount()
+
+
+def test_not_assessable_cells_are_counted_apart_in_the_box(qtbot):
+    from dataclasses import replace
+
+    cells = [in_folder("neutrophil", predicted("neutrophil", index=i)) for i in range(3)]
+    cells += [in_folder("neutrophil", replace(predicted("lymphocyte", index=9), assessable=False,
+                                              assessable_reason="blurred (sharpness 2.0)"))]
+    box = AgreementBox()
+    qtbot.addWidget(box)
+    box.set_agreement(compare(cells, 0.9, reference_class))
+    text = box.headline_label.text()
+    assert "on 100.0% of 3 assessable cells (3;" in text
+    assert "1 of the 4 cells in class folders is not assessable and left out of the agreement (Neutrophil 1)" in text
+    neutrophil = CLASS_NAMES.index("neutrophil")
+    assert box.table.item(neutrophil, CLASS_NAMES.index("lymphocyte")).text() == "·"  # not in the matrix
+    # Every cell in the folders not assessable: the box still says why nothing was compared.
+    box.set_agreement(compare(cells[3:], 0.9, reference_class))
+    assert box.agreement() is not None and "No cell was compared." in box.headline_label.text()

@@ -59,3 +59,23 @@ def test_not_assessable_cells_are_counted_apart_with_their_reasons(qtbot):
     assert _column(panel, 0)[-1] == "3"  # 3 white cells: the monocyte is in no count
     panel.set_summary(summarize(cells[:3], 0.9))
     assert panel.not_assessable_label.text() == "0" and "not assessable" not in headline(summarize(cells[:3], 0.9))
+
+
+def test_the_class_shares_are_labelled_as_of_the_counted_cells(qtbot):
+    # 3 of 4 classified cells counted: 1 neutrophil of 3 counted is 33.3%, and the box says of what.
+    from dataclasses import replace
+
+    from hemoapp.core.summary import SHARE_BASE_NOTE
+    from hemoapp.gui.widgets.summary_panel import headline
+    from hemotest.predictions import predicted
+
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    cells = [predicted("neutrophil"), predicted("lymphocyte", index=1), predicted("lymphocyte", index=2)]
+    cells += [replace(predicted("monocyte", index=9), assessable=False, assessable_reason="blurred (sharpness 2.0)")]
+    summary = summarize(cells, 0.9)
+    panel.set_summary(summary)
+    assert panel.chart.parentWidget().title() == "All classes (share of counted cells)"
+    assert SHARE_BASE_NOTE in panel.chart.toolTip()
+    assert "3 counted" in headline(summary) and "4 classified" in headline(summary)
+    assert "counted" not in headline(summarize(cells[:3], 0.9))  # every classified cell counted: said once

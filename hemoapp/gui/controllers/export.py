@@ -94,7 +94,7 @@ class ExportController(QObject):
 
     def export_agreement(self, path: str | Path | None = None) -> Path | None:
         """Write the agreement CSV (asks where when ``path`` is ``None``); return the path written."""
-        if self._model.rowCount() and not self._summary.current_agreement().compared:
+        if self._model.rowCount() and not self._summary.current_agreement().with_reference:
             self.message.emit("Nothing to compare: no classified cell is in a folder named by class.", MESSAGE_MS)
             return None
         return self._write(path, "agreement", "Export agreement", write_agreement_csv,

@@ -85,8 +85,11 @@ class AgreementBox(QGroupBox):
         return self._agreement
 
     def set_agreement(self, agreement: Agreement | None) -> None:
-        """Show a comparison; hide the box when there is none or no cell was compared."""
-        self._agreement = agreement if agreement is not None and agreement.compared else None
+        """Show a comparison; hide the box when there is none or no classified cell is in a class folder.
+
+        Not-assessable cells are not compared: the headline counts them apart, per folder class.
+        """
+        self._agreement = agreement if agreement is not None and agreement.with_reference else None
         self.setVisible(self._agreement is not None)
         if self._agreement is None:
             return

@@ -25,7 +25,15 @@ from PySide6.QtWidgets import (
 
 from hemoapp.core.contract import CLASS_NAMES, WHITE_CELL_CLASSES, display_name
 from hemoapp.core.sample import SampleDetails
-from hemoapp.core.summary import INTERVAL_NOTE, interval_percent, interval_text, not_assessable_text, percent_text
+from hemoapp.core.summary import (
+    INTERVAL_NOTE,
+    SHARE_BASE,
+    SHARE_BASE_NOTE,
+    interval_percent,
+    interval_text,
+    not_assessable_text,
+    percent_text,
+)
 from hemoapp.gui.style import class_swatch
 from hemoapp.gui.widgets.agreement_box import AgreementBox
 from hemoapp.gui.widgets.class_bars import Bar, ClassBarChart
@@ -36,7 +44,7 @@ def _fmt_interval(interval: tuple[float, float] | None) -> str:
 
 
 def headline(summary: Any) -> str:
-    """One line: files, classified, errors, flagged (with the threshold)."""
+    """One line: files, classified, errors, flagged (with the threshold), not assessable and counted."""
     parts = [f"{summary.total} files", f"{summary.classified} classified"]
     parts.append(f"{summary.errors} unreadable" if summary.errors else "no unreadable files")
     parts.append(f"{summary.flagged} flagged for review (confidence below {summary.review_threshold:.0%})")
@@ -44,6 +52,8 @@ def headline(summary: Any) -> str:
         parts.append(f"{summary.reviewed} reviewed, {summary.changed} changed")
     if summary.not_assessable:
         parts.append(f"{summary.not_assessable} not assessable")
+    if summary.counted != summary.classified:
+        parts.append(f"{summary.counted} counted")  # the base of the class shares
     return " · ".join(parts)
 
 
@@ -91,8 +101,8 @@ class SummaryPanel(QScrollArea):
         self.headline_label.setFont(font)
 
         self.chart = ClassBarChart()
-        self.chart.setToolTip("Cells per class (the reviewed class where a person gave one), as a share of all classified cells")
-        counts_box = QGroupBox("All classes (share of classified cells)")
+        self.chart.setToolTip(f"Cells per class (the reviewed class where a person gave one). {SHARE_BASE_NOTE}")
+        counts_box = QGroupBox(f"All classes (share of {SHARE_BASE})")
         counts_layout = QVBoxLayout(counts_box)
         counts_layout.addWidget(self.chart)
         counts_layout.addStretch(1)
