@@ -63,3 +63,17 @@ def test_damaged_profile_is_a_clear_error(profile_path, tmp_path):
     stderr = io.StringIO()
     assert cli.main([str(lab), "--out", str(tmp_path / "r.csv"), "--model", str(bad)], io.StringIO(), stderr) == 2
     assert "does not match its sha256" in stderr.getvalue()
+
+
+def test_validate_with_profile_names_it(profile_path, tmp_path):
+    from hemoapp import validate
+
+    path, _, _, lab = profile_path
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = validate.main([str(lab), "--out", str(tmp_path / "v.csv"), "--agreement", str(tmp_path / "a.csv"),
+                          "--model", str(path), "--threads", "1"], stdout, stderr)
+    assert code == 0, stderr.getvalue()
+    sha = json.loads(path.read_text())["sha256"]
+    assert f"hemolens-lite0+lab:Lab B 1.1.0, sha256 {sha}" in stdout.getvalue() + stderr.getvalue()
+    rows = list(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))
+    assert rows and {r["model_sha256"] for r in rows} == {sha}
