@@ -58,8 +58,13 @@ def not_assessable_note(agreement: Agreement) -> str:
                          for row in sorted(agreement.classes, key=lambda row: -row.not_assessable)
                          if row.not_assessable)
     verb = "is" if agreement.not_assessable == 1 else "are"
-    return (f"{agreement.not_assessable} of the {agreement.with_reference} cells in class folders {verb} not "
+    note = (f"{agreement.not_assessable} of the {agreement.with_reference} cells in class folders {verb} not "
             f"assessable and left out of the agreement ({by_class})")
+    if agreement.not_assessable > agreement.compared:
+        # bccd-wbc: 349 of 351 left out, and "100% agreement" on the 2 others would read as a verdict on the lab.
+        note += (f". Most cells were left out: the agreement covers only the {agreement.compared} compared and "
+                 "says little about this folder's cells")
+    return note
 
 
 def agreement_text(agreement: Agreement) -> str:

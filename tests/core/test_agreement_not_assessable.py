@@ -85,6 +85,18 @@ def test_the_words_say_assessable_and_how_many_were_left_out_per_folder():
     assert "Not assessable" not in "\n".join(agreement_sections(plain))
 
 
+def test_when_most_cells_are_left_out_the_words_say_the_agreement_says_little():
+    """bccd-wbc: 349 of 351 not assessable, and "100%" on the other 2 must not read as a verdict."""
+    cells = lab_batch()
+    mostly_left_out = [cell if index < 4 else not_assessable(cell) for index, cell in enumerate(cells)]
+    result = compare(mostly_left_out, THRESHOLD, reference_class)
+    assert result.compared == 4 and result.not_assessable == 20
+    note = not_assessable_note(result)
+    assert note.endswith("Most cells were left out: the agreement covers only the 4 compared and says little "
+                         "about this folder's cells")
+    assert "Most cells" not in not_assessable_note(compare(cells, THRESHOLD, reference_class))
+
+
 def test_the_agreement_csv_counts_them_overall_and_per_folder_class():
     rows = agreement_rows(compare(lab_batch(), THRESHOLD, reference_class))
     overall = {row[3]: row for row in rows if row[0] == "overall"}
