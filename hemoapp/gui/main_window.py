@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_model_changed(self) -> None:
         self._show_model_status(None)
+        self.session.classify_again()  # the rows shown are always the named model's
         self._update_actions()
 
     @Slot()

@@ -55,12 +55,14 @@ def test_adapt_switch_classify_export_and_remove(qtbot, reviewed_window, base, t
     # The cross-validated accuracy and its interval are shown before anyone switches.
     assert "held-out reviewed cells" in dialog.result_label.text() and "95%" in dialog.result_label.text()
     assert window.classifier is base and dialog.use_button.isEnabled()
-    dialog.save_and_use()
+    # Switching classifies the shown folder again, so the rows are always the named model's.
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        dialog.save_and_use()
 
-    # The window says which profile classifies; the next folder is classified with it.
+    # The window says which profile classifies.
     assert isinstance(window.classifier, ProfileClassifier)
     assert "lab profile Lab C" in window.model_label.text()
-    assert run_folder(qtbot, window, lab) == "completed"
+    assert len(window.results_model.reviews()) == 18  # the reviews came back to the same cells
     out = window.export_results(tmp_path / "r.csv")
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
     assert {r["model_name"] for r in rows} == {"hemolens-lite0+lab:Lab C"}
@@ -70,19 +72,23 @@ def test_adapt_switch_classify_export_and_remove(qtbot, reviewed_window, base, t
     profiles = ProfilesDialog(window.profiles, parent=window)
     assert profiles.list.count() == 2 and "(in use)" in profiles.list.item(1).text()
     profiles.select(window.profiles.current())
-    profiles.rename_selected("Lab C, haematology")
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        profiles.rename_selected("Lab C, haematology")  # the profile in use: the rows carry its new name
     exported = profiles.export_selected(tmp_path / "exported.hlprofile.json")
     copy = load_profile(exported)
     assert copy.name == "Lab C, haematology" and copy.sha256 == profile.sha256
     assert "Lab C, haematology" in window.model_label.text()
 
     # Back to the base model, then remove the profile: the base model is unchanged.
-    profiles.select(None)
-    profiles.use_selected()
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        profiles.select(None)
+        profiles.use_selected()
     assert window.classifier is base and "lab profile" not in window.model_label.text()
-    profiles.select(window.profiles.profiles()[0])
-    profiles.use_selected()
-    profiles.remove_selected()
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        profiles.select(window.profiles.profiles()[0])
+        profiles.use_selected()
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        profiles.remove_selected()  # the profile in use: back to the base model, the folder classified again
     assert window.profiles.profiles() == [] and window.classifier is base
     assert profiles.list.count() == 1
     assert hashlib.sha256(base.model_path.read_bytes()).hexdigest() == base_sha == base.info.sha256
@@ -105,3 +111,23 @@ def test_cancel_the_fit(qtbot, reviewed_window):
         assert window.profiles.start_fit("x", "t")
         window.profiles.cancel_fit()
     assert blocker.args == [None, ""] and window.profiles.profiles() == []
+
+
+def test_no_model_change_while_a_batch_runs(qtbot, reviewed_window):
+    window, lab = reviewed_window
+    with qtbot.waitSignal(window.profiles.fit_finished, timeout=60_000) as blocker:
+        window.profiles.start_fit("Lab D", "t")
+    profile = blocker.args[0]
+    window.profiles.keep(profile, use=False)
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        assert window.open_folder(lab)
+        assert not window.profiles.use(profile)  # the running batch would be exported under the wrong name
+    assert window.classifier is window.profiles.base
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        assert window.profiles.use(profile)
+    with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
+        assert window.open_folder(lab)
+        assert not window.profiles.remove(profile)  # in use by the running batch: kept
+    assert window.profiles.profiles()[0].sha256 == profile.sha256
+    assert window.profiles.remove(profile) and window.profiles.profiles() == []
+    assert window.classifier is window.profiles.base

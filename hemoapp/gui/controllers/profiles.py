@@ -137,8 +137,15 @@ class ProfilesController(QObject):
 
     # ----- choosing -----------------------------------------------------------
     def use(self, profile: LabProfile | None) -> bool:
-        """Classify with ``profile`` from the next batch on (``None``: the base model); False if it cannot be used."""
+        """Classify with ``profile`` (``None``: the base model); False if it cannot be used or a batch is running.
+
+        The window classifies the shown folder again on ``model_changed``, so the rows it shows
+        (and exports) are always the named model's.
+        """
         if self.base is None:
+            return False
+        if self._classification.is_running():
+            self.message.emit("Wait for the batch to finish (or cancel it) before changing the model.", 0)
             return False
         if profile is None:
             classifier: Any = self.base
@@ -153,7 +160,7 @@ class ProfilesController(QObject):
         self._settings.qsettings.setValue(CURRENT_KEY, profile.path.name if profile and profile.path else "")
         self.model_changed.emit()
         shown = f"lab profile {profile.name}" if profile else f"the base model {self.base.info.name}"
-        self.message.emit(f"Classifying with {shown} from the next folder on (Classify Again to redo this one).", 0)
+        self.message.emit(f"Classifying with {shown}.", 0)
         return True
 
     def _restore(self) -> None:
@@ -234,13 +241,14 @@ class ProfilesController(QObject):
         self.keep(profile, use=False)
         return profile
 
-    def remove(self, profile: LabProfile) -> None:
-        """Delete ``profile``'s file; the base model classifies if it was in use."""
-        if self._current is not None and self._current.path == profile.path:
-            self.use(None)
+    def remove(self, profile: LabProfile) -> bool:
+        """Delete ``profile``'s file; the base model classifies if it was in use (False: not while a batch runs)."""
+        if self._current is not None and self._current.path == profile.path and not self.use(None):
+            return False
         if profile.path is not None:
             profile.path.unlink(missing_ok=True)
         self.message.emit(f"Lab profile {profile.name} removed.", 0)
+        return True
 
     def export_reviewed(self, target: str | Path) -> list[Path]:
         """Copy every reviewed cell into ``target/<class>/`` (what ``hemoapp adapt`` reads)."""
