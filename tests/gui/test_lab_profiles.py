@@ -10,6 +10,7 @@ import pytest
 from hemoapp.core.classifier import load_default_classifier
 from hemoapp.core.lab_profile import ProfileClassifier, load_profile
 from hemoapp.core.profile_fit import FitSettings
+from hemoapp.gui.dialogs import model_card_html
 from hemoapp.gui.profile_dialogs import AdaptDialog, ProfilesDialog
 from hemoapp.gui.table_model import Role
 from hemotest.lab_cells import make_lab_folder
@@ -63,6 +64,8 @@ def test_adapt_switch_classify_export_and_remove(qtbot, reviewed_window, base, t
     assert isinstance(window.classifier, ProfileClassifier)
     assert "lab profile Lab C" in window.model_label.text()
     assert len(window.results_model.reviews()) == 18  # the reviews came back to the same cells
+    card = model_card_html(window.classifier.info)  # Help > About / Model Card: the profile's card
+    assert profile.sha256 in card and base.info.sha256 in card and "cross_validation" in card.replace(" ", "_").lower()
     out = window.export_results(tmp_path / "r.csv")
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
     assert {r["model_name"] for r in rows} == {"hemolens-lite0+lab:Lab C"}
