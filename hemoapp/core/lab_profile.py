@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hemoapp.core.assessability import ood_limit
+from hemoapp.core.assessability import measure_quality, ood_limit, quality_limits
 from hemoapp.core.atomic_write import write_text
 from hemoapp.core.binomial import proportion_interval
 from hemoapp.core.classifier import Classifier, ModelInfo, softmax
@@ -218,9 +218,11 @@ class ProfileClassifier:
         self.input_size = base.input_size
         self.framing = profile.framing
         self.temperature = 1.0  # the head's logits are already calibrated where the base model decides
-        # The base card's quality bounds still hold (they are about pictures); its energy limit is
-        # about the base model's logits, which the profile replaces where it decides.
-        quality = dict(base.card.assessability or {}).get("quality")
+        # The profile's quality bounds (the base card's, widened to the lab's reviewed cells; older
+        # profiles: the base card's); no energy limit: it is about the base model's logits, which the
+        # profile replaces where it decides.
+        quality = (profile.card.get("assessability") or {}).get("quality") or dict(
+            base.card.assessability or {}).get("quality")
         self.card = dataclasses.replace(
             base.card, name=profile_model_name(base.info.name, profile.name), sha256=profile.sha256,
             calibration_temperature=1.0, training=profile.card,
@@ -265,6 +267,32 @@ def class_folder_cells(folder: str | os.PathLike[str]) -> tuple[list[Path], list
                 paths.append(path)
                 labels.append(name)
     return paths, labels, skipped
+
+
+def lab_quality_limits(base_block: dict | None, inputs: Sequence[np.ndarray]) -> dict[str, float]:
+    """The base card's quality limits widened to take in the lab's reviewed cells (people judged them).
+
+    Each bound moves only outward, to the lab cells' extreme widened as the base card's were
+    fitted (sharpness x0.5 / x2, brightness -30 / +20, cell offset x1.25, cell extent x0.67):
+    a lab whose camera is blurrier than PBC's gets its cells judged, and nothing the base
+    model accepts is refused.
+    """
+    limits = quality_limits(base_block)
+    found = [measure_quality(item) for item in inputs]
+    if not found:
+        return limits
+    cells = [q for q in found if q.cell_found]
+    limits["min_sharpness"] = min(limits["min_sharpness"], 0.5 * min(q.sharpness for q in found))
+    limits["max_sharpness"] = max(limits["max_sharpness"], 2.0 * max(q.sharpness for q in found))
+    limits["min_brightness"] = min(limits["min_brightness"], min(q.brightness for q in found) - 30.0)
+    limits["max_brightness"] = max(limits["max_brightness"], min(255.0, max(q.brightness for q in found) + 20.0))
+    limits["max_clipped"] = max(limits["max_clipped"], max(q.clipped for q in found))
+    if cells:
+        limits["max_cell_offset"] = max(limits["max_cell_offset"], 1.25 * max(q.cell_offset for q in cells))
+        limits["min_cell_extent"] = min(limits["min_cell_extent"], 0.67 * min(q.cell_extent for q in cells))
+        limits["max_cell_extent"] = max(limits["max_cell_extent"], max(q.cell_extent for q in cells))
+        limits["max_cells"] = max(limits["max_cells"], float(max(q.cells for q in cells)))
+    return {key: round(float(value), 4) for key, value in limits.items()}
 
 
 def _utc_now() -> str:
@@ -349,6 +377,12 @@ def build_profile(paths: Sequence[str | os.PathLike[str]], labels: Sequence[str]
                           for c, (n, p, b) in cv.per_class.items()},
         },
         "settings": settings.to_dict(),
+        "assessability": {
+            "quality": lab_quality_limits(base.card.assessability, [inputs[i] for i in keep]),
+            "fitted_on": (f"the base card's quality bounds, widened to take in the {len(keep)} reviewed cells "
+                          "(sharpness x0.5 / x2, brightness -30 / +20, cell offset x1.25, cell extent x0.67); "
+                          "no energy limit (the lab's head replaces the base logits where it decides)"),
+        },
         "method": ("multinomial logistic regression on the base model's mean-pooled sidecar features (centred on "
                    "the lab's cells, L2-normalised), dihedral views, class-balanced; classes with fewer than "
                    f"{settings.min_cells} cells and cells the base model knows (energy <= {limit}) keep the "

@@ -97,6 +97,14 @@ def test_profile_classifier_names_profile_in_csv_rows(fitted, base, tmp_path):
     records = scan_folder(paths[0].parents[1]).records
     predictions = [p for batch in iter_predictions(records, classifier, decode_workers=1) for p in batch.predictions]
     assert all(p.ok for p in predictions)
+    # The quality bounds take in the lab's reviewed (people-judged) pictures: the base card calls this blurry
+    # lab's cells not assessable, the profile does not.
+    base_predictions = [p for batch in iter_predictions(records, base, decode_workers=1) for p in batch.predictions]
+    assert sum(not p.assessable for p in base_predictions) >= 12
+    assert all(p.assessable for p in predictions)
+    limits = profile.card["assessability"]["quality"]
+    assert classifier.info.card.assessability == {"quality": limits}
+    assert limits["min_sharpness"] < base.card.assessability["quality"]["min_sharpness"]
     # On the cells it was fitted on, the profile beats the base model (which is near 0% on this lab).
     truth = [r.relpath.split("/")[0] for r in records]
     right = sum(p.predicted == t for p, t in zip(predictions, truth))
