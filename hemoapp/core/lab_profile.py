@@ -249,17 +249,20 @@ class ProfileClassifier:
 
 
 def class_folder_cells(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str], list[str]]:
-    """The images of a folder of class folders (named like the contract's classes).
+    """The images of a folder of class folders, named as a lab names the classes (as ``hemoapp validate``
+    reads them: ``neutrophil``, ``Band neutrophils``, ``Lymphocytes``, ``NRBC``…).
 
     Returns ``(paths, labels, skipped)``: ``skipped`` names the sub-folders that are no class.
     """
+    from hemoapp.core.reference_labels import class_of_folder
+
     folder = Path(folder)
     if not folder.is_dir():
         raise ProfileError(f"{folder} is not a folder.")
     paths, labels, skipped = [], [], []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        name = sub.name.lower()
-        if name not in CLASS_NAMES:
+        name = class_of_folder(sub.name)
+        if name is None:
             skipped.append(sub.name)
             continue
         for path in sorted(sub.iterdir()):

@@ -171,9 +171,10 @@ def test_stratified_folds_hold_every_cell_out_once():
         assert np.sum(labels[part] == 0) >= 1
 
 
-def test_class_folder_cells_skips_other_folders(tmp_path):
-    (tmp_path / "neutrophil").mkdir()
-    (tmp_path / "neutrophil" / "a.jpg").write_bytes(b"x")
-    (tmp_path / "junk").mkdir()
+def test_class_folder_cells_reads_lab_names_and_skips_other_folders(tmp_path):
+    for name in ("neutrophil", "Lymphocytes", "Band_Neutrophils", "junk"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.jpg").write_bytes(b"x")
     paths, labels, skipped = class_folder_cells(tmp_path)
-    assert labels == ["neutrophil"] and skipped == ["junk"] and CLASS_NAMES.index("neutrophil") >= 0
+    assert labels == ["neutrophil", "lymphocyte", "neutrophil"] and skipped == ["junk"]
+    assert set(labels) <= set(CLASS_NAMES)
