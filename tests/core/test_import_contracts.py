@@ -52,6 +52,7 @@ def test_contracts_catch_violations(repo_root, tmp_path):
         "hemoapp/gui/report_pdf.py": "import PySide6\n",
         "hemoapp/validate.py": "",
         "hemoapp/explain.py": "",
+        "hemoapp/adapt.py": "import PySide6.QtWidgets\n",  # hemoapp adapt is headless too
         "hemoapp/selftest.py": "",
         "hemoapp/core/one.py": "import hemoapp.core.two\n",
         "hemoapp/core/two.py": "import hemoapp.core.one\n",
@@ -70,4 +71,5 @@ def test_contracts_catch_violations(repo_root, tmp_path):
     assert f"0 kept, {CONTRACTS} broken" in result.stdout
     assert "hemoapp.core.bad -> PySide6" in result.stdout
     assert "hemoapp.cli -> hemoapp.gui.bad" in result.stdout
+    assert "hemoapp.adapt -> PySide6" in result.stdout
     assert "hemoapp.gui.widgets is not allowed to import hemoapp.gui.controllers" in result.stdout
