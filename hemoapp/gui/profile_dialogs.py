@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from hemoapp.core.contract import display_name
 from hemoapp.core.lab_profile import PROFILE_SUFFIX, LabProfile, ProfileError
+from hemoapp.core.summary import fraction_percent, interval_percent
 from hemoapp.gui.controllers.profiles import ProfilesController
 from hemoapp.gui.dialogs import error_box
 
@@ -96,6 +97,7 @@ class AdaptDialog(QDialog):
         controller.fit_progress.connect(self._on_progress)
         controller.fit_finished.connect(self._on_finished)
         self.fit_button.setEnabled(bool(cells.cells) and controller.base is not None)
+        self.setMinimumWidth(560)  # the wrapped sentences need the room; a narrow dialog cut them off
 
     @Slot()
     def fit(self) -> None:
@@ -121,15 +123,19 @@ class AdaptDialog(QDialog):
         self.profile = profile
         if profile is None:
             self.result_label.setText(error or "The fit was cancelled.")
+            self.adjustSize()
             return
         cv = profile.card["cross_validation"]
         low, high = cv["interval95"]
+        # Shares as everywhere else in HemoLens ("90.0%", interval "73.5–97.9%").
         self.result_label.setText(
             f"Cross-validated on {cv['n']} held-out reviewed cells ({cv['folds']} folds): this profile "
-            f"{cv['profile_accuracy']:.1%} (95% {low:.1%}–{high:.1%}), the base model {cv['base_accuracy']:.1%} "
-            f"on the same cells.\nAdapted: {', '.join(map(display_name, profile.card['adapted_classes']))}; "
+            f"{fraction_percent(cv['profile_accuracy'])} (95% interval {interval_percent((100 * low, 100 * high))}), "
+            f"the base model {fraction_percent(cv['base_accuracy'])} on the same cells.\n"
+            f"Adapted: {', '.join(map(display_name, profile.card['adapted_classes']))}; "
             "every other class keeps the base model's answers.")
         self.use_button.setEnabled(True)
+        self.adjustSize()  # the result is new text: grow to show all of it
 
     @Slot()
     def save_and_use(self) -> None:

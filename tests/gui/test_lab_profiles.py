@@ -48,13 +48,19 @@ def test_adapt_switch_classify_export_and_remove(qtbot, reviewed_window, base, t
     dialog = AdaptDialog(window.profiles, window.reviewer(), window)
     assert "18 (" in dialog.cells_label.text()
     dialog.name_edit.setText("Lab C")
+    dialog.show()  # open before the result arrives, as a person sees it
+    qtbot.waitExposed(dialog)
     with qtbot.waitSignal(window.profiles.fit_finished, timeout=60_000) as blocker:
         dialog.fit()
         assert dialog.cancel_button.isEnabled()
     profile, error = blocker.args
     assert error == "" and profile is not None
     # The cross-validated accuracy and its interval are shown before anyone switches.
-    assert "held-out reviewed cells" in dialog.result_label.text() and "95%" in dialog.result_label.text()
+    assert "held-out reviewed cells" in dialog.result_label.text() and "95% interval" in dialog.result_label.text()
+    # Shown whole: the dialog grew to the new sentences (a narrow one once cut them off at the bottom).
+    qtbot.wait(50)
+    label = dialog.result_label
+    assert label.height() >= label.heightForWidth(label.width())
     assert window.classifier is base and dialog.use_button.isEnabled()
     # Switching classifies the shown folder again, so the rows are always the named model's.
     with qtbot.waitSignal(window.controller.job_finished, timeout=30_000):
