@@ -67,27 +67,23 @@ class ScanResult:
         root: the scanned folder.
         records: image files in natural order.
         skipped: ``(relpath, reason)`` for every entry that is not a record: those that
-            could not be listed and those left out on purpose.
-        left_out: the entries of ``skipped`` left out on purpose (a file that is not an
-            image type HemoLens reads, a folder reached again through a link): nothing in
-            them went unread.
+            could not be listed and those left out on purpose (:attr:`left_out`).
     """
 
     root: Path
     records: list[ImageRecord] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def left_out(self) -> list[tuple[str, str]]:
+        """The entries of ``skipped`` left out on purpose (a file that is not an image type HemoLens
+        reads, a folder reached again through a link): nothing in them went unread."""
+        return [entry for entry in self.skipped if entry[1] in LEFT_OUT_REASONS]
 
     @property
     def unreadable(self) -> list[tuple[str, str]]:
         """The entries of ``skipped`` that could not be read (not left out on purpose)."""
-        on_purpose = set(self.left_out)
-        return [entry for entry in self.skipped if entry not in on_purpose]
-
-    def leave_out(self, relpath: str, reason: str) -> None:
-        """Skip an entry on purpose: counted and named in ``skipped``, and in ``left_out``."""
-        self.skipped.append((relpath, reason))
-        self.left_out.append((relpath, reason))
+        return [entry for entry in self.skipped if entry[1] not in LEFT_OUT_REASONS]
 
 
 #: Why a file of another type is not classified (HemoLens reads only the types of
@@ -96,6 +92,9 @@ NOT_AN_IMAGE_TYPE = "not an image file type"
 
 #: Why a folder is not scanned again.
 ALREADY_SCANNED = "folder already scanned (a link back into the tree)"
+
+#: The reasons of entries skipped on purpose; every other reason is something that could not be read.
+LEFT_OUT_REASONS: frozenset[str] = frozenset({NOT_AN_IMAGE_TYPE, ALREADY_SCANNED})
 
 
 def display_text(name: str) -> str:
@@ -227,7 +226,7 @@ def _walk(root: str, root_entries: list[os.DirEntry], recursive: bool, result: S
             relpath = prefix + display_text(entry.name)
             identity = _dir_identity(entry.path)
             if identity is not None and identity in visited:
-                result.leave_out(relpath, ALREADY_SCANNED)
+                result.skipped.append((relpath, ALREADY_SCANNED))
                 continue
             if identity is not None:
                 visited.add(identity)
@@ -238,7 +237,7 @@ def _walk(root: str, root_entries: list[os.DirEntry], recursive: bool, result: S
             yield _record(entry, prefix + display_text(entry.name))
         else:
             # Named, so that no file of the folder goes unmentioned (a .webp once did).
-            result.leave_out(prefix + display_text(entry.name), NOT_AN_IMAGE_TYPE)
+            result.skipped.append((prefix + display_text(entry.name), NOT_AN_IMAGE_TYPE))
 
 
 def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> ScanResult:
@@ -247,7 +246,7 @@ def scan_folder(root: str | os.PathLike[str], recursive: bool = True) -> ScanRes
     Hidden entries (dot-prefixed, or hidden on Windows) and file-manager junk
     (``Thumbs.db``, ``desktop.ini``, ``.DS_Store``, ``__MACOSX``) are ignored;
     files with an extension in :data:`~hemoapp.core.imageio.IMAGE_EXTENSIONS`
-    become records, every other file a :attr:`ScanResult.left_out` entry. Links to
+    become records, every other file a :attr:`ScanResult.left_out` entry of ``skipped``. Links to
     files are followed; each folder is entered at most once, so link cycles end.
 
     Args:
@@ -319,11 +318,10 @@ def records_from_paths(paths: Iterable[str | os.PathLike[str]]) -> ScanResult:
             for record in scanned.records:
                 add(dataclasses.replace(record, relpath=f"{label}/{record.relpath}"))
             result.skipped.extend((f"{label}/{rel}", reason) for rel, reason in scanned.skipped)
-            result.left_out.extend((f"{label}/{rel}", reason) for rel, reason in scanned.left_out)
         elif not os.path.lexists(path):
             result.skipped.append((label, "not found"))
         elif not _is_image_name(path.name):
-            result.leave_out(label, NOT_AN_IMAGE_TYPE)
+            result.skipped.append((label, NOT_AN_IMAGE_TYPE))
         else:
             # Dropped explicitly: kept even if hidden; a broken link gets an error row.
             try:
