@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference  # noqa: E402
+from bench_classify import run_once  # noqa: E402
 
 
 def _process_cpu() -> float:
@@ -49,20 +49,12 @@ def stage_costs(paths: list[Path], size: int, framing: str) -> dict[str, float]:
 
 
 def end_to_end_cpu(folder: Path, classifier, batch_size: int) -> tuple[float, float, int]:
-    """``(images/s, ms of process CPU per image, images)`` of scan + decode + inference + CSV."""
-    from hemoapp.core.export import write_predictions_csv
-    from hemoapp.core.pipeline import iter_predictions
-    from hemoapp.core.scan import scan_folder
-
-    cpu, wall = _process_cpu(), time.perf_counter()
-    scan = scan_folder(folder)
-    predictions = []
-    for batch in iter_predictions(scan.records, classifier, batch_size=batch_size):
-        predictions.extend(batch.predictions)
-    with tempfile.TemporaryDirectory(prefix="hemolens-bench-csv-") as temporary:
-        write_predictions_csv(Path(temporary) / "results.csv", predictions, classifier.info)
-    seconds = time.perf_counter() - wall
-    return len(predictions) / seconds, (_process_cpu() - cpu) / len(predictions) * 1e3, len(predictions)
+    """``(images/s, ms of process CPU per image, images)`` of scan + decode + inference + CSV
+    (:func:`bench_classify.run_once`, the same calls as ``hemoapp classify``)."""
+    cpu = _process_cpu()
+    result = run_once(folder, classifier, batch_size, decode_workers=None)
+    used = _process_cpu() - cpu
+    return result["images"] / result["seconds"], used / result["images"] * 1e3, result["images"]
 
 
 def bare_cpu(classifier, images: int) -> tuple[float, float]:
