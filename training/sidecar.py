@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
 import json
 from pathlib import Path
 
@@ -82,7 +81,7 @@ def export_sidecar(model, base_tflite: str | Path, check_images: np.ndarray | No
         "model_file": tflite_path.name,
         "sha256": sha256_of(tflite_path),
         "weights_file": weights_path.name,
-        "weights_sha256": hashlib.sha256(weights_path.read_bytes()).hexdigest(),
+        "weights_sha256": sha256_of(weights_path),
         "feature_map": shape,
         "method": "class activation map: feature_map @ kernel[:, class], the head's dense weights (Zhou et al. 2016)",
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),

@@ -18,6 +18,7 @@ geometry is applied.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import threading
@@ -160,7 +161,7 @@ class Sidecar:
             raise SidecarError(f"The heatmap sidecar {tflite.name} does not match its card (sha256): no heatmap.")
         if hashlib.sha256(weight_bytes).hexdigest() != weights_sha:
             raise SidecarError(f"The heatmap weights {weights.name} do not match their card (sha256): no heatmap.")
-        with np.load(weights) as data:
+        with np.load(io.BytesIO(weight_bytes)) as data:  # the bytes just checked, not a second read
             self.kernel = np.asarray(data["kernel"], dtype=np.float32)
             self.bias = np.asarray(data["bias"], dtype=np.float32)
         self.num_threads = num_threads
@@ -249,6 +250,8 @@ class HeatmapSource:
         self._classifier = classifier
         self._sidecar: Sidecar | None = None
         self._error: str | None = None
+        # The last heatmap: the opacity slider redraws the same cell, and must not decode it and run the sidecar again.
+        self._last: tuple[tuple, tuple[Image.Image, Explanation]] | None = None
 
     def heat_for(self, path, class_name: str | None, expected_sha256: str | None = None) -> tuple[Image.Image, Explanation]:
         """The picture at ``path`` (full size) and its :class:`Explanation` for ``class_name``."""
@@ -266,5 +269,10 @@ class HeatmapSource:
                         self._error = str(exc)
             if self._sidecar is None:
                 raise SidecarError(self._error)
+        key = (str(path), class_name, expected_sha256)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         image, _ = load_display_image(path, expected_sha256=expected_sha256)
-        return image, explain_image(image, self._classifier, self._sidecar, class_name)
+        result = (image, explain_image(image, self._classifier, self._sidecar, class_name))
+        self._last = (key, result)
+        return result
