@@ -141,7 +141,7 @@ def export_run(config: TrainConfig) -> Path:
     write_card(card, card_path)
     # The heatmap sidecar (last feature map + head weights) for the app's heatmaps; its card names this model.
     export_sidecar(model, tflite_path, x_val[:64])
-    sidecar_moves = [(staged, shipped) for staged, shipped in zip(sidecar_paths(tflite_path), sidecar_paths(shipped_tflite))]
+    sidecar_moves = list(zip(sidecar_paths(tflite_path), sidecar_paths(shipped_tflite)))
     np.savez_compressed(paths.root / "logits.npz", val=val_logits, val_labels=y_val, test=test_logits, test_labels=y_test)
     check_release_floor(config, metrics["test"]["accuracy"], staging, paths)
     # The .keras first (the app never reads it), then the model, then its card: see publish.

@@ -142,9 +142,9 @@ def atomic_open(
 ) -> Iterator[IO]:
     """An open temporary file beside ``target`` (``mode`` ``"w"`` or ``"wb"``), renamed over it on success.
 
-    The file is flushed and fsynced before the rename, so a write error (a full
-    disk) is raised here, before anything is replaced. Other arguments as
-    :func:`atomic_path`; ``encoding`` and ``newline`` apply to text mode only.
+    The file is flushed on closing and fsynced by :func:`atomic_path` before the rename,
+    so a write error (a full disk) is raised here, before anything is replaced. Other
+    arguments as :func:`atomic_path`; ``encoding`` and ``newline`` apply to text mode only.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes new files: mode 'w' or 'wb', not {mode!r}")
@@ -152,8 +152,6 @@ def atomic_open(
     with atomic_path(target, validate=validate, make_parents=make_parents) as temporary:
         with open(temporary, mode, **text) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 def write_bytes(target: str | os.PathLike[str], data: bytes, *, make_parents: bool = False,
