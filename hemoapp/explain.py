@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -20,10 +19,12 @@ import numpy as np
 
 from hemoapp.cli import FatalError, load_classifier, positive_int, run_command
 from hemoapp.core.assessability import assess_input
+from hemoapp.core.atomic_write import atomic_path
 from hemoapp.core.classifier import softmax
 from hemoapp.core.contract import CLASS_NAMES, display_name
 from hemoapp.core.heatmap import DEFAULT_OPACITY, Sidecar, SidecarError, explain_image, overlay
 from hemoapp.core.imageio import ImageReadError, frame_input, open_image, read_bytes
+from hemoapp.core.output_guard import OutputIsInputError, check_not_input
 from hemoapp.core.summary import confidence_percent
 
 
@@ -44,24 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def save_png(image, out: Path) -> None:
-    """Write ``image`` as PNG through a temporary file beside ``out`` (never half a file)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
-    try:
+    """Write ``image`` as PNG through HemoLens's one atomic write (whole and on the disk, or not at all)."""
+    with atomic_path(out) as temporary:
         image.save(temporary, format="PNG")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     out = Path(os.path.abspath(args.out))
     if out.suffix.lower() != ".png":
         raise FatalError(f"--out must name a .png file, not {out.name}")
-    if args.image.exists() and out.exists() and os.path.samefile(out, args.image):
-        raise FatalError(f"--out {out} is the input picture; name another file")
+    try:
+        check_not_input(out, [args.image], "--out")
+    except OutputIsInputError as exc:
+        raise FatalError(str(exc)) from exc
     if not out.parent.is_dir():
         raise FatalError(f"the folder of --out does not exist: {out.parent}")
     if not 0.0 <= args.opacity <= 1.0:

@@ -32,3 +32,17 @@ def test_explain_refuses_a_sidecar_made_for_another_model(repo_root, pbc8_origin
                            str(models / "hemolens-lite0.tflite")], io.StringIO(), stderr)
     assert status == 2 and "another model" in stderr.getvalue()
     assert not (tmp_path / "h.png").exists()
+
+
+def test_explain_never_writes_over_its_input_and_leaves_no_temporary_file(pbc8_originals, tmp_path):
+    picture = tmp_path / "cell.png"
+    Image.open(sorted(pbc8_originals.glob("neutrophil/*.jpg"))[0]).save(picture)
+    before = picture.read_bytes()
+    stderr = io.StringIO()
+    spelled_otherwise = tmp_path / "." / "cell.png"
+    status = explain.main([str(picture), "--out", str(spelled_otherwise), "--threads", "1"], io.StringIO(), stderr)
+    assert status == 2 and "never writes over its input" in stderr.getvalue()
+    assert picture.read_bytes() == before
+    out = tmp_path / "heat.png"
+    assert explain.main([str(picture), "--out", str(out), "--threads", "1"], io.StringIO(), io.StringIO()) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.png", "heat.png"]  # nothing half-written left
