@@ -36,7 +36,15 @@ from hemoapp.core.classifier import Classifier, ModelInfo, softmax
 from hemoapp.core.contract import CLASS_NAMES, FRAMING_CENTRE_CROP, FRAMINGS
 from hemoapp.core.imageio import is_image_name
 from hemoapp.core.lab_features import DIHEDRAL, FeatureExtractor, extract_views, load_cells
-from hemoapp.core.profile_fit import FitCancelled, FitSettings, Head, cross_validate, fit_head, head_logits
+from hemoapp.core.profile_fit import (
+    FitCancelled,
+    FitSettings,
+    Head,
+    cross_validate,
+    fit_head,
+    head_logits,
+    views_to_fit,
+)
 
 #: File name ending of a lab profile.
 PROFILE_SUFFIX = ".hlprofile.json"
@@ -343,7 +351,7 @@ def build_profile(paths: Sequence[str | os.PathLike[str]], labels: Sequence[str]
     kept_counts = {CLASS_NAMES[c]: int(n) for c, n in enumerate(np.bincount(y, minlength=len(CLASS_NAMES))) if n}
     if not any(n >= settings.min_cells for n in kept_counts.values()):
         raise ProfileError(_too_few(kept_counts, settings.min_cells))
-    views = DIHEDRAL[: max(1, min(settings.views, len(DIHEDRAL)))]
+    views = views_to_fit(settings, DIHEDRAL)
     feats = extract_views(extractor, [inputs[i] for i in keep], views,
                           progress=(lambda d, t: progress("features", d, t)) if progress else None, cancel=cancel)
     if feats is None:

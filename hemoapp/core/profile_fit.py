@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from hemoapp.core.assessability import energy_score
+
 
 class FitCancelled(Exception):
     """The fit was cancelled (its cancel event was set)."""
@@ -95,13 +97,6 @@ def normalised(features: np.ndarray, centre: np.ndarray, scale: float) -> np.nda
     return scale * shifted / np.maximum(norms, 1e-12)
 
 
-def energy(logits: np.ndarray) -> np.ndarray:
-    """The energy score ``-logsumexp(logits)`` of each row (as :mod:`hemoapp.core.assessability` uses it)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    top = logits.max(axis=-1)
-    return -(top + np.log(np.exp(logits - top[..., None]).sum(axis=-1)))
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
@@ -116,7 +111,7 @@ def head_logits(head: Head, pooled: np.ndarray, kernel: np.ndarray, bias: np.nda
     if head.adapted:
         logits[:, list(head.adapted)] = normalised(pooled, head.centre, head.scale) @ head.weights + head.biases
     if head.energy_limit is not None:
-        known = energy(base) <= head.energy_limit
+        known = energy_score(base) <= head.energy_limit
         logits[known] = base[known] / head.temperature
     return logits
 

@@ -43,19 +43,20 @@ class _FitSignals(QObject):
 
 
 class _FitWorker(QRunnable):
-    """Fits a profile on the pool thread; its signals reach the GUI thread queued."""
+    """Reads the reviewed cells and fits a profile on the pool thread (hashing every reviewed file is
+    not done on the GUI thread); its signals reach the GUI thread queued."""
 
-    def __init__(self, cells: ReviewedCells, base: Classifier, name: str, author: str,
+    def __init__(self, reviews_dir: Path, base: Classifier, name: str, author: str,
                  settings: FitSettings, cancel: threading.Event) -> None:
         super().__init__()
-        self.cells, self.base, self.name, self.author = cells, base, name, author
+        self.reviews_dir, self.base, self.name, self.author = reviews_dir, base, name, author
         self.fit_settings, self.cancel = settings, cancel
         self.signals = _FitSignals()
 
     def run(self) -> None:  # noqa: D401 - Qt override
         """Fit (see :func:`hemoapp.core.lab_profile.build_profile`)."""
-        cells = self.cells.cells
         try:
+            cells = reviewed_cells(self.reviews_dir).cells
             profile = build_profile([c.path for c in cells], [c.class_name for c in cells], self.base, self.name,
                                     self.author, self.fit_settings,
                                     progress=lambda stage, done, total: self.signals.progress.emit(stage, done, total),
@@ -180,7 +181,7 @@ class ProfilesController(QObject):
         if self.base is None or self._worker is not None:
             return False
         self._cancel = threading.Event()
-        worker = _FitWorker(self.reviewed(), self.base, name, author, self.fit_settings, self._cancel)
+        worker = _FitWorker(self._settings.reviews_dir(), self.base, name, author, self.fit_settings, self._cancel)
         worker.setAutoDelete(False)
         worker.signals.progress.connect(self.fit_progress)
         worker.signals.finished.connect(self._on_fit_finished)
