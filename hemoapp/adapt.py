@@ -25,6 +25,7 @@ from hemoapp.core.lab_profile import (
     ProfileError,
     build_profile,
     class_folder_cells,
+    is_profile_path,
     save_profile,
 )
 from hemoapp.core.profile_fit import FitSettings
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def profile_out_path(out: Path) -> Path:
     """``out`` with the profile suffix (added when missing)."""
-    return out if str(out).lower().endswith(PROFILE_SUFFIX) else out.with_name(out.name + PROFILE_SUFFIX)
+    return out if is_profile_path(out) else out.with_name(out.name + PROFILE_SUFFIX)
 
 
 def format_profile(profile: LabProfile) -> str:

@@ -12,13 +12,13 @@ wins. A confirmed cell (the model's class was right) and a corrected one are bot
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from hemoapp.core.classifier import sha256_of
 from hemoapp.core.contract import CLASS_NAMES
 from hemoapp.core.review_store import UNREADABLE_SUFFIX, ReviewStore, ReviewStoreError
 
@@ -64,7 +64,7 @@ class ReviewedCells:
 
 def _file_sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_of(path)
     except OSError:
         return None
 
