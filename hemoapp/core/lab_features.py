@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,22 +25,6 @@ def dihedral(batch: np.ndarray, k: int, flip: bool) -> np.ndarray:
     """``batch`` (N, S, S, 3) rotated ``k`` quarter turns, mirrored left-right first when ``flip``."""
     out = batch[:, :, ::-1] if flip else batch
     return np.ascontiguousarray(np.rot90(out, k, axes=(1, 2)))
-
-
-@dataclass(frozen=True)
-class CellFeatures:
-    """Pooled features of cells, with what they came from.
-
-    Attributes:
-        features: float32 ``(N, C)``: the mean of the sidecar's feature map (per view when
-            ``views`` > 1: ``(N, V, C)``).
-        sha256: hex digest of each cell's file bytes.
-        labels: class name of each cell (``""`` when unknown).
-    """
-
-    features: np.ndarray
-    sha256: tuple[str, ...]
-    labels: tuple[str, ...]
 
 
 class FeatureExtractor:
